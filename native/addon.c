@@ -1,0 +1,250 @@
+/* The Node-API surface of qis-edge. TypeScript validates sizes and counts; this layer only
+ * checks what it must to stay memory-safe (argument types, and that every range it touches
+ * lies inside the typed array: one comparison per call), then loops in C. Nothing is
+ * allocated and no JS object is created on the hot paths, and no napi_value or pointer is
+ * kept across calls (buffers can be detached or collected between them). */
+#include <node_api.h>
+#include <string.h>
+
+#include "crc32c.h"
+#include "murmur3.h"
+#include "packet.h"
+#include "verify.h"
+
+#define MAX_ARGS 4
+
+static void throw_type(napi_env env, const char *what) {
+  napi_throw_type_error(env, "ERR_INVALID_ARG_TYPE", what);
+}
+
+static void throw_range(napi_env env, const char *what) {
+  napi_throw_range_error(env, "ERR_OUT_OF_RANGE", what);
+}
+
+/* Gets the typed array's data (Node-API has already added the view's own byteOffset) and
+ * its length in elements; returns 0 with a pending TypeError if v is not that kind of array.
+ * Success is reported apart from the pointer: an empty array may have no data at all. */
+static int get_typed(napi_env env, napi_value v, napi_typedarray_type want, void **data,
+                     size_t *length, const char *what) {
+  napi_typedarray_type type;
+  if (napi_get_typedarray_info(env, v, &type, length, data, NULL, NULL) != napi_ok || type != want) {
+    throw_type(env, what);
+    return 0;
+  }
+  return 1;
+}
+
+/* A non-negative integer argument (offsets, lengths, counts). */
+static int get_size(napi_env env, napi_value v, size_t *out, const char *what) {
+  int64_t n;
+  if (napi_get_value_int64(env, v, &n) != napi_ok) {
+    throw_type(env, what);
+    return 0;
+  }
+  if (n < 0 || (uint64_t)n > (uint64_t)SIZE_MAX) {
+    throw_range(env, what);
+    return 0;
+  }
+  *out = (size_t)n;
+  return 1;
+}
+
+/* [offset, offset + count * unit) inside [0, length), without overflow. */
+static int in_bounds(size_t length, size_t offset, size_t count, size_t unit) {
+  return offset <= length && count <= (length - offset) / unit;
+}
+
+static int get_args(napi_env env, napi_callback_info info, napi_value *argv) {
+  size_t argc = MAX_ARGS;
+  return napi_get_cb_info(env, info, &argc, argv, NULL, NULL) == napi_ok;
+}
+
+/* crc32c(buf, byteOffset, length, seed) -> u32 */
+static napi_value js_crc32c(napi_env env, napi_callback_info info) {
+  napi_value argv[MAX_ARGS], result;
+  void *data;
+  size_t len, off, n;
+  uint32_t seed;
+  if (!get_args(env, info, argv) ||
+      !get_typed(env, argv[0], napi_uint8_array, &data, &len, "buf must be a Uint8Array") ||
+      !get_size(env, argv[1], &off, "byteOffset must be a non-negative integer") ||
+      !get_size(env, argv[2], &n, "length must be a non-negative integer"))
+    return NULL;
+  if (napi_get_value_uint32(env, argv[3], &seed) != napi_ok) {
+    throw_type(env, "seed must be a number");
+    return NULL;
+  }
+  if (!in_bounds(len, off, n, 1)) {
+    throw_range(env, "byteOffset + length is past the end of buf");
+    return NULL;
+  }
+  if (n) seed = qis_crc32c(seed, (const uint8_t *)data + off, n);
+  return napi_create_uint32(env, seed, &result) == napi_ok ? result : NULL;
+}
+
+/* murmur128(buf, byteOffset, length, out) -> undefined; 16 bytes to out[0..16) */
+static napi_value js_murmur128(napi_env env, napi_callback_info info) {
+  napi_value argv[MAX_ARGS];
+  void *data, *out;
+  size_t len, off, n, out_len;
+  if (!get_args(env, info, argv) ||
+      !get_typed(env, argv[0], napi_uint8_array, &data, &len, "buf must be a Uint8Array") ||
+      !get_size(env, argv[1], &off, "byteOffset must be a non-negative integer") ||
+      !get_size(env, argv[2], &n, "length must be a non-negative integer") ||
+      !get_typed(env, argv[3], napi_uint8_array, &out, &out_len, "out must be a Uint8Array"))
+    return NULL;
+  if (!in_bounds(len, off, n, 1) || out_len < 16) {
+    throw_range(env, "byteOffset + length is past the end of buf, or out is shorter than 16 bytes");
+    return NULL;
+  }
+  qis_murmur3_x86_128(n ? (const uint8_t *)data + off : (const uint8_t *)"", n, 0, (uint8_t *)out);
+  return NULL;
+}
+
+/* Shared prologue of the batch calls: buf, byteOffset, count, checked against the buffer.
+ * *p stays NULL when count is 0 (an empty array may have no data to offset from). */
+static int get_packets(napi_env env, napi_value *argv, uint8_t **p, size_t *count) {
+  void *data;
+  size_t len, off;
+  if (!get_typed(env, argv[0], napi_uint8_array, &data, &len, "buf must be a Uint8Array") ||
+      !get_size(env, argv[1], &off, "byteOffset must be a non-negative integer") ||
+      !get_size(env, argv[2], count, "count must be a non-negative integer"))
+    return 0;
+  if (!in_bounds(len, off, *count, QIS_PACKET_SIZE)) {
+    throw_range(env, "byteOffset + count * 512 is past the end of buf");
+    return 0;
+  }
+  *p = *count ? (uint8_t *)data + off : NULL;
+  return 1;
+}
+
+/* seal(buf, byteOffset, count) -> undefined */
+static napi_value js_seal(napi_env env, napi_callback_info info) {
+  napi_value argv[MAX_ARGS];
+  size_t count, i;
+  uint8_t *p;
+  if (!get_args(env, info, argv) || !get_packets(env, argv, &p, &count)) return NULL;
+  for (i = 0; i < count; i++) qis_seal(p + i * QIS_PACKET_SIZE);
+  return NULL;
+}
+
+/* verify(buf, byteOffset, count, codes) -> number of valid packets */
+static napi_value js_verify(napi_env env, napi_callback_info info) {
+  napi_value argv[MAX_ARGS], result;
+  size_t count, codes_len, i;
+  uint32_t valid = 0;
+  void *codes;
+  uint8_t *p;
+  if (!get_args(env, info, argv) || !get_packets(env, argv, &p, &count) ||
+      !get_typed(env, argv[3], napi_uint8_array, &codes, &codes_len, "codes must be a Uint8Array"))
+    return NULL;
+  if (codes_len < count) {
+    throw_range(env, "codes is shorter than count");
+    return NULL;
+  }
+  for (i = 0; i < count; i++) {
+    enum qis_verdict v = qis_verify(p + i * QIS_PACKET_SIZE);
+    ((uint8_t *)codes)[i] = (uint8_t)v;
+    valid += v == QIS_OK;
+  }
+  return napi_create_uint32(env, valid, &result) == napi_ok ? result : NULL;
+}
+
+/* verifyOne(buf, byteOffset) -> verdict */
+static napi_value js_verify_one(napi_env env, napi_callback_info info) {
+  napi_value argv[MAX_ARGS], result;
+  void *data;
+  size_t len, off;
+  if (!get_args(env, info, argv) ||
+      !get_typed(env, argv[0], napi_uint8_array, &data, &len, "buf must be a Uint8Array") ||
+      !get_size(env, argv[1], &off, "byteOffset must be a non-negative integer"))
+    return NULL;
+  if (!in_bounds(len, off, 1, QIS_PACKET_SIZE)) {
+    throw_range(env, "byteOffset + 512 is past the end of buf");
+    return NULL;
+  }
+  return napi_create_uint32(env, qis_verify((const uint8_t *)data + off), &result) == napi_ok
+             ? result
+             : NULL;
+}
+
+/* unpack(buf, byteOffset, count, out: Float64Array) -> undefined */
+static napi_value js_unpack(napi_env env, napi_callback_info info) {
+  napi_value argv[MAX_ARGS];
+  size_t count, out_len, i;
+  void *out;
+  uint8_t *p;
+  if (!get_args(env, info, argv) || !get_packets(env, argv, &p, &count) ||
+      !get_typed(env, argv[3], napi_float64_array, &out, &out_len, "out must be a Float64Array"))
+    return NULL;
+  if (out_len / QIS_UNPACK_STRIDE < count) {
+    throw_range(env, "out is shorter than count * 11");
+    return NULL;
+  }
+  for (i = 0; i < count; i++)
+    qis_unpack(p + i * QIS_PACKET_SIZE, (double *)out + i * QIS_UNPACK_STRIDE);
+  return NULL;
+}
+
+static napi_status set_u32(napi_env env, napi_value obj, const char *name, uint32_t v) {
+  napi_value n;
+  napi_status s = napi_create_uint32(env, v, &n);
+  return s == napi_ok ? napi_set_named_property(env, obj, name, n) : s;
+}
+
+/* layout() -> { size, littleEndian, hwCrc, hwCrcName, offsets } from the compiler's view of
+ * qis_packet, so the TypeScript loader can refuse a build whose layout drifted. */
+static napi_value js_layout(napi_env env, napi_callback_info info) {
+  static const struct {
+    const char *name;
+    size_t offset;
+  } fields[] = {
+#define F(f) {#f, offsetof(qis_packet, f)}
+      F(magic),        F(flags),          F(hops),         F(address_len), F(timestamp_ms),
+      F(ttl_s),        F(n_observations), F(outcome_delta), F(confidence), F(seq),
+      F(node_id),      F(address_hash),   F(context_hash), F(context_len), F(conclusion_len),
+      F(reserved0),    F(address),        F(context),      F(conclusion),  F(key_id),
+      F(signature),    F(reserved1),      F(crc32c),
+#undef F
+  };
+  napi_value obj, offsets, v;
+  size_t i;
+  const char *name = qis_crc32c_impl();
+  (void)info;
+  if (napi_create_object(env, &obj) != napi_ok || napi_create_object(env, &offsets) != napi_ok ||
+      set_u32(env, obj, "size", (uint32_t)sizeof(qis_packet)) != napi_ok ||
+      napi_get_boolean(env, 1, &v) != napi_ok ||
+      napi_set_named_property(env, obj, "littleEndian", v) != napi_ok ||
+      napi_get_boolean(env, strcmp(name, "table") != 0, &v) != napi_ok ||
+      napi_set_named_property(env, obj, "hwCrc", v) != napi_ok ||
+      napi_create_string_utf8(env, name, NAPI_AUTO_LENGTH, &v) != napi_ok ||
+      napi_set_named_property(env, obj, "hwCrcName", v) != napi_ok)
+    return NULL;
+  for (i = 0; i < sizeof fields / sizeof fields[0]; i++)
+    if (set_u32(env, offsets, fields[i].name, (uint32_t)fields[i].offset) != napi_ok) return NULL;
+  return napi_set_named_property(env, obj, "offsets", offsets) == napi_ok ? obj : NULL;
+}
+
+NAPI_MODULE_INIT() {
+  /* Multi-byte fields are read and written in host order; the wire format is little-endian. */
+  static const uint16_t one = 1;
+  uint8_t first;
+  memcpy(&first, &one, 1);
+  if (first != 1) {
+    napi_throw_error(env, "ERR_QIS_BIG_ENDIAN",
+                     "qis-edge: the native addon needs a little-endian CPU; use the TypeScript fallback");
+    return NULL;
+  }
+  {
+#define M(js, fn) {js, NULL, fn, NULL, NULL, NULL, napi_default_jsproperty, NULL}
+    const napi_property_descriptor props[] = {
+        M("layout", js_layout),   M("crc32c", js_crc32c),        M("murmur128", js_murmur128),
+        M("seal", js_seal),       M("verify", js_verify),        M("verifyOne", js_verify_one),
+        M("unpack", js_unpack),
+    };
+#undef M
+    if (napi_define_properties(env, exports, sizeof props / sizeof props[0], props) != napi_ok)
+      return NULL;
+  }
+  return exports;
+}

@@ -1,0 +1,77 @@
+/**
+ * The qis-edge command line. Each command parses its own options and has its own --help.
+ * Exit status: 0 success, 1 the command's negative answer (e.g. an invalid packet), 2 usage or
+ * input errors, printed as one line "CODE: reason" on stderr.
+ */
+import { readFileSync } from "node:fs";
+import { QisError } from "../errors.js";
+import { inspect, inspectHelp } from "./inspect.js";
+import { pack, packHelp } from "./pack.js";
+
+export interface CommandContext {
+  stdin: NodeJS.ReadableStream & { isTTY?: boolean };
+  stdout: NodeJS.WritableStream & { isTTY?: boolean };
+  stderr: NodeJS.WritableStream;
+}
+
+type Command = (argv: string[], ctx: CommandContext) => Promise<number>;
+
+const commands: Record<string, { run: Command; summary: string; help: string }> = {
+  pack: { run: pack, summary: "observation JSON -> 512-byte outcome packet", help: packHelp },
+  inspect: { run: inspect, summary: "verify a packet and print it as JSON", help: inspectHelp },
+};
+
+function version(): string {
+  const pkg = JSON.parse(readFileSync(new URL("../../package.json", import.meta.url), "utf8")) as { version: string };
+  return pkg.version;
+}
+
+function mainHelp(): string {
+  const width = Math.max(...Object.keys(commands).map((c) => c.length));
+  const lines = Object.entries(commands).map(([name, c]) => `  ${name.padEnd(width)}  ${c.summary}`);
+  return `Usage: qis-edge <command> [options]
+
+qis-edge ${version()}: outcome routing for edge devices. Observations are distilled into
+512-byte outcome packets, addressed by problem type and shared with peers.
+
+Commands:
+${lines.join("\n")}
+
+Run "qis-edge <command> --help" for a command's options.
+Options: -h, --help   this help;  -v, --version   print the version
+`;
+}
+
+export async function main(argv: string[], ctx: CommandContext): Promise<number> {
+  const [name, ...rest] = argv;
+  if (name === undefined || name === "-h" || name === "--help" || name === "help") {
+    const topic = name === "help" ? rest[0] : undefined;
+    const cmd = topic === undefined ? undefined : commands[topic];
+    ctx.stdout.write(cmd ? cmd.help : mainHelp());
+    return 0;
+  }
+  if (name === "-v" || name === "--version") {
+    ctx.stdout.write(`${version()}\n`);
+    return 0;
+  }
+  const command = commands[name];
+  if (command === undefined) {
+    ctx.stderr.write(`ERR_USAGE: unknown command "${name}"; run qis-edge --help\n`);
+    return 2;
+  }
+  try {
+    return await command.run(rest, ctx);
+  } catch (e) {
+    if (e instanceof QisError) {
+      ctx.stderr.write(`${e.code}: ${e.message}\n`);
+      return 2;
+    }
+    // parseArgs reports unknown or malformed options with these codes.
+    const code = (e as NodeJS.ErrnoException).code;
+    if (typeof code === "string" && code.startsWith("ERR_PARSE_ARGS")) {
+      ctx.stderr.write(`ERR_USAGE: ${(e as Error).message}; run qis-edge ${name} --help\n`);
+      return 2;
+    }
+    throw e;
+  }
+}

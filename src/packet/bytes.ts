@@ -1,0 +1,58 @@
+/**
+ * Little-endian field access on a plain Uint8Array, without DataView objects per buffer.
+ * Floats go through one fixed scratch word, endian-explicit, so results are the same on any host.
+ */
+const scratch = new DataView(new ArrayBuffer(4));
+
+export function readU16(b: Uint8Array, o: number): number {
+  return b[o]! | (b[o + 1]! << 8);
+}
+
+export function readU32(b: Uint8Array, o: number): number {
+  return (b[o]! | (b[o + 1]! << 8) | (b[o + 2]! << 16) | (b[o + 3]! << 24)) >>> 0;
+}
+
+/** u64 as a number; exact up to 2^53 - 1, and above it still > 2^53 - 1 (so range checks hold). */
+export function readU64(b: Uint8Array, o: number): number {
+  return readU32(b, o + 4) * 0x1_0000_0000 + readU32(b, o);
+}
+
+export function readF32(b: Uint8Array, o: number): number {
+  scratch.setUint8(0, b[o]!);
+  scratch.setUint8(1, b[o + 1]!);
+  scratch.setUint8(2, b[o + 2]!);
+  scratch.setUint8(3, b[o + 3]!);
+  return scratch.getFloat32(0, true);
+}
+
+export function writeU16(b: Uint8Array, o: number, v: number): void {
+  b[o] = v;
+  b[o + 1] = v >>> 8;
+}
+
+export function writeU32(b: Uint8Array, o: number, v: number): void {
+  b[o] = v;
+  b[o + 1] = v >>> 8;
+  b[o + 2] = v >>> 16;
+  b[o + 3] = v >>> 24;
+}
+
+/** v must be an integer in 0..2^53 - 1. */
+export function writeU64(b: Uint8Array, o: number, v: number): void {
+  const hi = Math.floor(v / 0x1_0000_0000);
+  writeU32(b, o, v - hi * 0x1_0000_0000);
+  writeU32(b, o + 4, hi);
+}
+
+export function writeF32(b: Uint8Array, o: number, v: number): void {
+  scratch.setFloat32(0, v, true);
+  b[o] = scratch.getUint8(0);
+  b[o + 1] = scratch.getUint8(1);
+  b[o + 2] = scratch.getUint8(2);
+  b[o + 3] = scratch.getUint8(3);
+}
+
+export function isZero(b: Uint8Array, from: number, to: number): boolean {
+  for (let i = from; i < to; i++) if (b[i] !== 0) return false;
+  return true;
+}

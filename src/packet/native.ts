@@ -1,0 +1,91 @@
+/**
+ * The one place that owns the native addon: loads it with node-gyp-build (a prebuild for this
+ * platform, or build/Release from `npm install`), checks that its packet struct has our layout,
+ * and otherwise falls back to the TypeScript backend. QIS_EDGE_NO_NATIVE=1 forces the fallback.
+ */
+import { createRequire } from "node:module";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { QisError } from "../errors.js";
+import type { CodecBackend } from "./backend.js";
+import { OFFSETS, PACKET_SIZE } from "./layout.js";
+
+interface AddonLayout {
+  size: number;
+  littleEndian: boolean;
+  hwCrc: boolean;
+  hwCrcName: string;
+  offsets: Record<string, number>;
+}
+
+interface Addon extends Omit<CodecBackend, "name"> {
+  layout(): AddonLayout;
+}
+
+export interface NativeStatus {
+  /** the addon is loaded and in use */
+  loaded: boolean;
+  /** why it is not, when it is not */
+  reason: string;
+  /** the CRC-32C implementation the addon chose: "sse4.2", "armv8-crc" or "table" */
+  crc: string;
+  /** where it was loaded from */
+  path: string;
+}
+
+/** The package root: src/packet/ and dist/packet/ both sit two levels below it. */
+function packageRoot(): string {
+  return process.env.QIS_EDGE_ADDON_DIR ?? join(dirname(fileURLToPath(import.meta.url)), "..", "..");
+}
+
+/** The addon's struct must match layout.ts exactly; a drift is a build bug, so fail loudly. */
+export function assertLayout(layout: AddonLayout): void {
+  const problems: string[] = [];
+  if (layout.size !== PACKET_SIZE) problems.push(`sizeof(qis_packet) is ${layout.size}, expected ${PACKET_SIZE}`);
+  for (const [field, offset] of Object.entries(OFFSETS)) {
+    if (layout.offsets[field] !== offset)
+      problems.push(`offsetof(qis_packet, ${field}) is ${layout.offsets[field]}, expected ${offset}`);
+  }
+  if (!layout.littleEndian) problems.push("the addon reports a big-endian host");
+  if (problems.length > 0)
+    throw new QisError("ERR_NATIVE_LAYOUT", `native addon packet layout differs from docs/packet.md: ${problems.join("; ")}`);
+}
+
+function load(): { backend: CodecBackend | null; status: NativeStatus } {
+  const status: NativeStatus = { loaded: false, reason: "", crc: "", path: "" };
+  if (process.env.QIS_EDGE_NO_NATIVE === "1") {
+    status.reason = "disabled by QIS_EDGE_NO_NATIVE=1";
+    return { backend: null, status };
+  }
+  const root = packageRoot();
+  let addon: Addon;
+  try {
+    const require = createRequire(import.meta.url);
+    const nodeGypBuild = require("node-gyp-build") as { (dir: string): unknown; resolve(dir: string): string };
+    status.path = nodeGypBuild.resolve(root);
+    addon = nodeGypBuild(root) as Addon;
+  } catch (e) {
+    status.reason = `not available (${(e as Error).message.split("\n")[0]}); run npm run build:native`;
+    return { backend: null, status };
+  }
+  const layout = addon.layout();
+  assertLayout(layout);
+  status.loaded = true;
+  status.crc = layout.hwCrcName;
+  const backend: CodecBackend = {
+    name: "native",
+    crc32c: addon.crc32c,
+    murmur128: addon.murmur128,
+    seal: addon.seal,
+    verify: addon.verify,
+    verifyOne: addon.verifyOne,
+    unpack: addon.unpack,
+  };
+  return { backend, status };
+}
+
+const loaded = load();
+
+/** The native backend, or null when the addon is absent or disabled. */
+export const nativeBackend: CodecBackend | null = loaded.backend;
+export const nativeStatus: Readonly<NativeStatus> = loaded.status;
