@@ -1,5 +1,8 @@
 import { defineConfig } from "vitest/config";
 
+// .ci/run sets QIS_EDGE_TEST_RESULTS to also get machine-readable results for its summary line.
+const results = process.env.QIS_EDGE_TEST_RESULTS;
+
 export default defineConfig({
   test: {
     include: ["test/**/*.test.ts"],
@@ -8,5 +11,6 @@ export default defineConfig({
     pool: "forks",
     testTimeout: 20_000,
     hookTimeout: 20_000,
+    reporters: results ? ["default", ["json", { outputFile: results }]] : ["default"],
   },
 });

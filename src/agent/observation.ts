@@ -5,7 +5,7 @@
 import { randomBytes } from "node:crypto";
 import Type, { type Static } from "typebox";
 import { Compile } from "typebox/compile";
-import { buildAddress } from "../address/index.js";
+import { AddressError, buildAddress } from "../address/index.js";
 import { QisError } from "../errors.js";
 import { CONTEXT_MAX, ID_SIZE, U64_MAX_SAFE, type PacketFields } from "../packet/index.js";
 
@@ -61,6 +61,14 @@ export function parseObservation(value: unknown): Observation {
   throw new ObservationError(problems.filter((p, i) => !(p.message === "schema is false" && problems.some((q, j) => j !== i && q.message.includes("additional")))));
 }
 
+/** Address token i came from: 1 domain, 2 problemClass, 3.. tokens (0 is the fixed "qis"). */
+function addressPartPath(tokenIndex: number | undefined): string {
+  if (tokenIndex === 1) return "/domain";
+  if (tokenIndex === 2) return "/problemClass";
+  if (tokenIndex !== undefined && tokenIndex >= 3) return `/tokens/${tokenIndex - 3}`;
+  return "";
+}
+
 export interface Identity {
   nodeId: Uint8Array;
   seq: number;
@@ -75,7 +83,8 @@ export function observationToFields(o: Observation, identity?: Identity, now: nu
   try {
     address = buildAddress(o.domain, o.problemClass, o.tokens ?? []);
   } catch (e) {
-    throw new ObservationError([{ path: "", message: (e as Error).message }], { cause: e });
+    if (!(e instanceof AddressError)) throw e;
+    throw new ObservationError([{ path: addressPartPath(e.tokenIndex), message: e.message }], { cause: e });
   }
   const fields: PacketFields = {
     timestampMs: o.timestampMs ?? now,

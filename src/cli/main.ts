@@ -5,8 +5,6 @@
  */
 import { readFileSync } from "node:fs";
 import { QisError } from "../errors.js";
-import { inspect, inspectHelp } from "./inspect.js";
-import { pack, packHelp } from "./pack.js";
 
 export interface CommandContext {
   stdin: NodeJS.ReadableStream & { isTTY?: boolean };
@@ -16,9 +14,19 @@ export interface CommandContext {
 
 type Command = (argv: string[], ctx: CommandContext) => Promise<number>;
 
-const commands: Record<string, { run: Command; summary: string; help: string }> = {
-  pack: { run: pack, summary: "observation JSON -> 512-byte outcome packet", help: packHelp },
-  inspect: { run: inspect, summary: "verify a packet and print it as JSON", help: inspectHelp },
+/**
+ * Commands are imported on use: start-up time matters on a Pi, and e.g. `inspect` need not
+ * load the schema compiler that `pack` uses.
+ */
+const commands: Record<string, { load: () => Promise<{ run: Command; help: string }>; summary: string }> = {
+  pack: {
+    summary: "observation JSON -> 512-byte outcome packet",
+    load: async () => import("./pack.js").then((m) => ({ run: m.pack, help: m.packHelp })),
+  },
+  inspect: {
+    summary: "verify a packet and print it as JSON",
+    load: async () => import("./inspect.js").then((m) => ({ run: m.inspect, help: m.inspectHelp })),
+  },
 };
 
 function version(): string {
@@ -47,7 +55,7 @@ export async function main(argv: string[], ctx: CommandContext): Promise<number>
   if (name === undefined || name === "-h" || name === "--help" || name === "help") {
     const topic = name === "help" ? rest[0] : undefined;
     const cmd = topic === undefined ? undefined : commands[topic];
-    ctx.stdout.write(cmd ? cmd.help : mainHelp());
+    ctx.stdout.write(cmd ? (await cmd.load()).help : mainHelp());
     return 0;
   }
   if (name === "-v" || name === "--version") {
@@ -60,7 +68,7 @@ export async function main(argv: string[], ctx: CommandContext): Promise<number>
     return 2;
   }
   try {
-    return await command.run(rest, ctx);
+    return await (await command.load()).run(rest, ctx);
   } catch (e) {
     if (e instanceof QisError) {
       ctx.stderr.write(`${e.code}: ${e.message}\n`);

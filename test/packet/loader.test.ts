@@ -1,0 +1,49 @@
+import { execFileSync } from "node:child_process";
+import { fileURLToPath } from "node:url";
+import { describe, expect, it } from "vitest";
+import { OFFSETS } from "../../src/packet/index.js";
+import { assertLayout } from "../../src/packet/native.js";
+
+const root = fileURLToPath(new URL("../..", import.meta.url));
+
+/** Runs a snippet against the compiled package in a fresh process, to see what the loader chose. */
+function codecInfoIn(env: NodeJS.ProcessEnv): { native: boolean; reason: string; ops: Record<string, string> } {
+  const out = execFileSync(process.execPath, ["--input-type=module", "-e", "const m = await import('./dist/index.js'); console.log(JSON.stringify(m.codecInfo()))"], {
+    cwd: root,
+    env: { ...process.env, ...env },
+    encoding: "utf8",
+  });
+  return JSON.parse(out) as { native: boolean; reason: string; ops: Record<string, string> };
+}
+
+describe("native loader", () => {
+  it("QIS_EDGE_NO_NATIVE=1 forces the TypeScript fallback for every operation", () => {
+    const info = codecInfoIn({ QIS_EDGE_NO_NATIVE: "1" });
+    expect(info.native).toBe(false);
+    expect(info.reason).toBe("disabled by QIS_EDGE_NO_NATIVE=1");
+    expect(new Set(Object.values(info.ops))).toEqual(new Set(["fallback"]));
+  });
+
+  it.runIf(process.env.QIS_EDGE_REQUIRE_NATIVE === "1")("loads the addon when it is built", () => {
+    expect(codecInfoIn({ QIS_EDGE_NO_NATIVE: "" }).native).toBe(true);
+  });
+
+  it("a missing addon falls back with a reason instead of failing", () => {
+    const info = codecInfoIn({ QIS_EDGE_NO_NATIVE: "", QIS_EDGE_ADDON_DIR: "/nonexistent" });
+    expect(info.native).toBe(false);
+    expect(info.reason).toMatch(/^not available/);
+  });
+
+  it("refuses an addon whose struct layout drifted, naming the field", () => {
+    const good = { size: 512, littleEndian: true, hwCrc: false, hwCrcName: "table", offsets: { ...OFFSETS } };
+    expect(() => assertLayout(good)).not.toThrow();
+    const drifted = { ...good, offsets: { ...OFFSETS, conclusion: 260 } };
+    expect(() => assertLayout(drifted)).toThrow(/offsetof\(qis_packet, conclusion\) is 260, expected 256/);
+    try {
+      assertLayout({ ...good, size: 516 });
+    } catch (e) {
+      expect((e as { code: string }).code).toBe("ERR_NATIVE_LAYOUT");
+    }
+    expect(() => assertLayout({ ...good, size: 516 })).toThrow(/sizeof\(qis_packet\) is 516/);
+  });
+});
