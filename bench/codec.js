@@ -6,7 +6,7 @@
  * (`node --expose-gc bench/codec.js`) it only prints.
  *
  * Diagnostics (not for BENCHMARKS.md): BENCH_FILTER=<regex on measurement ids> times a subset,
- * BENCH_RUNS=<n> changes the number of timed runs (default 11), BENCH_MIN_RUN_MS the run length.
+ * BENCH_RUNS=<n> changes the number of timed runs (default 15), BENCH_MIN_RUN_MS the run length.
  */
 import { writeFileSync } from "node:fs";
 import { PerformanceObserver } from "node:perf_hooks";
@@ -14,18 +14,23 @@ import { Encoder, isNativeAccelerationEnabled } from "cbor-x";
 import { backends, nativeStatus, PacketCodec, PacketView, UNPACK_STRIDE } from "../dist/index.js";
 import { measureAll, ns, rate, ratio, table } from "./lib/harness.js";
 import { ADDRESSES, makePackets } from "./lib/packets.js";
+// Internal, for the "where the time goes" rows only: the field writer both backends share.
+import { writeFields } from "../dist/packet/write.js";
 
 const N = 10_000;
 const SLOT = 512;
 const SEED = 0x51495301;
-const RUNS = Number(process.env.BENCH_RUNS ?? 11);
+const RUNS = Number(process.env.BENCH_RUNS ?? 15);
 const MIN_RUN_MS = Number(process.env.BENCH_MIN_RUN_MS ?? 60);
 const FILTER = process.env.BENCH_FILTER ? new RegExp(process.env.BENCH_FILTER) : null;
 const ALLOC_PACKETS = 1_000_000;
+/** A run during which the process had less than this share of a CPU is timed again (see measureAll). */
+const CPU_SHARE = Number(process.env.BENCH_CPU_SHARE ?? 0.9);
 const log = (...a) => console.error(...a);
 
 // ---------------------------------------------------------------------------------------------
-// The packets: 10,000 varied, realistic PacketFields from a fixed seed.
+// The packets (10,000 varied, realistic PacketFields from a fixed seed) come from lib/packets.js;
+// the baselines see the same packets as plain objects.
 
 const hex = (b) => Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString("hex");
 
@@ -86,6 +91,9 @@ async function main() {
   }
 
   const work = new Uint8Array(N * SLOT); // encode target, 5,120,000 bytes
+  const sealed = pkts.slice(); // seal target (fields already written)
+  // The same packets one per 512-byte Uint8Array, as they arrive from a network message.
+  const own = Array.from({ length: N }, (_, i) => pkts.slice(i * SLOT, (i + 1) * SLOT));
   const out = new Float64Array(N * UNPACK_STRIDE);
   const out1 = new Float64Array(UNPACK_STRIDE);
   let sink = 0;
@@ -106,6 +114,11 @@ async function main() {
     add(`${k}.verify.single`, `${k} verify, single`, N, () => {
       let bad = 0;
       for (let i = 0; i < N; i++) bad += c.verdict(pkts, i * SLOT);
+      sink += bad;
+    });
+    add(`${k}.verify.own`, `${k} verify, single, own 512-byte buffer`, N, () => {
+      let bad = 0;
+      for (let i = 0; i < N; i++) bad += c.verdict(own[i], 0);
       sink += bad;
     });
     add(`${k}.verify.batch`, `${k} verify, batch`, N, () => {
@@ -146,7 +159,15 @@ async function main() {
       for (let i = 0; i < N; i++) s ^= c.crc32c(pkts, i * SLOT, 508);
       sink += s;
     });
+    // Where encode time goes: the backend's seal alone (hash + CRC of 10,000 written packets).
+    add(`part.${k}.seal`, `${k} seal only, batch`, N, () => {
+      backends[k].seal(sealed, 0, N);
+    });
   }
+  // The JavaScript half of encode, shared by both backends: validate and write the fields.
+  add("part.writeFields", "writeFields only (JS, both backends)", N, () => {
+    for (let i = 0; i < N; i++) writeFields(list[i], work, i * SLOT);
+  });
   add("json.stringify", "JSON.stringify, per packet", N, () => {
     let s = 0;
     for (let i = 0; i < N; i++) s += JSON.stringify(jsonObjs[i]).length;
@@ -169,7 +190,7 @@ async function main() {
   });
 
   log(`codec bench: ${measurements.length} measurements × ${RUNS} runs (≥ ${MIN_RUN_MS} ms each), native ${haveNative ? `loaded (crc ${nativeStatus.crc})` : "absent"}`);
-  const res = measureAll(measurements, { runs: RUNS, minRunMs: MIN_RUN_MS, log });
+  const res = measureAll(measurements, { runs: RUNS, minRunMs: MIN_RUN_MS, cpuShare: CPU_SHARE, retries: 5, log });
 
   // A PacketView over the last batch: reading the strings lazily works (and is what callers do).
   const view = new PacketView();
@@ -181,6 +202,52 @@ async function main() {
   report({ res, alloc, stats, impls, jsonBytes, cborBytes, cborNative });
 }
 
+/** The "where the time goes" table and, for each missed target, the measured reason. */
+function whereTimeGoes(m, haveNative, targets) {
+  const out = [];
+  const w = m("part.writeFields");
+  const sn = m("part.native.seal");
+  const sf = m("part.fallback.seal");
+  const nsOf = (x) => 1e9 / x;
+  out.push(`### Where encode time goes (batch, ns per packet)`);
+  out.push("");
+  const rows = [["writeFields: validate + write the fields (JavaScript, shared by both backends)", `${nsOf(w).toFixed(0)} ns`]];
+  if (haveNative) rows.push(["native seal: MurmurHash3 + CRC-32C (C, one call for 10,000 packets)", `${nsOf(sn).toFixed(0)} ns`]);
+  rows.push(["fallback seal: MurmurHash3 + CRC-32C (JavaScript)", `${nsOf(sf).toFixed(0)} ns`]);
+  rows.push(["fallback crc32c of one packet (JavaScript, one call per packet)", `${nsOf(m("fallback.crc.single")).toFixed(0)} ns`]);
+  out.push(table(["part", "ns / packet"], rows));
+  out.push("");
+  const missed = targets.filter((t) => t[2].includes("FAIL"));
+  if (missed.length === 0) return out;
+  out.push(`### Why the missed targets are missed`);
+  out.push("");
+  const bound = (nsOf(w) + nsOf(sf)) / (nsOf(w) + nsOf(sn));
+  if (haveNative && missed.some((t) => t[0].startsWith("native batch encode"))) {
+    out.push(
+      `- **Native batch encode** (${rate(m("native.encode.batch"))}/s, ${nsOf(m("native.encode.batch")).toFixed(0)} ns per packet) is almost all ` +
+        `\`writeFields\`, the JavaScript that validates a \`PacketFields\` object and writes it into the slot (${nsOf(w).toFixed(0)} ns); ` +
+        `the native seal is ${nsOf(sn).toFixed(0)} ns. 5M packets/s leaves 200 ns per packet, which the JavaScript half alone exceeds on this machine. ` +
+        `For the same reason the native / fallback encode ratio is bounded by (writeFields + fallback seal) / (writeFields + native seal) = ` +
+        `${bound.toFixed(2)}×, whatever the C side does; 4× would need writeFields under ${Math.max(0, (nsOf(sf) - 4 * nsOf(sn)) / 3).toFixed(0)} ns. ` +
+        `Profiled with \`perf\` + \`node --perf-prof\` (V8 jitted code): per packet it zero-fills 512 bytes (~40 ns, one TypedArray#set), ` +
+        `reads ~13 properties of a caller's object, checks 8 numbers, copies 16-32 id bytes, and copies ~33 address + ~13 conclusion characters ` +
+        `at ~3-4 ns each (V8 re-checks the string representation and the typed array's map, length and data pointer on every \`charCodeAt\` / store); ` +
+        `context floats cost ~10-20 ns each. Moving this into C would not help: reading a JS object's properties through Node-API costs ` +
+        `~50 ns per property.`,
+    );
+  }
+  if (missed.some((t) => t[0].startsWith("fallback"))) {
+    out.push(
+      `- **Fallback ≥ 1M/s** leaves 1000 ns per packet. The JavaScript CRC-32C of 508 bytes alone is ${nsOf(m("fallback.crc.single")).toFixed(0)} ns ` +
+        `through \`crc32c()\` (slice-by-8, 64 steps of 8 table lookups), less inside batch calls, which read 32-bit words; MurmurHash3 of the address ` +
+        `adds ~100 ns, the zero checks of ~360 padding bytes and UTF-8 checks ~100-200 ns. Encode adds writeFields (${nsOf(w).toFixed(0)} ns). ` +
+        `Single-packet calls also pay the codec's argument checks and, for small buffers, read bytes rather than words (making a word view would allocate per packet).`,
+    );
+  }
+  out.push("");
+  return out;
+}
+
 // ---------------------------------------------------------------------------------------------
 // Allocation: heapUsed and GC count around 1,000,000 packets through the batch paths.
 
@@ -190,29 +257,35 @@ async function allocation(codecs, impls, list, work, pkts, codes, out) {
   const gcs = [];
   const obs = new PerformanceObserver((l) => gcs.push(...l.getEntries()));
   obs.observe({ entryTypes: ["gc"] });
-  const tick = () => new Promise((r) => setImmediate(r));
+  const tick = () => new Promise((r) => setTimeout(r, 20));
   const calls = ALLOC_PACKETS / N;
   const rows = [];
   const cases = [];
   for (const k of impls) {
     const c = codecs[k];
-    cases.push([`${k} encodeBatch`, () => c.encodeBatch(list, work)]);
-    cases.push([`${k} verifyBatch`, () => c.verifyBatch(pkts, codes)]);
-    cases.push([`${k} verifyBatch + unpack`, () => (c.verifyBatch(pkts, codes), c.unpack(pkts, 0, N, out))]);
+    cases.push([`${k} encodeBatch`, true, () => c.encodeBatch(list, work)]);
+    cases.push([`${k} verifyBatch`, true, () => c.verifyBatch(pkts, codes)]);
+    cases.push([`${k} verifyBatch + unpack`, true, () => (c.verifyBatch(pkts, codes), c.unpack(pkts, 0, N, out))]);
   }
-  for (const [label, fn] of cases) {
+  for (const k of impls) {
+    const c = codecs[k];
+    cases.push([`${k} encode, one call per packet`, false, () => { for (let i = 0; i < N; i++) c.encode(list[i], work, i * SLOT); }]);
+    cases.push([`${k} verdict, one call per packet`, false, () => { for (let i = 0; i < N; i++) c.verdict(pkts, i * SLOT); }]);
+  }
+  for (const [label, batch, fn] of cases) {
     fn();
     gc();
     gc();
     await tick();
-    gcs.length = 0;
+    const t0 = performance.now();
     const before = process.memoryUsage().heapUsed;
     for (let k = 0; k < calls; k++) fn();
     const after = process.memoryUsage().heapUsed;
+    const t1 = performance.now();
     await tick();
-    await tick();
-    const n = gcs.length;
-    rows.push({ label, delta: after - before, gcs: n, perPacket: (after - before) / ALLOC_PACKETS });
+    // GC entries arrive asynchronously: count those that started while the loop ran.
+    const n = gcs.filter((e) => e.startTime >= t0 && e.startTime <= t1).length;
+    rows.push({ label, batch, delta: after - before, gcs: n, perPacket: (after - before) / ALLOC_PACKETS });
   }
   obs.disconnect();
   return rows;
@@ -230,6 +303,7 @@ function report({ res, alloc, stats, impls, jsonBytes, cborBytes, cborNative }) 
   const ops = [
     ["encode (write fields + seal: hash + CRC-32C)", "encode"],
     ["verify (all 11 checks)", "verify"],
+    ["verify, each packet in its own 512-byte buffer (informational)", "verify.own"],
     ["decode + verify (verdict + numeric unpack)", "dv"],
     ["decode to object (verify + readPacket; informational)", "decode.object"],
     ["unpack only", "unpack"],
@@ -237,7 +311,7 @@ function report({ res, alloc, stats, impls, jsonBytes, cborBytes, cborNative }) 
   ];
   const rows = [];
   for (const [label, op] of ops) {
-    for (const shape of op === "decode.object" ? [""] : ["single", "batch"]) {
+    for (const shape of op === "decode.object" || op === "verify.own" ? [""] : ["single", "batch"]) {
       if (op === "crc" && shape === "batch") continue;
       const suffix = shape ? `.${shape}` : "";
       const cells = [shape ? `${label}, ${shape}` : label];
@@ -302,6 +376,7 @@ function report({ res, alloc, stats, impls, jsonBytes, cborBytes, cborNative }) 
     ["`sealOne`: encode, single", "encode.single"],
     ["`sealBatch`: encode, batch", "encode.batch"],
     ["`verifyOne`: verify, single", "verify.single"],
+    ["`verifyOne`, own 512-byte buffer", "verify.own"],
     ["`verifyBatch`: verify, batch", "verify.batch"],
     ["`unpack`, single (count 1)", "unpack.single"],
     ["`unpack`, batch (count 10,000)", "unpack.batch"],
@@ -327,13 +402,16 @@ function report({ res, alloc, stats, impls, jsonBytes, cborBytes, cborNative }) 
   md.push(
     `- **Timing**: every measurement is warmed up (≥ 250 ms, then once more after all others ran, so shared code has seen both backends ` +
       `before anything is timed), then timed in ${RUNS} runs of ≥ ${MIN_RUN_MS} ms (each run repeats a whole 10,000-packet pass). ` +
-      `Runs are interleaved round-robin across all measurements, so load from other processes on this shared machine affects them alike. ` +
+      `Runs are interleaved round-robin across all measurements, so load from other processes on this shared machine affects them alike; ` +
+      `a run during which the benchmark's thread had less than ${Math.round(CPU_SHARE * 100)}% of a CPU (its schedstat CPU time / wall time) is timed again (up to 5 times). ` +
       `Figures are the **median** packets/s of the ${RUNS} runs (ns = 10⁹ / median); ratios are ratios of medians from this one run.`,
   );
   md.push(
     `- **Backends**: \`PacketCodec.using(backends.native)\` and \`PacketCodec.using(backends.fallback)\`, through the public codec API ` +
       `(argument checks included). *Single* = one call per packet at offset i × 512; *batch* = one call for all 10,000 packets. ` +
-      `All packets go into / come from one preallocated 5,120,000-byte buffer.`,
+      `All packets go into / come from one preallocated 5,120,000-byte buffer, except the informational *own buffer* row, where each packet ` +
+      `is its own 512-byte Uint8Array (a network message): there the fallback reads bytes, while on a large buffer it reads 32-bit words ` +
+      `through a view it keeps (weakly) per ArrayBuffer.`,
   );
   md.push(
     `- **encode** = \`encode(fields, buf, i*512)\` / \`encodeBatch(list, buf)\`: validates and writes every field (the JavaScript \`writeFields\`, shared by both backends), ` +
@@ -351,7 +429,8 @@ function report({ res, alloc, stats, impls, jsonBytes, cborBytes, cborNative }) 
   );
   md.push(
     `- **Allocation**: with \`--expose-gc\`, after two \`gc()\` calls, ${ALLOC_PACKETS.toLocaleString("en")} packets go through a batch path ` +
-      `(${ALLOC_PACKETS / N} calls of 10,000) with \`process.memoryUsage().heapUsed\` read before and after and GCs counted by a \`PerformanceObserver\`. ` +
+      `(${ALLOC_PACKETS / N} calls of 10,000) with \`process.memoryUsage().heapUsed\` read before and after and GCs counted by a \`PerformanceObserver\`; ` +
+      `for information, the same for 1,000,000 one-call-per-packet \`encode\` and \`verdict\` calls on the same 5 MB buffer. ` +
       `With 0 GCs in between, the heapUsed difference is everything that was allocated.`,
   );
   md.push(`- Nothing here is a test: target misses are reported, never failed on.`);
@@ -371,9 +450,30 @@ function report({ res, alloc, stats, impls, jsonBytes, cborBytes, cborNative }) 
   md.push("");
   md.push(table(["target", "measured", "result"], targets, "lrl"));
   md.push("");
+  md.push(...whereTimeGoes(m, haveNative, targets));
   md.push(`### Faster backend per codec operation`);
   md.push("");
   md.push(table(["operation (\`CodecOps\` slot)", "native", "fallback", "faster"], faster, "lrrl"));
+  md.push("");
+  const slower = faster.filter((f) => f[3].includes("fallback"));
+  if (slower.length > 0) {
+    md.push(
+      `Native is slower than the fallback for: ${slower.map((f) => f[0]).join("; ")}. A Node-API call costs a fixed ~100-200 ns here ` +
+        `(argument unwrapping: typed-array info and integer conversions), more than the JavaScript needs for that little work; ` +
+        `the codec should route that case to the fallback (for \`unpack\`: the fallback for small counts, native for batches).`,
+    );
+    md.push("");
+  }
+  md.push(`<details><summary>Run-to-run spread of every measurement (packets/s)</summary>`);
+  md.push("");
+  md.push(
+    table(
+      ["measurement", "min", "median", "max", "runs repeated (descheduled)"],
+      [...res].map(([id, r]) => [`\`${id}\``, rate(r.min), rate(r.median), rate(r.max), String(r.retried)]),
+    ),
+  );
+  md.push("");
+  md.push(`</details>`);
   md.push("");
   if (alloc) {
     md.push(`### Allocation on the batch paths (${ALLOC_PACKETS.toLocaleString("en")} packets each)`);
@@ -381,8 +481,13 @@ function report({ res, alloc, stats, impls, jsonBytes, cborBytes, cborNative }) 
     md.push(
       table(
         ["path", "heapUsed after − before", "GCs during", "bytes / packet"],
-        alloc.map((a) => [a.label, `${a.delta} B`, String(a.gcs), a.perPacket.toFixed(4)]),
+        alloc.map((a) => [a.batch ? a.label : `${a.label} (informational)`, `${a.delta} B`, String(a.gcs), a.perPacket.toFixed(4)]),
       ),
+    );
+    md.push("");
+    md.push(
+      "A few hundred bytes to a few kB over a million packets is the measurement itself (the loop, `process.memoryUsage`), i.e. nothing per packet; " +
+        "a scavenge (GC) during the loop would mean garbage per packet.",
     );
     md.push("");
   }
@@ -395,7 +500,7 @@ function report({ res, alloc, stats, impls, jsonBytes, cborBytes, cborNative }) 
   lines.push("", "faster backend:", ...faster.map((f) => `  ${f[0]}: ${f[3].replace(/\*/g, "")}`));
   if (alloc) lines.push("", "allocation:", ...alloc.map((a) => `  ${a.label}: ${a.delta} B, ${a.gcs} GCs, ${a.perPacket.toFixed(4)} B/packet`));
   lines.push("", "spread (min..max of runs, packets/s):");
-  for (const [id, r] of res) lines.push(`  ${id}: ${rate(r.min)}..${rate(r.max)} median ${rate(r.median)} (reps ${r.reps})`);
+  for (const [id, r] of res) lines.push(`  ${id}: ${rate(r.min)}..${rate(r.max)} median ${rate(r.median)} (reps ${r.reps}, retried ${r.retried})`);
   console.log(lines.join("\n"));
 
   const outFile = process.env.QIS_BENCH_OUT;
@@ -405,8 +510,8 @@ function report({ res, alloc, stats, impls, jsonBytes, cborBytes, cborNative }) 
       JSON.stringify({
         title: "Packet codec (`bench/codec.js`)",
         machine: {
-          "native addon": haveNative ? `loaded, CRC-32C path \`${nativeStatus.crc}\`` : `not loaded (${nativeStatus.reason})`,
-          "cbor-x native (cbor-extract)": cborNative ? "in use" : "not in use (pure JS)",
+          "Native addon": haveNative ? `loaded from \`${nativeStatus.path.replace(process.cwd() + "/", "")}\`` : `not loaded (${nativeStatus.reason})`,
+          "cbor-x native part (cbor-extract)": cborNative ? "in use" : "not in use (not built here): cbor-x runs in pure JS",
         },
         markdown: md.join("\n"),
       }),

@@ -13,7 +13,7 @@
  * they never fail on a missed target (a crashing benchmark does make this exit non-zero).
  */
 import { spawnSync } from "node:child_process";
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -105,7 +105,7 @@ function main() {
     process.exit(2);
   }
   const chosen = wanted.length > 0 ? all.filter((b) => wanted.includes(b.name)) : all;
-  const sections = readSections();
+  const fresh = new Map(); // name -> new section text
   const tmp = mkdtempSync(join(tmpdir(), "qis-bench-"));
   let crashed = 0;
   try {
@@ -126,15 +126,20 @@ function main() {
         continue;
       }
       const result = JSON.parse(readFileSync(outFile, "utf8"));
-      sections.set(b.name, section(b.name, result, startedAt, seconds));
+      fresh.set(b.name, section(b.name, result, startedAt, seconds));
     }
   } finally {
     rmSync(tmp, { recursive: true, force: true });
   }
+  // Read the file again only now, so that a section another run wrote meanwhile is kept too.
+  const sections = readSections();
+  for (const [name, text] of fresh) sections.set(name, text);
   // Sections in discovery order, then any whose script no longer exists (kept, not dropped).
   const order = [...all.map((b) => b.name).filter((n) => sections.has(n)), ...[...sections.keys()].filter((n) => !all.some((b) => b.name === n))];
-  writeFileSync(mdPath, `${HEADER}\n${order.map((n) => sections.get(n)).join("\n\n")}\n`);
-  console.error(`\nwrote ${mdPath.slice(root.length + 1)} (${chosen.length - crashed} of ${chosen.length} benchmark(s) updated)`);
+  const staged = `${mdPath}.${process.pid}.tmp`;
+  writeFileSync(staged, `${HEADER}\n${order.map((n) => sections.get(n)).join("\n\n")}\n`);
+  renameSync(staged, mdPath); // readers never see a half-written file
+  console.error(`\nwrote ${mdPath.slice(root.length + 1)} (${fresh.size} of ${chosen.length} benchmark(s) updated)`);
   process.exit(crashed > 0 ? 1 : 0);
 }
 

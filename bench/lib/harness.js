@@ -26,15 +26,37 @@ export function median(xs) {
 const now = () => Number(process.hrtime.bigint()) / 1e6; // ms, sub-µs resolution
 
 /**
+ * CPU time of this (main) thread in ms: Linux's schedstat (ns), else process.cpuUsage (which
+ * also counts GC helper threads). Used to tell whether a run had a CPU to itself.
+ */
+const schedstat = `/proc/self/task/${process.pid}/schedstat`;
+const threadCpuMs = (() => {
+  try {
+    readFileSync(schedstat, "utf8");
+    return () => Number(readFileSync(schedstat, "utf8").split(" ")[0]) / 1e6;
+  } catch {
+    return () => {
+      const c = process.cpuUsage();
+      return (c.user + c.system) / 1000;
+    };
+  }
+})();
+
+/**
  * Times a set of measurements together. Each measurement is { id, label, packets, fn } where
  * one fn() call handles `packets` packets. Every measurement is warmed up first (so that all
  * call sites have seen every shape they will see before anything is timed: no deopt inside a
  * timed run), calibrated to a run of at least `minRunMs`, then timed in `runs` interleaved
  * rounds (round r times measurement after measurement, starting at a rotating index), so that
  * a burst of load from other processes on a shared machine hits every measurement alike and
- * ratios of medians are taken over the same period. Returns Map id -> { median, samples, reps }.
+ * ratios of medians are taken over the same period. Returns Map id -> { median, min, max,
+ * samples, reps, retried }.
+ *
+ * With `cpuShare` (e.g. 0.9), a run during which this thread got less than that share of a CPU
+ * (its CPU time / wall time) was descheduled in favour of other processes on the machine: it is
+ * timed again, up to `retries` times, then kept as it is. `retried` counts those repeats.
  */
-export function measureAll(measurements, { runs = 11, minRunMs = 60, warmupMs = 250, log = () => {} } = {}) {
+export function measureAll(measurements, { runs = 11, minRunMs = 60, warmupMs = 250, cpuShare = 0, retries = 3, log = () => {} } = {}) {
   const reps = new Map();
   // Warm-up pass 1: each measurement alone until warmupMs, which also estimates its cost.
   for (const m of measurements) {
@@ -58,22 +80,32 @@ export function measureAll(measurements, { runs = 11, minRunMs = 60, warmupMs = 
     reps.set(m.id, Math.max(1, Math.ceil((r * minRunMs * 1.25) / ms)));
   }
   const samples = new Map(measurements.map((m) => [m.id, []]));
+  const retried = new Map(measurements.map((m) => [m.id, 0]));
   for (let round = 0; round < runs; round++) {
     for (let j = 0; j < measurements.length; j++) {
       const m = measurements[(j + round) % measurements.length];
-      const r = reps.get(m.id);
-      const t0 = now();
-      for (let k = 0; k < r; k++) m.fn();
-      const ms = now() - t0;
-      samples.get(m.id).push((r * m.packets) / (ms / 1000));
-      if (ms < minRunMs * 0.8) reps.set(m.id, Math.ceil((r * minRunMs * 1.25) / ms)); // got faster: lengthen
+      for (let attempt = 0; ; attempt++) {
+        const r = reps.get(m.id);
+        const c0 = cpuShare > 0 ? threadCpuMs() : 0;
+        const t0 = now();
+        for (let k = 0; k < r; k++) m.fn();
+        const ms = now() - t0;
+        const cpu = cpuShare > 0 ? threadCpuMs() - c0 : ms;
+        if (ms < minRunMs * 0.8) reps.set(m.id, Math.ceil((r * minRunMs * 1.25) / ms)); // got faster: lengthen
+        if (cpuShare > 0 && attempt < retries && cpu < cpuShare * ms) {
+          retried.set(m.id, retried.get(m.id) + 1);
+          continue;
+        }
+        samples.get(m.id).push((r * m.packets) / (ms / 1000));
+        break;
+      }
     }
     log(`  round ${round + 1}/${runs} done`);
   }
   const out = new Map();
   for (const m of measurements) {
     const s = samples.get(m.id);
-    out.set(m.id, { median: median(s), min: Math.min(...s), max: Math.max(...s), samples: s, reps: reps.get(m.id) });
+    out.set(m.id, { median: median(s), min: Math.min(...s), max: Math.max(...s), samples: s, reps: reps.get(m.id), retried: retried.get(m.id) });
   }
   return out;
 }

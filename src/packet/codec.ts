@@ -55,12 +55,20 @@ const REASONS: Record<Exclude<ReturnType<typeof verdictCode>, "OK">, string> = {
   ERR_PACKET_ADDRESS_HASH: "address_hash does not match the address",
 };
 
+/**
+ * Below this many packets an unpack is cheaper in JavaScript than the fixed cost of a Node-API
+ * call (measured crossover 3-4 packets, BENCHMARKS.md).
+ */
+export const UNPACK_NATIVE_FROM = 4;
+
 export interface CodecOps {
   sealOne: CodecBackend;
   sealBatch: CodecBackend;
   verifyOne: CodecBackend;
   verifyBatch: CodecBackend;
-  unpack: CodecBackend;
+  /** unpack of fewer than UNPACK_NATIVE_FROM packets */
+  unpackFew: CodecBackend;
+  unpackBatch: CodecBackend;
   crc32c: CodecBackend;
 }
 
@@ -75,7 +83,8 @@ export class PacketCodec {
       sealBatch: backend,
       verifyOne: backend,
       verifyBatch: backend,
-      unpack: backend,
+      unpackFew: backend,
+      unpackBatch: backend,
       crc32c: backend,
     });
   }
@@ -135,7 +144,7 @@ export class PacketCodec {
     checkBounds(buf, offset, count, "unpack");
     if (!(out instanceof Float64Array) || out.length < count * 11)
       throw new PacketError("ERR_OUT_OF_BOUNDS", `unpack: out must be a Float64Array of at least ${count * 11} numbers`);
-    this.ops.unpack.unpack(buf, offset, count, out);
+    (count < UNPACK_NATIVE_FROM ? this.ops.unpackFew : this.ops.unpackBatch).unpack(buf, offset, count, out);
   }
 
   /** Verifies and decodes one packet into a fresh object (same length rules as `verify`). */
@@ -158,10 +167,24 @@ export const backends: { native: CodecBackend | null; fallback: CodecBackend } =
 };
 
 /**
- * The default codec: the native backend where it is loaded, per operation; see BENCHMARKS.md
- * for which path wins each operation on which machine.
+ * The default codec: per operation, the faster backend as measured by bench/codec.js
+ * (BENCHMARKS.md, "Faster backend per codec operation"). Native wins everything but an
+ * unpack of a few packets, where the fixed cost of a Node-API call exceeds the work.
  */
-export const codec: PacketCodec = PacketCodec.using(nativeBackend ?? fallbackBackend);
+function defaultOps(native: CodecBackend | null): CodecOps {
+  const fast = native ?? fallbackBackend;
+  return {
+    sealOne: fast,
+    sealBatch: fast,
+    verifyOne: fast,
+    verifyBatch: fast,
+    unpackFew: fallbackBackend,
+    unpackBatch: fast,
+    crc32c: fast,
+  };
+}
+
+export const codec: PacketCodec = new PacketCodec(defaultOps(nativeBackend));
 
 export function codecInfo(): { native: boolean; reason: string; crc: string; ops: Record<keyof CodecOps, string> } {
   const ops = Object.fromEntries(Object.entries(codec.ops).map(([op, b]) => [op, (b as CodecBackend).name])) as Record<

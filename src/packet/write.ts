@@ -2,7 +2,7 @@
  * Validates a PacketFields and writes every field except address_hash and crc32c (the backend's
  * `seal` fills those). Shared by both backends, so their bytes can only differ in the seal.
  */
-import { writeF32, writeU16, writeU32, writeU64 } from "./bytes.js";
+import { LITTLE_ENDIAN_HOST, writeF32 } from "./bytes.js";
 import { PacketError, type PacketErrorCode } from "./errors.js";
 import {
   ADDRESS_MAX,
@@ -20,9 +20,13 @@ import {
   VERSION,
 } from "./layout.js";
 import type { PacketFields } from "./types.js";
-import { encodeUtf8Into, UTF8_LONE_SURROGATE, UTF8_TOO_LONG } from "./utf8.js";
+import { encodeUtf8Into, UTF8_LONE_SURROGATE } from "./utf8.js";
 
 const U32_MAX = 0xffff_ffff;
+const ZERO_PACKET = new Uint8Array(PACKET_SIZE);
+/** f32 conversion: store the double, copy the four bytes (wire order on a little-endian host). */
+const f32 = new Float32Array(1);
+const f32Bytes = new Uint8Array(f32.buffer);
 
 class FieldFault {
   constructor(
@@ -40,14 +44,12 @@ function describe(v: unknown): string {
   return typeof v;
 }
 
-// The checks below are split in two: a small test of the valid case, which V8 inlines into
-// writeAll, and a separate function that works out which error to throw (in the same order
-// as before: type, then finiteness, then range), reached only on a bad value.
-
-function integer(v: unknown, field: string, max: number): number {
-  if (typeof v === "number" && Number.isInteger(v) && v >= 0 && v <= max) return v;
-  return integerFault(v, field, max);
-}
+// The hot path below is written for V8: the valid case of every check is an inline test, and a
+// separate function, reached only on a bad value, works out which error to throw (in the same
+// order as always: type, then finiteness, then range). Checks and multi-byte writes are inline
+// rather than helpers because TurboFan stops inlining helpers into a function this size: each
+// helper left as a call costs a call, and passing a double (a timestamp, a float) to a call
+// boxes it, one heap number per packet. No closure, no allocation.
 
 function integerFault(v: unknown, field: string, max: number): never {
   if (typeof v !== "number") throw new FieldFault("ERR_PACKET_TYPE", field, `expected an integer, got ${describe(v)}`);
@@ -55,23 +57,10 @@ function integerFault(v: unknown, field: string, max: number): never {
   throw new FieldFault("ERR_PACKET_RANGE", field, `expected an integer in 0..${max}, got ${v}`);
 }
 
-function real(v: unknown, field: string, min: number, max: number): number {
-  // NaN fails both comparisons; min and max are finite, so so does +-Infinity.
-  if (typeof v === "number" && v >= min && v <= max) return v;
-  return realFault(v, field, min, max);
-}
-
 function realFault(v: unknown, field: string, min: number, max: number): never {
   if (typeof v !== "number") throw new FieldFault("ERR_PACKET_TYPE", field, `expected a number, got ${describe(v)}`);
   if (!Number.isFinite(v)) throw new FieldFault("ERR_PACKET_NOT_FINITE", field, `expected a finite number, got ${v}`);
   throw new FieldFault("ERR_PACKET_RANGE", field, `expected ${min}..${max}, got ${v}`);
-}
-
-/** A context value: a finite number that is still finite as an f32. */
-function contextValue(v: unknown, i: number): number {
-  // fround of NaN or +-Infinity is not finite either, so one test covers the valid case.
-  if (typeof v === "number" && Number.isFinite(Math.fround(v))) return v;
-  return contextFault(v, i);
 }
 
 function contextFault(v: unknown, i: number): never {
@@ -83,14 +72,13 @@ function contextFault(v: unknown, i: number): never {
   throw new FieldFault("ERR_PACKET_RANGE", field, `${v} is outside the f32 range`);
 }
 
-function bytes(v: unknown, field: string, size: number): Uint8Array {
-  if (v instanceof Uint8Array && v.length === size) return v;
+function bytesFault(v: unknown, field: string, size: number): never {
   throw new FieldFault("ERR_PACKET_TYPE", field, `expected ${size} bytes, got ${describe(v)}`);
 }
 
-/** Copies a 16-byte id: a plain loop is cheaper than TypedArray#set for so few bytes. */
-function copy16(src: Uint8Array, b: Uint8Array, at: number): void {
-  for (let i = 0; i < 16; i++) b[at + i] = src[i]!;
+function bytes(v: unknown, field: string, size: number): Uint8Array {
+  if (v instanceof Uint8Array && v.length === size) return v;
+  return bytesFault(v, field, size);
 }
 
 function zeroOrAbsent(v: unknown, field: string, size: number): void {
@@ -101,16 +89,16 @@ function zeroOrAbsent(v: unknown, field: string, size: number): void {
   }
 }
 
-function text(v: unknown, field: string, buf: Uint8Array, at: number, max: number, cut: boolean): number {
+function textFault(v: unknown, n: number, field: string, max: number): never {
   if (typeof v !== "string") throw new FieldFault("ERR_PACKET_TYPE", field, `expected a string, got ${describe(v)}`);
-  const n = encodeUtf8Into(v, buf, at, max, cut);
-  if (n < 0) textFault(n, field, max);
-  return n;
-}
-
-function textFault(n: number, field: string, max: number): never {
   if (n === UTF8_LONE_SURROGATE) throw new FieldFault("ERR_PACKET_UTF8", field, "contains a lone UTF-16 surrogate");
   throw new FieldFault("ERR_PACKET_OVERSIZE", field, `longer than ${max} bytes of UTF-8`);
+}
+
+/** The signed case: key id and signature are copied as given. Rare, so kept out of writeAll. */
+function writeSignature(p: PacketFields, b: Uint8Array, o: number): void {
+  if (p.keyId !== undefined) b.set(bytes(p.keyId, "keyId", KEY_ID_SIZE), o + F.key_id);
+  if (p.signature !== undefined) b.set(bytes(p.signature, "signature", SIGNATURE_SIZE), o + F.signature);
 }
 
 function writeAll(p: PacketFields, b: Uint8Array, o: number): void {
@@ -119,22 +107,125 @@ function writeAll(p: PacketFields, b: Uint8Array, o: number): void {
   b[o + 2] = MAGIC[2];
   b[o + 3] = VERSION;
 
-  const flags = p.flags === undefined ? 0 : integer(p.flags, "flags", 0xffff);
+  let flags = 0;
+  if (p.flags !== undefined) {
+    flags = p.flags;
+    if (!(typeof flags === "number" && Number.isInteger(flags) && flags >= 0 && flags <= 0xffff)) integerFault(flags, "flags", 0xffff);
+  }
   if ((flags & ~FLAGS_KNOWN) !== 0)
     throw new FieldFault("ERR_PACKET_FLAGS", "flags", `unknown flag bits 0x${(flags & ~FLAGS_KNOWN).toString(16)}`);
-  writeU16(b, o + F.flags, flags);
-  b[o + F.hops] = p.hops === undefined ? 0 : integer(p.hops, "hops", 255);
-  writeU64(b, o + F.timestamp_ms, integer(p.timestampMs, "timestampMs", U64_MAX_SAFE));
-  writeU32(b, o + F.ttl_s, integer(p.ttlS, "ttlS", U32_MAX));
-  writeU32(b, o + F.n_observations, integer(p.nObservations, "nObservations", U32_MAX));
-  writeF32(b, o + F.outcome_delta, real(p.outcomeDelta, "outcomeDelta", -1, 1));
-  writeF32(b, o + F.confidence, real(p.confidence, "confidence", 0, 1));
-  writeU64(b, o + F.seq, integer(p.seq, "seq", U64_MAX_SAFE));
-  copy16(bytes(p.nodeId, "nodeId", ID_SIZE), b, o + F.node_id);
-  const contextHash = p.contextHash;
-  if (contextHash !== undefined) copy16(bytes(contextHash, "contextHash", ID_SIZE), b, o + F.context_hash);
+  b[o + F.flags] = flags;
+  b[o + F.flags + 1] = flags >>> 8;
 
-  const addressLen = text(p.address, "address", b, o + F.address, ADDRESS_MAX, false);
+  if (p.hops !== undefined) {
+    const hops = p.hops;
+    if (!(typeof hops === "number" && Number.isInteger(hops) && hops >= 0 && hops <= 255)) integerFault(hops, "hops", 255);
+    b[o + F.hops] = hops;
+  }
+
+  // u64: low word then high word, each little-endian (exact below 2^53).
+  const ts = p.timestampMs;
+  if (!(typeof ts === "number" && Number.isInteger(ts) && ts >= 0 && ts <= U64_MAX_SAFE)) integerFault(ts, "timestampMs", U64_MAX_SAFE);
+  let hi = Math.floor(ts / 0x1_0000_0000);
+  let lo = ts - hi * 0x1_0000_0000;
+  let at = o + F.timestamp_ms;
+  b[at] = lo;
+  b[at + 1] = lo >>> 8;
+  b[at + 2] = lo >>> 16;
+  b[at + 3] = lo >>> 24;
+  b[at + 4] = hi;
+  b[at + 5] = hi >>> 8;
+  b[at + 6] = hi >>> 16;
+  b[at + 7] = hi >>> 24;
+
+  const ttl = p.ttlS;
+  if (!(typeof ttl === "number" && Number.isInteger(ttl) && ttl >= 0 && ttl <= U32_MAX)) integerFault(ttl, "ttlS", U32_MAX);
+  at = o + F.ttl_s;
+  b[at] = ttl;
+  b[at + 1] = ttl >>> 8;
+  b[at + 2] = ttl >>> 16;
+  b[at + 3] = ttl >>> 24;
+
+  const nObs = p.nObservations;
+  if (!(typeof nObs === "number" && Number.isInteger(nObs) && nObs >= 0 && nObs <= U32_MAX)) integerFault(nObs, "nObservations", U32_MAX);
+  at = o + F.n_observations;
+  b[at] = nObs;
+  b[at + 1] = nObs >>> 8;
+  b[at + 2] = nObs >>> 16;
+  b[at + 3] = nObs >>> 24;
+
+  // NaN fails both comparisons, and the bounds are finite, so so does +-Infinity.
+  const delta = p.outcomeDelta;
+  if (!(typeof delta === "number" && delta >= -1 && delta <= 1)) realFault(delta, "outcomeDelta", -1, 1);
+  if (LITTLE_ENDIAN_HOST) {
+    f32[0] = delta;
+    at = o + F.outcome_delta;
+    b[at] = f32Bytes[0]!;
+    b[at + 1] = f32Bytes[1]!;
+    b[at + 2] = f32Bytes[2]!;
+    b[at + 3] = f32Bytes[3]!;
+  } else writeF32(b, o + F.outcome_delta, delta);
+  const confidence = p.confidence;
+  if (!(typeof confidence === "number" && confidence >= 0 && confidence <= 1)) realFault(confidence, "confidence", 0, 1);
+  if (LITTLE_ENDIAN_HOST) {
+    f32[0] = confidence;
+    at = o + F.confidence;
+    b[at] = f32Bytes[0]!;
+    b[at + 1] = f32Bytes[1]!;
+    b[at + 2] = f32Bytes[2]!;
+    b[at + 3] = f32Bytes[3]!;
+  } else writeF32(b, o + F.confidence, confidence);
+
+  const seq = p.seq;
+  if (!(typeof seq === "number" && Number.isInteger(seq) && seq >= 0 && seq <= U64_MAX_SAFE)) integerFault(seq, "seq", U64_MAX_SAFE);
+  hi = Math.floor(seq / 0x1_0000_0000);
+  lo = seq - hi * 0x1_0000_0000;
+  at = o + F.seq;
+  b[at] = lo;
+  b[at + 1] = lo >>> 8;
+  b[at + 2] = lo >>> 16;
+  b[at + 3] = lo >>> 24;
+  b[at + 4] = hi;
+  b[at + 5] = hi >>> 8;
+  b[at + 6] = hi >>> 16;
+  b[at + 7] = hi >>> 24;
+
+  // 16-byte ids: a plain copy is cheaper than TypedArray#set for so few bytes. Every byte is
+  // read before any is written, so like `set` it is right even if the source overlaps the slot.
+  let id = p.nodeId;
+  if (!(id instanceof Uint8Array && id.length === ID_SIZE)) bytesFault(id, "nodeId", ID_SIZE);
+  at = o + F.node_id;
+  for (let pass = 0; pass < 2; pass++) {
+    const w0 = id[0]! | (id[1]! << 8) | (id[2]! << 16) | (id[3]! << 24);
+    const w1 = id[4]! | (id[5]! << 8) | (id[6]! << 16) | (id[7]! << 24);
+    const w2 = id[8]! | (id[9]! << 8) | (id[10]! << 16) | (id[11]! << 24);
+    const w3 = id[12]! | (id[13]! << 8) | (id[14]! << 16) | (id[15]! << 24);
+    b[at] = w0;
+    b[at + 1] = w0 >>> 8;
+    b[at + 2] = w0 >>> 16;
+    b[at + 3] = w0 >>> 24;
+    b[at + 4] = w1;
+    b[at + 5] = w1 >>> 8;
+    b[at + 6] = w1 >>> 16;
+    b[at + 7] = w1 >>> 24;
+    b[at + 8] = w2;
+    b[at + 9] = w2 >>> 8;
+    b[at + 10] = w2 >>> 16;
+    b[at + 11] = w2 >>> 24;
+    b[at + 12] = w3;
+    b[at + 13] = w3 >>> 8;
+    b[at + 14] = w3 >>> 16;
+    b[at + 15] = w3 >>> 24;
+    // Second pass: the context hash, when given (otherwise it stays zero).
+    if (pass === 1 || p.contextHash === undefined) break;
+    id = p.contextHash;
+    if (!(id instanceof Uint8Array && id.length === ID_SIZE)) bytesFault(id, "contextHash", ID_SIZE);
+    at = o + F.context_hash;
+  }
+
+  const address = p.address;
+  const addressLen = typeof address === "string" ? encodeUtf8Into(address, b, o + F.address, ADDRESS_MAX, false) : -3;
+  if (addressLen < 0) textFault(address, addressLen, "address", ADDRESS_MAX);
   if (addressLen === 0) throw new FieldFault("ERR_PACKET_RANGE", "address", "must not be empty");
   b[o + F.address_len] = addressLen;
 
@@ -142,19 +233,33 @@ function writeAll(p: PacketFields, b: Uint8Array, o: number): void {
   if (ctx !== undefined) {
     if (ctx === null || typeof ctx !== "object" || typeof ctx.length !== "number")
       throw new FieldFault("ERR_PACKET_TYPE", "context", `expected an array of numbers, got ${describe(ctx)}`);
-    const n = ctx.length;
-    if (n > CONTEXT_MAX) throw new FieldFault("ERR_PACKET_OVERSIZE", "context", `at most ${CONTEXT_MAX} values, got ${n}`);
-    for (let i = 0, at = o + F.context; i < n; i++, at += 4) writeF32(b, at, contextValue(ctx[i], i));
-    b[o + F.context_len] = n;
+    if (ctx.length > CONTEXT_MAX)
+      throw new FieldFault("ERR_PACKET_OVERSIZE", "context", `at most ${CONTEXT_MAX} values, got ${ctx.length}`);
+    for (let i = 0; i < ctx.length; i++) {
+      const v = ctx[i];
+      // fround of NaN or +-Infinity is not finite either, so one test covers the valid case.
+      if (!(typeof v === "number" && Number.isFinite(Math.fround(v)))) contextFault(v, i);
+      const to = o + F.context + i * 4;
+      if (LITTLE_ENDIAN_HOST) {
+        f32[0] = v;
+        b[to] = f32Bytes[0]!;
+        b[to + 1] = f32Bytes[1]!;
+        b[to + 2] = f32Bytes[2]!;
+        b[to + 3] = f32Bytes[3]!;
+      } else writeF32(b, to, v);
+    }
+    b[o + F.context_len] = ctx.length;
   }
 
-  const conclusion = p.conclusion;
-  if (conclusion !== undefined) b[o + F.conclusion_len] = text(conclusion, "conclusion", b, o + F.conclusion, CONCLUSION_MAX, true);
+  if (p.conclusion !== undefined) {
+    const conclusion = p.conclusion;
+    const n = typeof conclusion === "string" ? encodeUtf8Into(conclusion, b, o + F.conclusion, CONCLUSION_MAX, true) : -3;
+    if (n < 0) textFault(conclusion, n, "conclusion", CONCLUSION_MAX);
+    b[o + F.conclusion_len] = n;
+  }
 
-  if ((flags & FLAG_SIGNED) !== 0) {
-    if (p.keyId !== undefined) b.set(bytes(p.keyId, "keyId", KEY_ID_SIZE), o + F.key_id);
-    if (p.signature !== undefined) b.set(bytes(p.signature, "signature", SIGNATURE_SIZE), o + F.signature);
-  } else {
+  if ((flags & FLAG_SIGNED) !== 0) writeSignature(p, b, o);
+  else {
     zeroOrAbsent(p.keyId, "keyId", KEY_ID_SIZE);
     zeroOrAbsent(p.signature, "signature", SIGNATURE_SIZE);
   }
@@ -165,12 +270,14 @@ function writeAll(p: PacketFields, b: Uint8Array, o: number): void {
  * slot is zeroed again, so no half-written packet is left behind, and a PacketError names it.
  */
 export function writeFields(p: PacketFields, b: Uint8Array, o: number, index?: number): void {
-  b.fill(0, o, o + PACKET_SIZE);
+  // TypedArray#set from a zero packet: a plain copy, cheaper than fill (a runtime call, and
+  // Buffer#fill adds argument parsing in JavaScript).
+  b.set(ZERO_PACKET, o);
   try {
     if (p === null || typeof p !== "object") throw new FieldFault("ERR_PACKET_TYPE", "fields", `expected an object, got ${describe(p)}`);
     writeAll(p, b, o);
   } catch (e) {
-    b.fill(0, o, o + PACKET_SIZE);
+    b.set(ZERO_PACKET, o);
     if (e instanceof FieldFault) {
       const where = index === undefined ? "" : `packet ${index}: `;
       throw new PacketError(e.code, `${where}${e.field}: ${e.reason}`, { field: e.field, index });
