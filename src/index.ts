@@ -8,3 +8,5 @@ export {
   observationToFields,
   type Observation,
 } from "./agent/observation.js";
+export * from "./store/index.js";
+export * from "./synth/index.js";

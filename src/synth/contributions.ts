@@ -1,0 +1,110 @@
+/**
+ * The live contributions: one record per counted packet, in slots allocated at construction,
+ * with the indexes the engine needs to find and remove them in O(1): the expiry order, the
+ * (node, seq) table for the duplicate check, and a doubly linked list per address (walked only
+ * to recompute a window bound, docs/synth.md "The estimate of an address").
+ *
+ * Slots are 0..cap: one more than maxContributions, because a new contribution is inserted
+ * before the one expiring first is dropped, so that it can be that one.
+ */
+import { ExpiryQueue } from "./expiry.js";
+import { IdTable, mix2 } from "./idtable.js";
+
+export class Contributions {
+  /** maxContributions: above this many live contributions the one expiring first is dropped */
+  readonly cap: number;
+  /**
+   * Per contribution, one cache line of numbers and half of one of ints (stride 8):
+   * cF: 0 w, 1 w·δ, 2 w·δ², 3 n, 4 timestamp, 5 expiry, 6 (spare), 7 seq;
+   * cI: 0 address, 1 node-table entry, 2 node, 3 hash of (node, seq), 4 prev, 5 next (address list), 6 hops, 7 synthesized.
+   * The numbers a removal subtracts (w, w·δ, w·δ²) are stored, so the removal is exact.
+   */
+  readonly cF: Float64Array;
+  readonly cI: Int32Array;
+  private readonly freeSlots: Int32Array;
+  private freeTop: number;
+  /** which live contribution expires first */
+  readonly expiry: ExpiryQueue;
+  /** live contributions by (node, seq) */
+  readonly seen: IdTable;
+  /** first contribution of each address's list (-1: none) */
+  readonly aHead: Int32Array;
+  live = 0;
+  /** the engine's shared doubles (T[2]: the seq of the packet being added; see SynthEngine.T) */
+  private readonly T: Float64Array;
+  private readonly seed: number;
+
+  constructor(maxContributions: number, maxAddresses: number, seed: number, T: Float64Array) {
+    const C = maxContributions + 1;
+    this.cap = maxContributions;
+    this.cF = new Float64Array(C * 8);
+    this.cI = new Int32Array(C * 8);
+    this.freeSlots = new Int32Array(C);
+    for (let i = 0; i < C; i++) this.freeSlots[i] = C - 1 - i;
+    this.freeTop = C;
+    this.expiry = new ExpiryQueue(C);
+    this.seen = new IdTable(C);
+    this.aHead = new Int32Array(maxAddresses).fill(-1);
+    this.T = T;
+    this.seed = seed;
+  }
+
+  /** The live contribution with this node and seq (seq in T[2]: a double argument would be boxed), or -1. */
+  findSeen(g: number, seqLo: number): number {
+    const seq = this.T[2]!;
+    const t = this.seen;
+    const ids = t.ids;
+    const mask = t.mask;
+    let i = mix2(this.seed, g, seqLo) & mask;
+    for (;;) {
+      const s = ids[i]!;
+      if (s < 0) return -1;
+      if (this.cI[s * 8 + 2] === g && this.cF[s * 8 + 7] === seq) return s;
+      i = (i + 1) & mask;
+    }
+  }
+
+  /** A free slot (there is always one: at most cap + 1 are live, briefly). */
+  take(): number {
+    return this.freeSlots[--this.freeTop]!;
+  }
+
+  /**
+   * Indexes a slot whose record (cF, cI 0..2 and 6..7, expiry.exp/ord) is written: in the expiry
+   * order under its ttl, by (node g, seqLo), and at the head of address a's list.
+   */
+  link(slot: number, a: number, g: number, seqLo: number, ttl: number): void {
+    this.expiry.insert(slot, ttl);
+    const home = mix2(this.seed, g, seqLo);
+    const cI = this.cI;
+    cI[slot * 8 + 3] = home;
+    this.seen.insert(home, slot);
+    const head = this.aHead[a]!;
+    cI[slot * 8 + 4] = -1;
+    cI[slot * 8 + 5] = head;
+    if (head >= 0) cI[head * 8 + 4] = slot;
+    this.aHead[a] = slot;
+    this.live++;
+  }
+
+  /** Takes a slot out of every index (its record stays readable until free(), for the sums to subtract). */
+  unlink(slot: number, a: number): void {
+    const cI = this.cI;
+    this.expiry.remove(slot);
+    this.seen.remove(cI[slot * 8 + 3]!, slot);
+    const prev = cI[slot * 8 + 4]!;
+    const next = cI[slot * 8 + 5]!;
+    if (prev >= 0) cI[prev * 8 + 5] = next;
+    else this.aHead[a] = next;
+    if (next >= 0) cI[next * 8 + 4] = prev;
+    this.live--;
+  }
+
+  free(slot: number): void {
+    this.freeSlots[this.freeTop++] = slot;
+  }
+
+  get bytes(): number {
+    return this.expiry.bytes + this.seen.bytes;
+  }
+}
