@@ -1,0 +1,125 @@
+/**
+ * The identity index: node_id + seq (packet bytes 32..55: seq, then node_id) → slot, as an
+ * open-addressing hash table in one Int32Array (linear probing over a power of two ≥ 2 ×
+ * capacity buckets, so at most half full; backward-shift deletion, so no tombstones and no
+ * rebuilds). A bucket is two words, [hash, slot + 1] (0 = empty), so a probe touches one
+ * cache line and only a full hash match reads the slot, to compare the 24 identity bytes.
+ * Each slot's hash is also kept in `slotHash` so that removal finds the bucket without
+ * reading the packet.
+ */
+import { OFFSETS, PACKET_SIZE } from "../packet/layout.js";
+import { finish, mixWord, pow2AtLeast, word } from "./hash.js";
+
+/** Identity bytes: seq (8) at 32, node_id (16) at 40, contiguous. */
+const ID_AT = OFFSETS.seq;
+const ID_LEN = 24;
+
+export class IdentityIndex {
+  /** buckets × [hash, slot + 1] */
+  readonly #table: Int32Array;
+  /** bucket mask */
+  readonly #mask: number;
+  readonly #slotHash: Int32Array;
+  readonly #data: Uint8Array;
+  readonly #seed: number;
+
+  constructor(capacity: number, data: Uint8Array, seed: number) {
+    const size = pow2AtLeast(capacity * 2);
+    this.#table = new Int32Array(size * 2);
+    this.#mask = size - 1;
+    this.#slotHash = new Int32Array(capacity);
+    this.#data = data;
+    this.#seed = seed;
+  }
+
+  /** Bytes of the index (for stats). */
+  get bytes(): number {
+    return this.#table.byteLength + this.#slotHash.byteLength;
+  }
+
+  /**
+   * The hash of the identity of the packet at `o` in `b`; `b32`, when not null, is an
+   * Int32Array over the same bytes (on a little-endian host, `b` 4-byte aligned), read when
+   * `o` is 4-aligned: 6 loads instead of 24.
+   */
+  hashPacket(b: Uint8Array, o: number, b32: Int32Array | null = null): number {
+    if (b32 !== null && (o & 3) === 0) {
+      const i = (o + ID_AT) >>> 2;
+      let h = this.#seed;
+      h = mixWord(h, b32[i]!);
+      h = mixWord(h, b32[i + 1]!);
+      h = mixWord(h, b32[i + 2]!);
+      h = mixWord(h, b32[i + 3]!);
+      h = mixWord(h, b32[i + 4]!);
+      h = mixWord(h, b32[i + 5]!);
+      return finish(h, ID_LEN);
+    }
+    let h = this.#seed;
+    h = mixWord(h, word(b, o + ID_AT));
+    h = mixWord(h, word(b, o + ID_AT + 4));
+    h = mixWord(h, word(b, o + ID_AT + 8));
+    h = mixWord(h, word(b, o + ID_AT + 12));
+    h = mixWord(h, word(b, o + ID_AT + 16));
+    h = mixWord(h, word(b, o + ID_AT + 20));
+    return finish(h, ID_LEN);
+  }
+
+  /** The slot holding the identity of the packet at `o` in `b` (whose hash is `h`), or -1. */
+  find(h: number, b: Uint8Array, o: number): number {
+    const table = this.#table;
+    const mask = this.#mask;
+    const data = this.#data;
+    for (let i = h & mask; ; i = (i + 1) & mask) {
+      const e = table[2 * i + 1]!;
+      if (e === 0) return -1;
+      if (table[2 * i] === h && sameBytes(data, (e - 1) * PACKET_SIZE + ID_AT, b, o + ID_AT)) return e - 1;
+    }
+  }
+
+  /** Adds `slot`, whose identity hash is `h` and which is not indexed yet. */
+  add(slot: number, h: number): void {
+    const table = this.#table;
+    const mask = this.#mask;
+    this.#slotHash[slot] = h;
+    let i = h & mask;
+    while (table[2 * i + 1] !== 0) i = (i + 1) & mask;
+    table[2 * i] = h;
+    table[2 * i + 1] = slot + 1;
+  }
+
+  remove(slot: number): void {
+    const table = this.#table;
+    const mask = this.#mask;
+    const target = slot + 1;
+    let i = this.#slotHash[slot]! & mask;
+    for (;;) {
+      const e = table[2 * i + 1]!;
+      if (e === target) break;
+      if (e === 0) return; // not indexed (cannot happen for a live slot)
+      i = (i + 1) & mask;
+    }
+    // Backward shift: move later entries of the run into the hole unless their home lies
+    // cyclically in (hole, j].
+    let j = i;
+    for (;;) {
+      j = (j + 1) & mask;
+      const e = table[2 * j + 1]!;
+      if (e === 0) break;
+      const hj = table[2 * j]!;
+      const k = hj & mask;
+      const stays = i <= j ? i < k && k <= j : i < k || k <= j;
+      if (!stays) {
+        table[2 * i] = hj;
+        table[2 * i + 1] = e;
+        i = j;
+      }
+    }
+    table[2 * i] = 0;
+    table[2 * i + 1] = 0;
+  }
+}
+
+function sameBytes(a: Uint8Array, ao: number, b: Uint8Array, bo: number): boolean {
+  for (let k = 0; k < ID_LEN; k++) if (a[ao + k] !== b[bo + k]) return false;
+  return true;
+}

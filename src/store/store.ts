@@ -1,0 +1,830 @@
+/**
+ * The packet store: a fixed-capacity ring of 512-byte slots in one off-heap buffer, with an
+ * identity index, an address index, an expiry heap and, optionally, a file that mirrors the
+ * slots (docs/store.md). Nothing grows with traffic and the insert path allocates nothing.
+ */
+import { compilePattern, type AddressPattern } from "../address/index.js";
+import { readU32, readU64, writeU64 } from "../packet/bytes.js";
+import { codec } from "../packet/codec.js";
+import { OFFSETS, PACKET_SIZE } from "../packet/layout.js";
+import { murmur3x86_128 } from "../packet/murmur3.js";
+import { PacketView } from "../packet/read.js";
+import { AddressIndex } from "./addresses.js";
+import { copyPacket, f64View, i32View } from "./copy.js";
+import { StoreError } from "./errors.js";
+import { ExpiryHeap } from "./expiry.js";
+import { StoreFile } from "./file.js";
+import { RECORD, RECORD_SIZE, writeRecordHeader } from "./format.js";
+import { randomSeed } from "./hash.js";
+import { IdentityIndex } from "./identity.js";
+
+/** What `insert` / `insertBatch` did with a packet (also written to `insertBatch`'s `statuses`). */
+export const InsertStatus = {
+  /** stored, with the next cursor */
+  STORED: 0,
+  /** a live packet with the same node_id and seq is already stored; nothing changed */
+  DUPLICATE: 1,
+  /** timestamp_ms + ttl_s × 1000 is not after the store's clock; not stored */
+  EXPIRED: 2,
+  /** the packet failed verification (insertBatch, or insert with verified = false); not stored */
+  INVALID: 3,
+} as const;
+export type InsertStatus = (typeof InsertStatus)[keyof typeof InsertStatus];
+
+/** Largest capacity: 2^22 slots, a 2 GiB slot buffer. */
+export const MAX_CAPACITY = 2 ** 22;
+
+export interface PacketStoreOptions {
+  /** number of 512-byte slots, 1..MAX_CAPACITY */
+  capacity: number;
+  /** the store's clock in ms since the Unix epoch; default Date.now */
+  now?: () => number;
+  /** keep the slots in this file too (created when missing) and reload them from it */
+  file?: string;
+  /** file mode: fdatasync after every insert / insertBatch call (default false: see docs/store.md "Durability") */
+  syncWrites?: boolean;
+  /** how queries walk the store (tuning and benchmarks; default "auto"): see `PacketStore.queryStrategy` */
+  queryStrategy?: QueryStrategy;
+}
+
+/**
+ * "merge": walk the matching addresses' own lists and merge them by cursor; "scan": walk the
+ * ring in cursor order and keep the slots whose address matches; "auto" picks per query
+ * (docs/store.md "Queries"). All three return the same packets.
+ */
+export type QueryStrategy = "auto" | "merge" | "scan";
+
+/** A query pattern: NATS-style (`qis.hvac.*`, `qis.>`, an exact address), compiled or not; null = every packet. */
+export type StorePattern = string | AddressPattern | null;
+
+/**
+ * Called once per result, in cursor order. `buf[offset, offset + 512)` is the packet in the
+ * store's own slot buffer: read it (e.g. `view.at(buf, offset)`) or copy it during the call,
+ * never write to it or keep it (the slot is reused). Returning `false` stops the query after
+ * this packet. The visitor must not call the store (ERR_STORE_BUSY).
+ */
+export type QueryVisitor = (buf: Buffer, offset: number, cursor: number) => boolean | void;
+
+export interface QueryResult {
+  /** packets visited / copied */
+  count: number;
+  /**
+   * The `since` for the next page: the last returned cursor when the page stopped early (limit
+   * reached or the visitor returned false), else the store's cursor (everything up to it has
+   * been looked at). Lower than the `since` given when the store's cursor is (the store was
+   * reset or lost its newest records): restart from 0.
+   */
+  next: number;
+}
+
+export interface StoredPacket {
+  cursor: number;
+  /** a 512-byte copy */
+  packet: Buffer;
+}
+
+export interface StoreStats {
+  capacity: number;
+  /** live packets */
+  size: number;
+  /** the cursor of the last stored packet (0 before the first) */
+  cursor: number;
+  /** distinct addresses among the live packets */
+  addresses: number;
+  /** packets stored since this store object was made (not counting those reloaded from the file) */
+  stored: number;
+  /** packets refused because a live packet had the same node_id + seq */
+  duplicates: number;
+  /** packets freed because they expired, in memory or found expired when loading the file */
+  expired: number;
+  /** packets refused because they had already expired when inserted */
+  expiredOnArrival: number;
+  /** live packets overwritten by a newer one (the ring was full) */
+  evicted: number;
+  /** packets refused because they failed verification */
+  invalid: number;
+  /** file records dropped when loading: torn, garbage, invalid packet, stale or duplicate */
+  corruptOnLoad: number;
+  /** packets reloaded from the file when opening */
+  loaded: number;
+  /** bytes of the slot buffer: capacity × 512 */
+  slotBytes: number;
+  /** bytes of the per-slot metadata and indexes (typed arrays, all allocated at construction) */
+  indexBytes: number;
+  /** the store file, when file-backed */
+  file: string | null;
+}
+
+/** Records staged before one positioned write (file mode). */
+const RUN_RECORDS = 64;
+/** Packets verified per codec.verifyBatch call in insertBatch. */
+const VERIFY_CHUNK = 1024;
+/**
+ * Query strategy (docs/store.md "Queries"). Measured (BENCHMARKS.md, "Query strategy"): a merge
+ * of k lists costs about 14 + 2.6 k ns per result (the visit, pointer chasing, a linear pick
+ * among k heads), a scan about 5.5 ns per slot of the window plus 9 ns per result. So merge
+ * when k ≤ MERGE_MAX and m × (k + 2) < 2 × size (m = live packets of the matching addresses);
+ * otherwise scan the ring with a per-address match flag.
+ */
+const MERGE_MAX = 32;
+
+const ADDR_AT = OFFSETS.address;
+const LEN_AT = OFFSETS.address_len;
+const TTL_AT = OFFSETS.ttl_s;
+const TS_AT = OFFSETS.timestamp_ms;
+
+export class PacketStore {
+  readonly capacity: number;
+  readonly #data: Buffer;
+  readonly #data64: Float64Array | null;
+  /** per slot: cursor of the packet in it, 0 when empty */
+  readonly #cursorOf: Float64Array;
+  /** per slot: expiry time in ms, Infinity for ttl 0 */
+  readonly #expiry: Float64Array;
+  readonly #ids: IdentityIndex;
+  readonly #addrs: AddressIndex;
+  readonly #heap: ExpiryHeap;
+  readonly #now: () => number;
+  /**
+   * The clock reading of the current operation. Kept in a Float64Array so that hot paths read
+   * it unboxed: a double passed to or returned from a function V8 does not inline is
+   * allocated as a HeapNumber.
+   */
+  readonly #clock = new Float64Array(1);
+  readonly #file: StoreFile | null;
+  readonly #syncWrites: boolean;
+  /**
+   * How queries walk the store. "auto" (default) merges the per-address lists for an exact
+   * address, and for k ≤ 32 matching addresses holding m live packets when m × (k + 2) < 2 × size;
+   * otherwise it scans. "merge" merges whenever k ≤ 32 (more: scan); "scan" always scans.
+   * Same results either way; only speed differs.
+   */
+  queryStrategy: QueryStrategy = "auto";
+  #cursor = 0;
+  #head = 0;
+  #size = 0;
+  #closed = false;
+  #busy = false;
+
+  #stored = 0;
+  #duplicates = 0;
+  #expired = 0;
+  #expiredOnArrival = 0;
+  #evicted = 0;
+  #invalid = 0;
+  #corruptOnLoad = 0;
+  #loaded = 0;
+
+  // Scratch, all allocated here.
+  readonly #codes = new Uint8Array(VERIFY_CHUNK);
+  readonly #match: Uint8Array;
+  /** the pattern `#match` was computed for, and the address generation then (a cache across pages) */
+  #matchFor: AddressPattern | null = null;
+  #matchGeneration = -1;
+  /** the last pattern string and its compiled form */
+  #patternText = "";
+  #patternCompiled: AddressPattern | null = null;
+  readonly #heads = new Int32Array(MERGE_MAX);
+  readonly #idScratch = new Uint8Array(OFFSETS.node_id + 16);
+  readonly #addrScratch = new Uint8Array(128);
+  readonly #records: Buffer | null;
+  readonly #records64: Float64Array | null;
+  #pendingSlot = 0;
+  #pendingCount = 0;
+  /** the last source buffer and its Float64 view, so repeated inserts from one buffer allocate nothing */
+  #src: Uint8Array | null = null;
+  #src64: Float64Array | null = null;
+  #src32: Int32Array | null = null;
+
+  constructor(options: PacketStoreOptions) {
+    if (typeof options !== "object" || options === null) throw argument("options must be an object");
+    const { capacity, now, file, syncWrites, queryStrategy } = options;
+    if (!Number.isInteger(capacity) || capacity < 1 || capacity > MAX_CAPACITY)
+      throw new StoreError("ERR_STORE_CAPACITY", `capacity ${String(capacity)}: expected an integer in 1..${MAX_CAPACITY}`);
+    if (now !== undefined && typeof now !== "function") throw argument("now must be a function returning ms since the epoch");
+    if (file !== undefined && (typeof file !== "string" || file === "")) throw argument("file must be a non-empty path");
+    if (syncWrites !== undefined && typeof syncWrites !== "boolean") throw argument("syncWrites must be a boolean");
+    if (queryStrategy !== undefined && queryStrategy !== "auto" && queryStrategy !== "merge" && queryStrategy !== "scan")
+      throw argument('queryStrategy must be "auto", "merge" or "scan"');
+    if (queryStrategy !== undefined) this.queryStrategy = queryStrategy;
+    this.capacity = capacity;
+    this.#now = now ?? Date.now;
+    this.#syncWrites = syncWrites === true;
+    // Off the V8 heap, its own ArrayBuffer (so 8-byte aligned), zeroed once.
+    this.#data = Buffer.allocUnsafeSlow(capacity * PACKET_SIZE).fill(0);
+    this.#data64 = f64View(this.#data);
+    this.#cursorOf = new Float64Array(capacity);
+    this.#expiry = new Float64Array(capacity);
+    const seed = randomSeed();
+    this.#ids = new IdentityIndex(capacity, this.#data, seed);
+    this.#addrs = new AddressIndex(capacity, this.#data, seed ^ 0x5bd1e995);
+    this.#heap = new ExpiryHeap(capacity, this.#expiry);
+    this.#match = new Uint8Array(capacity);
+    if (file === undefined) {
+      this.#file = null;
+      this.#records = null;
+      this.#records64 = null;
+      return;
+    }
+    this.#records = Buffer.alloc(Math.min(RUN_RECORDS, capacity) * RECORD_SIZE);
+    this.#records64 = f64View(this.#records);
+    this.#file = StoreFile.open(file, capacity);
+    try {
+      this.#load(this.#file);
+    } catch (e) {
+      this.#file.close();
+      throw e;
+    }
+  }
+
+  /** Rebuilds the indexes from the file's records, oldest first. */
+  #load(file: StoreFile): void {
+    const cap = this.capacity;
+    const cursorOf = this.#cursorOf;
+    const { maxCursor, corrupt, damaged } = file.load(this.#data, this.#data64, cursorOf);
+    this.#corruptOnLoad = corrupt;
+    this.#cursor = maxCursor;
+    this.#head = maxCursor % cap;
+    const now = this.#now();
+    const data = this.#data;
+    for (let k = 0; k < cap; k++) {
+      const slot = (this.#head + k) % cap;
+      if (cursorOf[slot] === 0) continue;
+      const o = slot * PACKET_SIZE;
+      const expiry = expiryOf(data, o);
+      this.#expiry[slot] = expiry;
+      if (expiry <= now) {
+        cursorOf[slot] = 0;
+        this.#expired++;
+        continue;
+      }
+      const h = this.#ids.hashPacket(data, o);
+      if (this.#ids.find(h, data, o) >= 0) {
+        // Two intact records with one identity cannot come from this store: keep the older.
+        cursorOf[slot] = 0;
+        damaged[slot] = 1;
+        this.#corruptOnLoad++;
+        continue;
+      }
+      this.#index(slot, h);
+      this.#loaded++;
+    }
+    for (let slot = 0; slot < cap; slot++) if (damaged[slot] === 1) file.clear(slot);
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // Inserting
+
+  /**
+   * Stores one packet: `buf[offset, offset + 512)`. The caller has verified it (the network
+   * layer verifies whole batches with the native codec before inserting); pass
+   * `verified = false` to have the store verify it first. Returns an InsertStatus. Allocates
+   * nothing but what the clock returns (Date.now boxes its number) and, on the first call
+   * with a given buffer, two typed-array views of it.
+   */
+  insert(buf: Uint8Array, offset = 0, verified = true): InsertStatus {
+    this.#writable();
+    if (!(buf instanceof Uint8Array)) throw argument("insert: buf must be a Uint8Array or Buffer");
+    if (!Number.isSafeInteger(offset) || offset < 0 || offset + PACKET_SIZE > buf.length)
+      throw argument(`insert: offset ${String(offset)}: no 512-byte packet there in a buffer of ${buf.length} bytes`);
+    this.#clock[0] = this.#now();
+    this.#sweep();
+    if (!verified && codec.verdict(buf, offset) !== 0) {
+      this.#invalid++;
+      return InsertStatus.INVALID;
+    }
+    const status = this.#insertOne(buf, this.#viewOf(buf), offset);
+    if (this.#file !== null && status === InsertStatus.STORED) this.#flush(true);
+    return status;
+  }
+
+  /**
+   * Stores `count` packets from `buf` (default: all whole packets in it), in order. Without
+   * `codes` they are verified first with `codec.verifyBatch`; with `codes` (the caller's
+   * verdicts from its own `verifyBatch`, one byte per packet, 0 = valid) they are trusted.
+   * Invalid packets are counted and skipped. `statuses`, when given, receives each packet's
+   * InsertStatus. Returns how many were stored.
+   */
+  insertBatch(buf: Uint8Array, count?: number, codes?: Uint8Array, statuses?: Uint8Array): number {
+    this.#writable();
+    if (!(buf instanceof Uint8Array)) throw argument("insertBatch: buf must be a Uint8Array or Buffer");
+    const n = count ?? Math.floor(buf.length / PACKET_SIZE);
+    if (!Number.isSafeInteger(n) || n < 0 || n * PACKET_SIZE > buf.length)
+      throw argument(`insertBatch: count ${String(count)}: expected 0..${Math.floor(buf.length / PACKET_SIZE)} packets of a ${buf.length}-byte buffer`);
+    if (codes !== undefined && (!(codes instanceof Uint8Array) || codes.length < n))
+      throw argument(`insertBatch: codes must be a Uint8Array of at least ${n} verdicts`);
+    if (statuses !== undefined && (!(statuses instanceof Uint8Array) || statuses.length < n))
+      throw argument(`insertBatch: statuses must be a Uint8Array of at least ${n} bytes`);
+    this.#clock[0] = this.#now();
+    this.#sweep();
+    const b64 = this.#viewOf(buf);
+    let stored = 0;
+    for (let start = 0; start < n; start += VERIFY_CHUNK) {
+      const m = Math.min(VERIFY_CHUNK, n - start);
+      let verdicts: Uint8Array;
+      let base: number;
+      if (codes !== undefined) {
+        verdicts = codes;
+        base = start;
+      } else {
+        const part = start === 0 && m * PACKET_SIZE === buf.length ? buf : buf.subarray(start * PACKET_SIZE, (start + m) * PACKET_SIZE);
+        codec.verifyBatch(part, this.#codes);
+        verdicts = this.#codes;
+        base = 0;
+      }
+      for (let i = 0; i < m; i++) {
+        let status: InsertStatus;
+        if (verdicts[base + i] !== 0) {
+          this.#invalid++;
+          status = InsertStatus.INVALID;
+        } else {
+          status = this.#insertOne(buf, b64, (start + i) * PACKET_SIZE);
+          if (status === InsertStatus.STORED) stored++;
+        }
+        if (statuses !== undefined) statuses[start + i] = status;
+      }
+    }
+    if (this.#file !== null && stored > 0) this.#flush(true);
+    return stored;
+  }
+
+  /** Stores one packet (`#viewOf(b)` called); the clock reading is in #clock. */
+  #insertOne(b: Uint8Array, b64: Float64Array | null, o: number): InsertStatus {
+    // expiryOf(), written out: a double returned by a call V8 does not inline is boxed.
+    const tt = o + TTL_AT;
+    const ttl = (b[tt]! | (b[tt + 1]! << 8) | (b[tt + 2]! << 16) | (b[tt + 3]! << 24)) >>> 0;
+    let expiry = Infinity;
+    if (ttl !== 0) {
+      const ts = o + TS_AT;
+      const lo = (b[ts]! | (b[ts + 1]! << 8) | (b[ts + 2]! << 16) | (b[ts + 3]! << 24)) >>> 0;
+      const hi = (b[ts + 4]! | (b[ts + 5]! << 8) | (b[ts + 6]! << 16) | (b[ts + 7]! << 24)) >>> 0;
+      expiry = hi * 0x1_0000_0000 + lo + ttl * 1000;
+    }
+    if (expiry <= this.#clock[0]!) {
+      this.#expiredOnArrival++;
+      return InsertStatus.EXPIRED;
+    }
+    const ids = this.#ids;
+    const h = ids.hashPacket(b, o, this.#src32);
+    if (ids.find(h, b, o) >= 0) {
+      this.#duplicates++;
+      return InsertStatus.DUPLICATE;
+    }
+    const slot = this.#head;
+    const heap = this.#heap;
+    if (this.#cursorOf[slot] !== 0) {
+      // Expired packets were swept before this call: whatever is here is live. Its heap entry
+      // (if any) is kept for the new packet, which goes into the same slot: one re-key
+      // instead of a removal and a push.
+      this.#evicted++;
+      this.#ids.remove(slot);
+      this.#addrs.remove(slot);
+      this.#size--;
+    }
+    copyPacket(b, b64, o, this.#data, this.#data64, slot * PACKET_SIZE);
+    const cursor = ++this.#cursor;
+    this.#cursorOf[slot] = cursor;
+    this.#expiry[slot] = expiry;
+    ids.add(slot, h);
+    this.#addrs.append(slot);
+    if (heap.has(slot)) {
+      if (expiry === Infinity) heap.remove(slot);
+      else heap.update(slot);
+    } else if (expiry !== Infinity) {
+      heap.push(slot);
+    }
+    this.#size++;
+    this.#stored++;
+    this.#head = slot + 1 === this.capacity ? 0 : slot + 1;
+    if (this.#file !== null) this.#stage(slot, cursor);
+    return InsertStatus.STORED;
+  }
+
+  /** Indexes `slot` (empty until now), whose packet, cursor and expiry are in place. */
+  #index(slot: number, h: number): void {
+    this.#ids.add(slot, h);
+    this.#addrs.append(slot);
+    if (this.#expiry[slot] !== Infinity) this.#heap.push(slot);
+    this.#size++;
+  }
+
+  /** Frees a live slot: out of every index. Its bytes stay until the slot is reused. */
+  #release(slot: number): void {
+    this.#ids.remove(slot);
+    this.#addrs.remove(slot);
+    this.#heap.remove(slot);
+    this.#cursorOf[slot] = 0;
+    this.#size--;
+  }
+
+  /** Caches Float64 and Int32 views of the source buffer (made once per buffer) and returns the former. */
+  #viewOf(buf: Uint8Array): Float64Array | null {
+    if (buf !== this.#src) {
+      this.#src = buf;
+      this.#src64 = f64View(buf);
+      this.#src32 = i32View(buf);
+    }
+    return this.#src64;
+  }
+
+  /** File mode: puts the record of `slot` in the run to write; consecutive slots go in one write. */
+  #stage(slot: number, cursor: number): void {
+    const records = this.#records!;
+    if (this.#pendingCount > 0 && (slot !== this.#pendingSlot + this.#pendingCount || this.#pendingCount * RECORD_SIZE === records.length)) this.#flush(false);
+    if (this.#pendingCount === 0) this.#pendingSlot = slot;
+    const r = this.#pendingCount++ * RECORD_SIZE;
+    copyPacket(this.#data, this.#data64, slot * PACKET_SIZE, records, this.#records64, r + RECORD.packet);
+    writeRecordHeader(records, r, cursor);
+  }
+
+  #flush(end: boolean): void {
+    const n = this.#pendingCount;
+    if (n > 0) {
+      this.#pendingCount = 0;
+      this.#file!.write(this.#records!, n * RECORD_SIZE, this.#pendingSlot);
+    }
+    if (end && this.#syncWrites) this.#file!.sync();
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // Expiry
+
+  /**
+   * Frees every packet whose expiry time is ≤ `now` (default: the store's clock) and returns
+   * how many. O(expired × log capacity). Every other public method does this first, so an
+   * expired packet is never returned; calling it yourself only frees slots earlier.
+   */
+  sweep(now?: number): number {
+    this.#writable();
+    if (now !== undefined && typeof now !== "number") throw argument("sweep: now must be a number");
+    this.#clock[0] = now ?? this.#now();
+    return this.#sweep();
+  }
+
+  /** Reads the clock and frees what has expired (every public method starts with this). */
+  #tick(): void {
+    this.#clock[0] = this.#now();
+    this.#sweep();
+  }
+
+  /** Frees every packet whose expiry is ≤ the current clock reading. */
+  #sweep(): number {
+    const heap = this.#heap;
+    const keys = heap.keys;
+    const now = this.#clock[0]!;
+    let n = 0;
+    while (heap.size > 0 && keys[0]! <= now) {
+      this.#release(heap.top());
+      this.#expired++;
+      n++;
+    }
+    return n;
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // Reading
+
+  /**
+   * Visits the live packets with cursor > `since` whose address matches `pattern` (null: all),
+   * in cursor order, at most `limit` of them (Infinity: no limit). Bad patterns throw the
+   * address module's AddressError.
+   */
+  query(pattern: StorePattern, since: number, limit: number, visit: QueryVisitor): QueryResult {
+    if (typeof visit !== "function") throw argument("query: visit must be a function");
+    return this.#query(pattern, since, limit, visit, null, null, 0, null);
+  }
+
+  /**
+   * `query`, copying the packets back to back into `out` from `outOffset` (as the network layer
+   * sends them), at most as many as fit; `cursors[i]`, when given, receives the i-th packet's
+   * cursor.
+   */
+  queryInto(pattern: StorePattern, since: number, limit: number, out: Uint8Array, outOffset = 0, cursors?: Float64Array): QueryResult {
+    if (!(out instanceof Uint8Array)) throw argument("queryInto: out must be a Uint8Array or Buffer");
+    if (!Number.isSafeInteger(outOffset) || outOffset < 0 || outOffset > out.length)
+      throw argument(`queryInto: outOffset ${String(outOffset)} is outside a buffer of ${out.length} bytes`);
+    if (cursors !== undefined && !(cursors instanceof Float64Array)) throw argument("queryInto: cursors must be a Float64Array");
+    let fit = Math.floor((out.length - outOffset) / PACKET_SIZE);
+    if (cursors !== undefined) fit = Math.min(fit, cursors.length);
+    return this.#query(pattern, since, Math.min(limit, fit), null, out, f64View(out), outOffset, cursors ?? null, limit);
+  }
+
+  /** Every live packet with cursor > `since`, in cursor order (`query(null, since, Infinity, visit)`). */
+  forEach(visit: QueryVisitor, since = 0): QueryResult {
+    return this.query(null, since, Infinity, visit);
+  }
+
+  /** `query` into fresh copies: convenient, allocates per packet (tools and tests, not hot paths). */
+  collect(pattern: StorePattern = null, since = 0, limit = Infinity): StoredPacket[] {
+    const out: StoredPacket[] = [];
+    this.query(pattern, since, limit, (buf, offset, cursor) => {
+      out.push({ cursor, packet: Buffer.from(buf.subarray(offset, offset + PACKET_SIZE)) });
+    });
+    return out;
+  }
+
+  /**
+   * The live packet with this node id (16 bytes) and seq, as a PacketView onto its slot (`view`
+   * re-pointed when given), or undefined. The view is valid until the store next changes.
+   */
+  get(nodeId: Uint8Array, seq: number, view?: PacketView): PacketView | undefined {
+    const slot = this.#find(nodeId, seq);
+    return slot < 0 ? undefined : (view ?? new PacketView()).at(this.#data, slot * PACKET_SIZE);
+  }
+
+  /** The cursor of the live packet with this node id and seq, or 0. */
+  lookup(nodeId: Uint8Array, seq: number): number {
+    const slot = this.#find(nodeId, seq);
+    return slot < 0 ? 0 : this.#cursorOf[slot]!;
+  }
+
+  /** The live packet with this cursor as a PacketView onto its slot, or undefined. */
+  read(cursor: number, view?: PacketView): PacketView | undefined {
+    this.#writable();
+    if (!Number.isSafeInteger(cursor)) throw argument("read: cursor must be an integer");
+    this.#tick();
+    if (cursor < 1 || cursor > this.#cursor) return undefined;
+    const slot = (cursor - 1) % this.capacity;
+    if (this.#cursorOf[slot] !== cursor) return undefined;
+    return (view ?? new PacketView()).at(this.#data, slot * PACKET_SIZE);
+  }
+
+  #find(nodeId: Uint8Array, seq: number): number {
+    this.#writable();
+    if (!(nodeId instanceof Uint8Array) || nodeId.length !== 16) throw argument("nodeId must be 16 bytes");
+    if (!Number.isSafeInteger(seq) || seq < 0) throw argument("seq must be an integer in 0..2^53-1");
+    this.#tick();
+    const k = this.#idScratch;
+    writeU64(k, OFFSETS.seq, seq);
+    k.set(nodeId, OFFSETS.node_id);
+    return this.#ids.find(this.#ids.hashPacket(k, 0), k, 0);
+  }
+
+  #query(
+    pattern: StorePattern,
+    since: number,
+    limit: number,
+    visit: QueryVisitor | null,
+    out: Uint8Array | null,
+    out64: Float64Array | null,
+    outOffset: number,
+    cursors: Float64Array | null,
+    askedLimit = limit,
+  ): QueryResult {
+    this.#writable();
+    if (!Number.isSafeInteger(since) || since < 0) throw argument(`query: since ${String(since)}: expected a cursor, an integer ≥ 0`);
+    if (!(Number.isSafeInteger(askedLimit) && askedLimit >= 0) && askedLimit !== Infinity)
+      throw argument(`query: limit ${String(askedLimit)}: expected an integer ≥ 0 or Infinity`);
+    const pat = typeof pattern === "string" ? this.#compile(pattern) : pattern;
+    if (pat !== null && (typeof pat !== "object" || typeof pat.matchBytes !== "function"))
+      throw argument("query: pattern must be a string, a compiled AddressPattern or null");
+    this.#tick();
+    const cur = this.#cursor;
+    if (limit === 0) return { count: 0, next: Math.min(since, cur) };
+    if (since >= cur || this.#size === 0) return { count: 0, next: cur };
+
+    const data = this.#data;
+    const addrs = this.#addrs;
+    const match = this.#match;
+    const heads = this.#heads;
+    // Which distinct addresses match: k of them, holding m live packets.
+    let k = 0;
+    let m = 0;
+    if (pat === null) {
+      k = addrs.liveCount;
+      m = this.#size;
+    } else if (pat.isExact && this.queryStrategy !== "scan") {
+      const id = this.#exactId(pat.pattern);
+      if (id >= 0) {
+        heads[0] = id;
+        k = 1;
+        m = addrs.count[id]!;
+      }
+    } else {
+      const live = addrs.live;
+      const n = addrs.liveCount;
+      if (pat !== this.#matchFor || addrs.generation !== this.#matchGeneration) {
+        // Decide once per distinct address; kept while no address comes or goes, so the next
+        // page of the same query skips this.
+        for (let j = 0; j < n; j++) {
+          const id = live[j]!;
+          const o = addrs.head[id]! * PACKET_SIZE;
+          match[id] = pat.matchBytes(data, o + ADDR_AT, data[o + LEN_AT]!) ? 1 : 0;
+        }
+        this.#matchFor = pat;
+        this.#matchGeneration = addrs.generation;
+      }
+      for (let j = 0; j < n; j++) {
+        const id = live[j]!;
+        if (match[id] === 1) {
+          if (k < MERGE_MAX) heads[k] = id;
+          k++;
+          m += addrs.count[id]!;
+        }
+      }
+    }
+    if (k === 0) return { count: 0, next: cur };
+
+    // An exact pattern (k = 1) always walks its one list: O(results). The exact lookup path
+    // sets no match flags, so it must merge; a forced scan took the flag path above.
+    const strategy = this.queryStrategy;
+    const merge =
+      pat !== null &&
+      k <= MERGE_MAX &&
+      (strategy === "merge" || (strategy === "auto" && (k === 1 || m * (k + 2) < 2 * this.#size)));
+    let count = 0;
+    let last = 0;
+    let stopped = false;
+    const cursorOf = this.#cursorOf;
+    const data64 = this.#data64;
+    this.#busy = true;
+    try {
+      if (merge) {
+        // Position each matching list at its first cursor > since, then merge by cursor.
+        for (let j = 0; j < k; j++) heads[j] = this.#firstAfter(heads[j]!, since);
+        const next = addrs.next;
+        for (;;) {
+          let best = -1;
+          let bestCursor = Infinity;
+          for (let j = 0; j < k; j++) {
+            const s = heads[j]!;
+            if (s >= 0 && cursorOf[s]! < bestCursor) {
+              best = j;
+              bestCursor = cursorOf[s]!;
+            }
+          }
+          if (best < 0) break;
+          const slot = heads[best]!;
+          heads[best] = next[slot]!;
+          count++;
+          last = bestCursor;
+          if (visit !== null) {
+            if (visit(data, slot * PACKET_SIZE, bestCursor) === false) stopped = true;
+          } else {
+            copyPacket(data, data64, slot * PACKET_SIZE, out!, out64, outOffset + (count - 1) * PACKET_SIZE);
+            if (cursors !== null) cursors[count - 1] = bestCursor;
+          }
+          if (stopped || count === limit) {
+            stopped = true;
+            break;
+          }
+        }
+      } else {
+        // Scan the ring from the slot of cursor since + 1 (or the oldest) to the newest.
+        const cap = this.capacity;
+        const slotAddr = addrs.slotAddr;
+        const all = pat === null;
+        let c = Math.max(since, cur - cap) + 1;
+        let slot = (c - 1) % cap;
+        for (; c <= cur; c++) {
+          if (cursorOf[slot] === c && (all || match[slotAddr[slot]!] === 1)) {
+            count++;
+            last = c;
+            if (visit !== null) {
+              if (visit(data, slot * PACKET_SIZE, c) === false) stopped = true;
+            } else {
+              copyPacket(data, data64, slot * PACKET_SIZE, out!, out64, outOffset + (count - 1) * PACKET_SIZE);
+              if (cursors !== null) cursors[count - 1] = c;
+            }
+            if (stopped || count === limit) {
+              stopped = true;
+              break;
+            }
+          }
+          if (++slot === cap) slot = 0;
+        }
+      }
+    } finally {
+      this.#busy = false;
+    }
+    return { count, next: stopped ? last : cur };
+  }
+
+  /** compilePattern, remembering the last string (a client paging sends the same one). */
+  #compile(pattern: string): AddressPattern {
+    if (pattern !== this.#patternText || this.#patternCompiled === null) {
+      const compiled = compilePattern(pattern); // throws AddressError for a bad pattern
+      this.#patternText = pattern;
+      this.#patternCompiled = compiled;
+    }
+    return this.#patternCompiled;
+  }
+
+  /** The first slot of address `id` with cursor > since, or -1: O(1) when resuming a page, else O(min(before, after)). */
+  #firstAfter(id: number, since: number): number {
+    const addrs = this.#addrs;
+    const cursorOf = this.#cursorOf;
+    const next = addrs.next;
+    const prev = addrs.prev;
+    if (since >= 1) {
+      const s = (since - 1) % this.capacity;
+      if (cursorOf[s] === since && addrs.slotAddr[s] === id) return next[s]!;
+    }
+    let a = addrs.head[id]!;
+    let b = addrs.tail[id]!;
+    if (cursorOf[a]! > since) return a;
+    if (cursorOf[b]! <= since) return -1;
+    // cursorOf[a] ≤ since < cursorOf[b]: close in from both ends.
+    for (;;) {
+      a = next[a]!;
+      if (cursorOf[a]! > since) return a;
+      b = prev[b]!;
+      if (cursorOf[b]! <= since) return next[b]!;
+    }
+  }
+
+  /** The address id of an exact (wildcard-free, hence ASCII) pattern, or -1. */
+  #exactId(address: string): number {
+    const s = this.#addrScratch;
+    const len = address.length;
+    for (let i = 0; i < len; i++) s[i] = address.charCodeAt(i);
+    murmur3x86_128(s, 0, len, s, 112);
+    return this.#addrs.lookup(s, 112, s, 0, len);
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // State
+
+  /** Live packets (expired ones leave at the next operation or sweep). */
+  get size(): number {
+    return this.#size;
+  }
+
+  /** The cursor of the last stored packet; 0 before the first. */
+  get cursor(): number {
+    return this.#cursor;
+  }
+
+  get closed(): boolean {
+    return this.#closed;
+  }
+
+  stats(): StoreStats {
+    this.#writable();
+    this.#tick();
+    return {
+      capacity: this.capacity,
+      size: this.#size,
+      cursor: this.#cursor,
+      addresses: this.#addrs.liveCount,
+      stored: this.#stored,
+      duplicates: this.#duplicates,
+      expired: this.#expired,
+      expiredOnArrival: this.#expiredOnArrival,
+      evicted: this.#evicted,
+      invalid: this.#invalid,
+      corruptOnLoad: this.#corruptOnLoad,
+      loaded: this.#loaded,
+      slotBytes: this.#data.length,
+      indexBytes: this.indexBytes,
+      file: this.#file === null ? null : this.#file.path,
+    };
+  }
+
+  /** Bytes of metadata and indexes beside the slot buffer; fixed at construction. */
+  get indexBytes(): number {
+    return (
+      this.#cursorOf.byteLength +
+      this.#expiry.byteLength +
+      this.#ids.bytes +
+      this.#addrs.bytes +
+      this.#heap.bytes +
+      this.#match.byteLength
+    );
+  }
+
+  /** File mode: fdatasync the store file (no-op in memory). */
+  sync(): void {
+    this.#writable();
+    if (this.#file !== null) this.#file.sync();
+  }
+
+  /** Closes the file (file mode); every later call but `close` throws ERR_STORE_CLOSED. */
+  close(): void {
+    if (this.#closed) return;
+    if (this.#busy) throw new StoreError("ERR_STORE_BUSY", "close: called from a query visitor");
+    this.#closed = true;
+    if (this.#file !== null) {
+      try {
+        this.#flush(false);
+      } finally {
+        this.#file.close();
+      }
+    }
+  }
+
+  #writable(): void {
+    if (this.#closed) throw new StoreError("ERR_STORE_CLOSED", "the packet store is closed");
+    if (this.#busy) throw new StoreError("ERR_STORE_BUSY", "the packet store was called from a query visitor");
+  }
+}
+
+/** timestamp_ms + ttl_s × 1000, or Infinity for ttl 0. */
+function expiryOf(b: Uint8Array, o: number): number {
+  const ttl = readU32(b, o + TTL_AT);
+  return ttl === 0 ? Infinity : readU64(b, o + TS_AT) + ttl * 1000;
+}
+
+function argument(message: string): StoreError {
+  return new StoreError("ERR_STORE_ARGUMENT", message);
+}
