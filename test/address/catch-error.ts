@@ -1,16 +1,8 @@
-import { expect } from "vitest";
 import { AddressError } from "../../src/address/index.js";
+import { catchError } from "../catch-error.js";
 
 /** Runs `fn`, asserts it threw an AddressError and returns it for field-by-field assertions. */
-export function catchAddressError(fn: () => unknown): AddressError {
-  try {
-    fn();
-  } catch (error) {
-    expect(error).toBeInstanceOf(AddressError);
-    return error as AddressError;
-  }
-  throw new Error("expected an AddressError, but nothing was thrown");
-}
+export const catchAddressError = (fn: () => unknown): AddressError => catchError(fn, AddressError);
 
 /** The fields a test compares: code, input, token and tokenIndex (absent ones stay absent). */
 export function errorFields(error: AddressError): Record<string, unknown> {

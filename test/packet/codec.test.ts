@@ -12,6 +12,7 @@ import {
   type PacketFields,
 } from "../../src/packet/index.js";
 import { isValidUtf8 } from "../../src/packet/utf8.js";
+import { catchError } from "../catch-error.js";
 import { suites } from "./backends.js";
 
 const base = (): PacketFields => ({
@@ -26,13 +27,8 @@ const base = (): PacketFields => ({
 });
 
 function codeOf(fn: () => unknown): { code: PacketErrorCode; field: string | undefined; index: number | undefined } {
-  try {
-    fn();
-  } catch (e) {
-    if (e instanceof PacketError) return { code: e.code, field: e.field, index: e.index };
-    throw e;
-  }
-  throw new Error("expected a PacketError, nothing was thrown");
+  const e = catchError(fn, PacketError);
+  return { code: e.code, field: e.field, index: e.index };
 }
 
 describe.each(suites)("packet codec, %s backend", (_name, codec) => {

@@ -1,9 +1,10 @@
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { afterEach, expect } from "vitest";
+import { afterEach } from "vitest";
 import { codec, OFFSETS, PACKET_SIZE } from "../../src/packet/index.js";
 import { StoreError, type PacketStore, type StorePattern } from "../../src/store/index.js";
+import { catchError } from "../catch-error.js";
 import { fields, T0, type Spec } from "./helpers-fields.js";
 
 export { fields, nodeId, T0, type Spec } from "./helpers-fields.js";
@@ -36,15 +37,7 @@ export function seqs(store: PacketStore, pattern: StorePattern = null, since = 0
   return store.collect(pattern, since, limit).map((p) => p.packet.readUIntLE(OFFSETS.seq, 6));
 }
 
-export function catchStoreError(fn: () => unknown): StoreError {
-  try {
-    fn();
-  } catch (e) {
-    expect(e).toBeInstanceOf(StoreError);
-    return e as StoreError;
-  }
-  throw new Error("expected a StoreError, nothing was thrown");
-}
+export const catchStoreError = (fn: () => unknown): StoreError => catchError(fn, StoreError);
 
 /** A fresh temp dir per test, removed afterwards. */
 export function tempDirs(): () => string {

@@ -1,7 +1,7 @@
 /** Shared by the synthesis tests: packet building, node ids, a settable clock. */
-import { expect } from "vitest";
 import { codec, FLAG_SYNTHESIZED, PACKET_SIZE, PacketView, type PacketFields } from "../../src/packet/index.js";
 import { SynthEngine, SynthError, type SynthConfig } from "../../src/synth/index.js";
+import { catchError } from "../catch-error.js";
 
 export const T0 = 1_795_000_000_000;
 
@@ -69,12 +69,4 @@ export function weight(confidence: number, n: number): number {
   return Math.fround(confidence) * Math.log1p(n);
 }
 
-export function catchSynthError(fn: () => unknown): SynthError {
-  try {
-    fn();
-  } catch (error) {
-    expect(error).toBeInstanceOf(SynthError);
-    return error as SynthError;
-  }
-  throw new Error("expected a SynthError, but nothing was thrown");
-}
+export const catchSynthError = (fn: () => unknown): SynthError => catchError(fn, SynthError);
