@@ -6,7 +6,7 @@
 import type { CodecBackend } from "./backend.js";
 import { PacketError, Verdict, verdictCode } from "./errors.js";
 import { fallbackBackend, lastFailedField, verifyPacket as explainFallback } from "./fallback.js";
-import { PACKET_SIZE } from "./layout.js";
+import { PACKET_SIZE, UNPACK_STRIDE } from "./layout.js";
 import { nativeBackend, nativeStatus } from "./native.js";
 import { readPacket } from "./read.js";
 import type { Packet, PacketFields } from "./types.js";
@@ -142,8 +142,8 @@ export class PacketCodec {
   unpack(buf: Uint8Array, offset: number, count: number, out: Float64Array): void {
     checkBuffer(buf, "unpack");
     checkBounds(buf, offset, count, "unpack");
-    if (!(out instanceof Float64Array) || out.length < count * 11)
-      throw new PacketError("ERR_OUT_OF_BOUNDS", `unpack: out must be a Float64Array of at least ${count * 11} numbers`);
+    if (!(out instanceof Float64Array) || out.length < count * UNPACK_STRIDE)
+      throw new PacketError("ERR_OUT_OF_BOUNDS", `unpack: out must be a Float64Array of at least ${count * UNPACK_STRIDE} numbers`);
     (count < UNPACK_NATIVE_FROM ? this.ops.unpackFew : this.ops.unpackBatch).unpack(buf, offset, count, out);
   }
 
