@@ -10,3 +10,7 @@ export {
 } from "./agent/observation.js";
 export * from "./store/index.js";
 export * from "./synth/index.js";
+export { Agent, createAgent, type AgentOptions, type ObserveResult, type PacketEvent, type PeerEvent, type SynthesisEvent, type AgentEndpoints } from "./agent/agent.js";
+export { resolveConfig, loadConfigFile, configJsonSchema, ConfigError, AgentConfigSchema, type AgentConfig, type PeerConfig } from "./agent/config.js";
+export { createLogger, type Logger, type LogLevel } from "./agent/log.js";
+export type { AgentStats, PeerStats } from "./agent/stats.js";

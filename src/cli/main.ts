@@ -27,6 +27,18 @@ const commands: Record<string, { load: () => Promise<{ run: Command; help: strin
     summary: "verify a packet and print it as JSON",
     load: async () => import("./inspect.js").then((m) => ({ run: m.inspect, help: m.inspectHelp })),
   },
+  run: {
+    summary: "run an agent: peer links, store, synthesis (--stdio for a supervisor)",
+    load: async () => import("./run.js").then((m) => ({ run: m.runCommand, help: m.runHelp })),
+  },
+  config: {
+    summary: "print the config JSON Schema, or check a config file",
+    load: async () => import("./config.js").then((m) => ({ run: m.configCommand, help: m.configHelp })),
+  },
+  demo: {
+    summary: "a local 3-agent swarm on loopback, shown live in the terminal",
+    load: async () => import("./demo.js").then((m) => ({ run: m.demo, help: m.demoHelp })),
+  },
 };
 
 function version(): string {

@@ -1,0 +1,187 @@
+/**
+ * End to end over TCP loopback, two processes each side, in one run:
+ *
+ *   raw       zeromq.js PUB → SUB, one 512-byte payload per message (un-awaited sends, HWM 0)
+ *   qis-edge  agent → agent: publish() of packets on the sender (stored, synthesized, batched on
+ *             PUB); on the receiver every packet verified, stored and synthesized
+ *
+ * Throughput: a burst of N packets, from the parent's "go" to the receiver holding all N
+ * (rounds interleaved raw/qis-edge; medians). Latency at low rate: one message every 5 ms;
+ * raw one-way send → receive, and qis-edge observe() on the sender → the synthesis event it
+ * causes on the receiver (the same monotonic clock in all processes).
+ */
+import { fork } from "node:child_process";
+import { writeFileSync } from "node:fs";
+import { fileURLToPath } from "node:url";
+import { median, table } from "./lib/harness.js";
+
+const NODE = fileURLToPath(new URL("./lib/e2e-node.js", import.meta.url));
+const N = Number(process.env.QIS_BENCH_E2E_N ?? 200_000);
+const ROUNDS = Number(process.env.QIS_BENCH_E2E_ROUNDS ?? 5);
+const PINGS = 400;
+const PING_MS = 5;
+const hr = () => process.hrtime.bigint();
+
+function start(role, ...args) {
+  const child = fork(NODE, [role, ...args], { stdio: ["ignore", "inherit", "inherit", "ipc"] });
+  const waiters = [];
+  // Events nobody waits for yet are kept: a child may answer before the parent asks.
+  const early = [];
+  child.on("message", (m) => {
+    const i = waiters.findIndex((w) => w.event === m.event);
+    if (i >= 0) waiters.splice(i, 1)[0].resolve(m);
+    else early.push(m);
+  });
+  child.on("exit", (code) => {
+    if (code !== 0) for (const w of waiters) w.reject(new Error(`${role} exited with ${code}`));
+  });
+  return {
+    child,
+    next: (event) =>
+      new Promise((resolve, reject) => {
+        const i = early.findIndex((m) => m.event === event);
+        if (i >= 0) resolve(early.splice(i, 1)[0]);
+        else waiters.push({ event, resolve, reject });
+      }),
+    send: (m) => child.send(m),
+  };
+}
+
+async function raw() {
+  const pub = start("raw-pub");
+  const { endpoint } = await pub.next("ready");
+  const sub = start("raw-sub", endpoint);
+  await sub.next("ready");
+  const warm = sub.next("warm");
+  pub.send({ op: "warm" });
+  await warm;
+  pub.send({ op: "warm-done" });
+  await new Promise((r) => setTimeout(r, 50));
+  return {
+    async burst() {
+      const done = sub.next("done");
+      sub.send({ op: "burst", n: N });
+      await new Promise((r) => setTimeout(r, 20));
+      const t0 = hr();
+      pub.send({ op: "burst", n: N });
+      const { t } = await done;
+      return N / (Number(BigInt(t) - t0) / 1e9);
+    },
+    async latency() {
+      const got = sub.next("latency");
+      sub.send({ op: "ping", n: PINGS });
+      await new Promise((r) => setTimeout(r, 20));
+      pub.send({ op: "ping", n: PINGS, intervalMs: PING_MS });
+      return (await got).us;
+    },
+    close() {
+      pub.send({ op: "exit" });
+      sub.send({ op: "exit" });
+    },
+  };
+}
+
+/**
+ * A sender and a receiver agent. `synth`: the synthesis settings of both (the defaults for
+ * throughput; "emit on every change" for the latency pair, whose receiver must answer each
+ * packet with a synthesis event).
+ */
+async function agents(synth) {
+  const sender = start("agent-send", JSON.stringify(synth));
+  const { pub, store } = await sender.next("ready");
+  const receiver = start("agent-recv", JSON.stringify(synth), JSON.stringify({ name: "sender", pub, store }));
+  await receiver.next("ready");
+  await receiver.next("caught-up");
+  let lastStats = null;
+  return {
+    async burst() {
+      const prepared = sender.next("prepared");
+      sender.send({ op: "prepare", n: N });
+      await prepared;
+      const done = receiver.next("done");
+      receiver.send({ op: "burst", n: N });
+      await new Promise((r) => setTimeout(r, 20));
+      const t0 = hr();
+      sender.send({ op: "burst", n: N });
+      const m = await done;
+      lastStats = m.stats;
+      return N / (Number(BigInt(m.t) - t0) / 1e9);
+    },
+    async latency() {
+      const sent = sender.next("sent");
+      sender.send({ op: "ping", n: PINGS, intervalMs: PING_MS });
+      const s = (await sent).sent;
+      await new Promise((r) => setTimeout(r, 100));
+      const synthP = receiver.next("synth");
+      receiver.send({ op: "collect" });
+      const { synth } = await synthP;
+      const us = [];
+      const seen = new Set();
+      for (const [seq, t] of synth) {
+        if (s[seq] === undefined || seen.has(seq)) continue;
+        seen.add(seq);
+        us.push(Number(BigInt(t) - BigInt(s[seq])) / 1000);
+      }
+      return us;
+    },
+    stats: () => lastStats,
+    close() {
+      sender.send({ op: "exit" });
+      receiver.send({ op: "exit" });
+    },
+  };
+}
+
+const pct = (xs, p) => [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor((p / 100) * xs.length))];
+const fmtRate = (x) => `${(x / 1000).toFixed(0)}k/s`;
+const us = (x) => `${x.toFixed(0)} µs`;
+
+async function main() {
+  const r = await raw();
+  const rawRates = [];
+  const qisRates = [];
+  // Latency first, on idle processes; then the throughput rounds, interleaved.
+  const rawLat = await r.latency();
+  const lat = await agents({ minContributors: 1, minIntervalMs: 0, minDelta: 0 });
+  const qisLat = await lat.latency();
+  lat.close();
+  const q = await agents({});
+  // One warm-up round each (JIT), not counted.
+  await r.burst();
+  await q.burst();
+  for (let i = 0; i < ROUNDS; i++) {
+    rawRates.push(await r.burst());
+    qisRates.push(await q.burst());
+    process.stderr.write(`round ${i + 1}: raw ${fmtRate(rawRates.at(-1))}, qis-edge ${fmtRate(qisRates.at(-1))}\n`);
+  }
+  r.close();
+  q.close();
+  const rawRate = median(rawRates);
+  const qisRate = median(qisRates);
+  const rawP50 = pct(rawLat, 50);
+  const qisP50 = pct(qisLat, 50);
+  const ok = (b) => (b ? "**pass**" : "**miss**");
+  const md = [
+    `Two processes per side over TCP loopback. Throughput: a burst of ${N.toLocaleString("en")} packets, from "go" to the receiver holding all of them; median of ${ROUNDS} interleaved rounds after one warm-up round each. Latency: ${PINGS} messages, one every ${PING_MS} ms.`,
+    "",
+    table(
+      ["", "raw zeromq.js (1 packet/message)", "qis-edge agents", "ratio", "target"],
+      [
+        ["packets/s delivered (qis-edge: verified, stored, synthesized)", fmtRate(rawRate), fmtRate(qisRate), `${(qisRate / rawRate).toFixed(2)}×`, `≥ 3× and ≥ 500k/s: ${ok(qisRate >= 3 * rawRate && qisRate >= 500_000)}`],
+        ["p50 latency (raw: send → receive; qis-edge: observe → synthesis event on the peer)", us(rawP50), us(qisP50), `${(qisP50 / rawP50).toFixed(2)}×`, `≤ 2×: ${ok(qisP50 <= 2 * rawP50)}`],
+        ["p99 latency", us(pct(rawLat, 99)), us(pct(qisLat, 99)), `${(pct(qisLat, 99) / pct(rawLat, 99)).toFixed(2)}×`, ""],
+      ],
+    ),
+    "",
+    `Rounds (packets/s): raw ${rawRates.map(fmtRate).join(", ")}; qis-edge ${qisRates.map(fmtRate).join(", ")}.`,
+    `Receiver after the last round: ${JSON.stringify(q.stats())}. Latency samples: raw ${rawLat.length}, qis-edge ${qisLat.length}.`,
+  ];
+  process.stdout.write(md.join("\n") + "\n");
+  if (process.env.QIS_BENCH_OUT) writeFileSync(process.env.QIS_BENCH_OUT, JSON.stringify({ title: "End to end: two agents vs raw zeromq.js (`bench/e2e.js`)", markdown: md.join("\n") }));
+  setTimeout(() => process.exit(0), 500).unref();
+}
+
+main().catch((e) => {
+  console.error(e);
+  process.exit(1);
+});

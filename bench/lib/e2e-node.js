@@ -1,0 +1,178 @@
+/**
+ * One side of bench/e2e.js, in its own process (forked with an IPC channel):
+ *
+ *   raw-pub | raw-sub      zeromq.js PUB/SUB, one 512-byte payload per message (the baseline)
+ *   agent-send | agent-recv two qis-edge agents (dist/), the receiver subscribed to the sender
+ *
+ * Timestamps are process.hrtime.bigint(): CLOCK_MONOTONIC, the same clock in every process of
+ * the machine, so the parent can subtract a child's time from another's.
+ * Parent → child {op, ...}; child → parent {event, ...}.
+ */
+import { mkdtempSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import * as zmq from "zeromq";
+
+const role = process.argv[2];
+const hr = () => process.hrtime.bigint();
+const send = (msg) => process.send(msg);
+const PACKET = 512;
+
+async function rawPub() {
+  const sock = new zmq.Publisher({ sendHighWaterMark: 0, sendTimeout: 0, linger: 0 });
+  await sock.bind("tcp://127.0.0.1:*");
+  send({ event: "ready", endpoint: sock.lastEndpoint });
+  // Byte 8 tells the subscriber what a message is: 1 burst, 2 ping (bytes 0..7: a timestamp).
+  const payload = Buffer.alloc(PACKET);
+  payload[8] = 1;
+  process.on("message", async (m) => {
+    if (m.op === "warm") {
+      // Until the subscriber has seen one: its subscription reaches us asynchronously.
+      while (!stopWarm) {
+        await sock.send(payload);
+        await new Promise((r) => setTimeout(r, 5));
+      }
+    } else if (m.op === "warm-done") stopWarm = true;
+    else if (m.op === "burst") {
+      // The fast zeromq.js idiom: un-awaited sends (sendTimeout 0), awaiting every 256th.
+      for (let i = 0; i < m.n; i++) {
+        const p = sock.send(payload);
+        if ((i & 255) === 255) await p;
+      }
+    } else if (m.op === "ping") {
+      for (let i = 0; i < m.n; i++) {
+        const b = Buffer.alloc(PACKET);
+        b[8] = 2;
+        b.writeBigUInt64LE(hr(), 0);
+        await sock.send(b);
+        await new Promise((r) => setTimeout(r, m.intervalMs));
+      }
+    } else if (m.op === "exit") process.exit(0);
+  });
+}
+let stopWarm = false;
+
+async function rawSub(endpoint) {
+  const sock = new zmq.Subscriber({ receiveHighWaterMark: 0, linger: 0 });
+  sock.connect(endpoint);
+  sock.subscribe();
+  let mode = "warm";
+  let expect = 0;
+  let count = 0;
+  const lat = [];
+  process.on("message", (m) => {
+    if (m.op === "burst") {
+      mode = "burst";
+      expect = m.n;
+      count = 0;
+    } else if (m.op === "ping") {
+      mode = "ping";
+      expect = m.n;
+      lat.length = 0;
+    } else if (m.op === "exit") process.exit(0);
+  });
+  send({ event: "ready" });
+  for await (const [msg] of sock) {
+    if (mode === "warm") {
+      send({ event: "warm" });
+      mode = "idle";
+    } else if (mode === "burst" && msg[8] === 1) {
+      if (++count === expect) send({ event: "done", t: String(hr()) });
+    } else if (mode === "ping" && msg[8] === 2) {
+      lat.push(Number(hr() - msg.readBigUInt64LE(0)) / 1000);
+      if (lat.length === expect) send({ event: "latency", us: lat });
+    }
+  }
+}
+
+async function agent(kind, synth, peer) {
+  const { createAgent, resolveConfig, codec, PACKET_SIZE } = await import("../../dist/index.js");
+  const stateDir = mkdtempSync(join(tmpdir(), "qis-bench-"));
+  const config = resolveConfig(
+    {
+      stateDir,
+      log: { level: "warn" },
+      store: { capacity: 1 << 19 },
+      synth,
+      ...(peer ? { peers: [peer] } : {}),
+    },
+    { env: {} },
+  );
+  const a = await createAgent(config);
+  a.on("error", () => undefined);
+  if (kind === "send") {
+    send({ event: "ready", pub: a.endpoints.pub, store: a.endpoints.store });
+    let seqBase = 1;
+    process.on("message", async (m) => {
+      if (m.op === "prepare") {
+        // Packets of this node, as a local pipeline would hand them to publish().
+        const buf = Buffer.allocUnsafe(m.n * PACKET_SIZE);
+        const now = Date.now();
+        for (let i = 0; i < m.n; i++) {
+          codec.encode(
+            { address: `qis.bench.class-${i % 16}`, timestampMs: now, ttlS: 3600, nObservations: 1 + (i % 50), outcomeDelta: ((i % 201) - 100) / 100, confidence: 0.5 + (i % 50) / 100, seq: seqBase + i, nodeId: a.nodeIdBytes },
+            buf,
+            i * PACKET_SIZE,
+          );
+        }
+        seqBase += m.n;
+        prepared = buf;
+        send({ event: "prepared" });
+      } else if (m.op === "burst") {
+        const CHUNK = 1024;
+        for (let i = 0; i < m.n; i += CHUNK) {
+          a.publish(prepared.subarray(i * PACKET_SIZE, Math.min(m.n, i + CHUNK) * PACKET_SIZE));
+          // Let the publisher flush and ZeroMQ's I/O thread run between chunks.
+          await new Promise((r) => setImmediate(r));
+        }
+      } else if (m.op === "ping") {
+        const sent = {};
+        for (let i = 0; i < m.n; i++) {
+          const t = hr();
+          const r = a.observe({ domain: "bench", problemClass: "latency", outcomeDelta: ((i * 37) % 200) / 100 - 1, confidence: 0.9, nObservations: 3 });
+          sent[r.seq] = String(t);
+          await new Promise((r) => setTimeout(r, m.intervalMs));
+        }
+        send({ event: "sent", sent });
+      } else if (m.op === "exit") {
+        await a.close();
+        process.exit(0);
+      }
+    });
+  } else {
+    let expect = Infinity;
+    let lastSeq = 0;
+    const synth = [];
+    a.on("packet", (e) => {
+      if (e.source !== "local" && e.source !== "synthesis") lastSeq = e.view.seq;
+    });
+    a.on("synthesis", () => synth.push([lastSeq, String(hr())]));
+    a.on("caught-up", () => send({ event: "caught-up" }));
+    process.on("message", async (m) => {
+      if (m.op === "burst") {
+        // Without the packet listener: the throughput run measures the plain loop.
+        a.removeAllListeners("packet");
+        a.removeAllListeners("synthesis");
+        expect = a.counters.received + m.n;
+        const poll = setInterval(() => {
+          if (a.counters.received >= expect) {
+            clearInterval(poll);
+            send({ event: "done", t: String(hr()), stats: { received: a.counters.received, synthOffered: a.synth.counters.offered, invalid: a.stats().peers[0].invalidPackets, gaps: a.stats().peers[0].gaps } });
+          }
+        }, 1);
+      } else if (m.op === "collect") send({ event: "synth", synth });
+      else if (m.op === "exit") {
+        await a.close();
+        process.exit(0);
+      }
+    });
+    send({ event: "ready" });
+  }
+}
+let prepared = null;
+
+if (role === "raw-pub") await rawPub();
+else if (role === "raw-sub") await rawSub(process.argv[3]);
+else if (role === "agent-send") await agent("send", JSON.parse(process.argv[3]));
+else if (role === "agent-recv") await agent("recv", JSON.parse(process.argv[3]), JSON.parse(process.argv[4]));
+else throw new Error(`unknown role ${role}`);

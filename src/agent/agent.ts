@@ -1,0 +1,474 @@
+/**
+ * The running agent: the whole outcome-routing loop on one device.
+ *
+ *   observe() → packet → store → synthesis → PUB ──▶ peers
+ *   peers ──▶ SUB / catch-up → verify → store (dedup) → synthesis
+ *   synthesis → synthesized packet → store → PUB (re-enters the loop; never echoed)
+ *
+ * Everything is in this process and single-threaded: the store and the engine are called from
+ * one place at a time, so no locks. Events: "packet" (every stored packet, when someone listens),
+ * "synthesis", "peer", "caught-up", "error" (only emitted when someone listens: a bad peer
+ * must not crash an agent nobody is watching; it is logged either way).
+ */
+import { randomBytes } from "node:crypto";
+import { EventEmitter } from "node:events";
+import { compilePattern, type AddressPattern } from "../address/index.js";
+import { QisError } from "../errors.js";
+import { codec, nativeStatus, PACKET_SIZE, PacketView, type PacketFields } from "../packet/index.js";
+import { InsertStatus, PacketStore, type StoredPacket } from "../store/index.js";
+import { SynthEngine, type DomainConsensus, type SynthPacket } from "../synth/index.js";
+import { ZmqPublisher } from "../link/zmq/publisher.js";
+import { StoreServer } from "../link/zmq/store-server.js";
+import { MAX_BATCH, ZmqPeer, type PeerSink } from "../link/zmq/peer.js";
+import type { AgentConfig, PeerConfig } from "./config.js";
+import { lockStateDir, loadOrCreateNodeId } from "./node-id.js";
+import { createLogger, type Logger } from "./log.js";
+import { ObservationError, parseObservation, observationToFields } from "./observation.js";
+import { SequenceCounter } from "./sequence.js";
+import { LegacyLinks } from "./legacy-links.js";
+import { agentStats, type AgentStats } from "./stats.js";
+
+export interface AgentOptions {
+  logger?: Logger;
+  /** the clock (ms since the epoch) for the store and the engine; default Date.now */
+  now?: () => number;
+}
+
+export interface ObserveResult {
+  address: string;
+  seq: number;
+  /** the packet's cursor in the local store */
+  cursor: number;
+}
+
+export interface PacketEvent {
+  /** "local" (observe/publish), "synthesis", or the peer's name */
+  source: string;
+  cursor: number;
+  /** the packet, valid during the listener call only (the view is reused) */
+  view: PacketView;
+}
+
+export interface SynthesisEvent {
+  address: string;
+  domain: string;
+  estimate: number;
+  confidence: number;
+  nObservations: number;
+  hops: number;
+  seq: number;
+  consensus: DomainConsensus | undefined;
+}
+
+export interface PeerEvent {
+  name: string;
+  endpoint: string;
+  up: boolean;
+}
+
+export interface AgentEndpoints {
+  pub: string;
+  store: string | null;
+  legacyPub: string | null;
+  legacyRep: string | null;
+}
+
+/** Pending synthesis events are capped: the engine emits at most once per address per minIntervalMs anyway. */
+const SYNTH_EVENT_QUEUE = 4096;
+
+export class Agent extends EventEmitter {
+  readonly nodeId: string;
+  readonly nodeIdBytes: Buffer;
+  /** this run's random id: peers see it change when we restart */
+  readonly epoch: number;
+  readonly config: AgentConfig;
+  readonly log: Logger;
+  endpoints!: AgentEndpoints;
+
+  readonly store: PacketStore;
+  readonly synth: SynthEngine;
+  #publisher!: ZmqPublisher;
+  #storeServer: StoreServer | null = null;
+  readonly #peers: ZmqPeer[] = [];
+  #legacy!: LegacyLinks;
+  readonly #patterns = new Map<string, AddressPattern>();
+  readonly #seq: SequenceCounter;
+  readonly #lock: { release(): void };
+  readonly #timers: NodeJS.Timeout[] = [];
+  /** scratch for one local packet */
+  readonly #scratch = Buffer.alloc(PACKET_SIZE);
+  readonly #synthScratch = Buffer.alloc(PACKET_SIZE);
+  /** per-packet InsertStatus of one batch (live batches ≤ MAX_BATCH, catch-up pages ≤ pageSize) */
+  readonly #statuses: Uint8Array;
+  readonly #legacyCode = new Uint8Array(1);
+  readonly #view = new PacketView();
+  #synthEvents: SynthesisEvent[] = [];
+  #closed = false;
+  readonly counters = { observed: 0, published: 0, received: 0, duplicates: 0, synthesized: 0, synthEventsDropped: 0 };
+
+  private constructor(config: AgentConfig, options: AgentOptions) {
+    super();
+    this.config = config;
+    this.log = options.logger ?? createLogger({ level: config.log.level });
+    this.#lock = lockStateDir(config.stateDir);
+    try {
+      this.nodeId = config.nodeId ?? loadOrCreateNodeId(config.stateDir).nodeId;
+    } catch (err) {
+      this.#lock.release();
+      throw err;
+    }
+    this.nodeIdBytes = Buffer.from(this.nodeId, "hex");
+    this.epoch = randomBytes(4).readUInt32LE(0);
+    this.#seq = new SequenceCounter();
+    this.#statuses = new Uint8Array(Math.max(MAX_BATCH, config.catchUp.pageSize));
+    const now = options.now ?? Date.now;
+    try {
+      this.store = new PacketStore({
+        capacity: config.store.capacity,
+        now,
+        ...(config.store.file !== null ? { file: config.store.file, syncWrites: config.store.syncWrites } : {}),
+      });
+    } catch (err) {
+      this.#lock.release();
+      throw err;
+    }
+    const s = config.synth;
+    this.synth = new SynthEngine({
+      nodeId: this.nodeIdBytes,
+      now,
+      maxAddresses: s.maxAddresses,
+      maxContributions: s.maxContributions,
+      maxNodes: s.maxNodes,
+      maxNodesPerAddress: s.maxNodesPerAddress,
+      maxHops: s.maxHops,
+      alertThreshold: s.alertThreshold,
+      confidenceScale: s.confidenceScale,
+      minDelta: s.minDelta,
+      minIntervalMs: s.minIntervalMs,
+      minContributors: s.minContributors,
+      ttlS: s.ttlS,
+      nextSeq: this.#seq.next,
+      onEmit: (p) => this.#onSynthesized(p),
+    });
+    for (const p of config.subscribe) this.#patterns.set(p, compilePattern(p));
+  }
+
+  /** Opens the sockets; rejects (and releases everything) when an endpoint cannot be bound. */
+  static async create(config: AgentConfig, options: AgentOptions = {}): Promise<Agent> {
+    const agent = new Agent(config, options);
+    try {
+      await agent.#open();
+    } catch (err) {
+      await agent.close();
+      throw new QisError("ERR_AGENT_START", `agent could not start: ${(err as Error).message}`, { cause: err });
+    }
+    return agent;
+  }
+
+  async #open(): Promise<void> {
+    const c = this.config;
+    this.#publisher = await ZmqPublisher.bind(c.pub.bind, { batchSize: c.batch.size, lingerMs: c.batch.lingerMs, sendHwm: c.hwm.send, epoch: this.epoch });
+    if (c.store.bind !== null) {
+      this.#storeServer = await StoreServer.bind(c.store.bind, this.store, {
+        epoch: this.epoch,
+        maxReply: c.catchUp.pageSize,
+        onError: (err) => this.#error(err, { where: "store-server" }),
+      });
+    }
+    this.#legacy = await LegacyLinks.open(c, this.store, this.#legacySink());
+    this.endpoints = {
+      pub: this.#publisher.endpoint,
+      store: this.#storeServer?.endpoint ?? null,
+      legacyPub: this.#legacy.pubEndpoint,
+      legacyRep: this.#legacy.repEndpoint,
+    };
+    for (const p of c.peers) if (p.codec !== "legacy") this.#startPeer(p);
+    this.#legacy.startSubscribers(c.peers.filter((p) => p.codec === "legacy"), [...this.#patterns.values()]);
+    const sweep = setInterval(() => this.#sweep(), c.synth.sweepIntervalMs);
+    sweep.unref();
+    this.#timers.push(sweep);
+    this.log.info("ready", {
+      nodeId: this.nodeId,
+      epoch: this.epoch,
+      endpoints: this.endpoints,
+      peers: c.peers.map((p) => p.name),
+      subscribe: [...this.#patterns.keys()],
+      native: nativeStatus.loaded,
+    });
+  }
+
+  // ===========================================================================================
+  // Local input
+
+  /** Validates an observation, turns it into this node's next packet, stores, synthesizes and publishes it. */
+  observe(input: unknown): ObserveResult {
+    this.#assertOpen();
+    const obs = parseObservation(input);
+    if (obs.nodeId !== undefined || obs.seq !== undefined)
+      throw new ObservationError([{ path: obs.nodeId !== undefined ? "/nodeId" : "/seq", message: "is set by the agent: leave it out" }]);
+    const seq = this.#seq.next();
+    const fields: PacketFields = observationToFields(obs, { nodeId: this.nodeIdBytes, seq });
+    codec.encode(fields, this.#scratch, 0);
+    const status = this.store.insert(this.#scratch, 0);
+    if (status !== InsertStatus.STORED) throw new QisError("ERR_OBSERVATION_EXPIRED", `observation ${fields.address} seq ${seq} expired before it was stored (timestampMs + ttlS·1000 ≤ now)`);
+    const cursor = this.store.cursor;
+    this.counters.observed++;
+    this.#local(this.#scratch, 0, cursor, "local");
+    return { address: fields.address, seq, cursor };
+  }
+
+  /**
+   * Publishes already-encoded packets (count × 512 bytes, e.g. from a local pipeline):
+   * verified, stored, synthesized and sent like observations. Returns how many were stored
+   * (invalid, duplicate and expired ones are counted and skipped).
+   */
+  publish(packets: Uint8Array, count = Math.floor(packets.length / PACKET_SIZE)): number {
+    this.#assertOpen();
+    let stored = 0;
+    for (let start = 0; start < count; start += this.#statuses.length) {
+      const n = Math.min(this.#statuses.length, count - start);
+      const part = packets.subarray(start * PACKET_SIZE, (start + n) * PACKET_SIZE);
+      let cursor = this.store.cursor;
+      const statuses = this.#statuses;
+      this.store.insertBatch(part, n, undefined, statuses);
+      for (let i = 0; i < n; i++) {
+        if (statuses[i] !== InsertStatus.STORED) continue;
+        stored++;
+        this.#local(part, i * PACKET_SIZE, ++cursor, "local");
+      }
+    }
+    return stored;
+  }
+
+  /** A stored local packet: synthesis, then out to peers. */
+  #local(buf: Uint8Array, offset: number, cursor: number, source: string): void {
+    this.synth.addAt(buf, offset);
+    this.#publisher.publish(buf, offset, cursor);
+    this.#legacy.publish(buf, offset);
+    this.counters.published++;
+    if (this.listenerCount("packet") > 0) this.#emitPacket(source, buf, offset, cursor);
+    this.#flushSynthEvents();
+  }
+
+  // ===========================================================================================
+  // From peers
+
+  #peerSink(): PeerSink {
+    return {
+      deliver: (peer, packets, count, codes) => this.#ingest(peer.name, packets, count, codes),
+      invalid: (peer, code, reason, packets) => {
+        this.log.warn("invalid from peer", { peer: peer.name, code, reason, packets });
+        this.#error(new QisError(code, `peer ${peer.name}: ${reason}`), { peer: peer.name });
+      },
+      up: (peer) => this.#peerState(peer.name, peer.settings.pub, true),
+      down: (peer) => this.#peerState(peer.name, peer.settings.pub, false),
+      caughtUp: (peer, packets) => {
+        this.log.debug("caught up", { peer: peer.name, packets });
+        this.emit("caught-up", { peer: peer.name, packets });
+      },
+      error: (peer, err) => this.#error(err, { peer: peer.name }),
+    };
+  }
+
+  #legacySink() {
+    return {
+      packet: (peer: string, buf: Uint8Array, offset: number) => {
+        // decodeLegacy wrote and sealed the packet itself: its verdict is 0.
+        this.#ingest(peer, buf.subarray(offset, offset + PACKET_SIZE), 1, this.#legacyCode);
+      },
+      invalid: (peer: string, err: QisError) => {
+        this.log.warn("invalid from legacy peer", { peer, code: err.code, reason: err.message });
+        this.#error(err, { peer });
+      },
+      peer: (name: string, endpoint: string, up: boolean) => this.#peerState(name, endpoint, up),
+    };
+  }
+
+  /** Verified packets from a peer (codes[i] 0 = valid): store, dedup, synthesize. */
+  #ingest(source: string, packets: Uint8Array, count: number, codes: Uint8Array): void {
+    if (this.#closed) return;
+    const statuses = this.#statuses;
+    const before = this.store.cursor;
+    this.store.insertBatch(packets, count, codes, statuses);
+    let cursor = before;
+    let runStart = -1;
+    const emitPackets = this.listenerCount("packet") > 0;
+    for (let i = 0; i <= count; i++) {
+      const stored = i < count && statuses[i] === InsertStatus.STORED;
+      if (stored) {
+        cursor++;
+        this.counters.received++;
+        if (runStart < 0) runStart = i;
+        if (emitPackets) this.#emitPacket(source, packets, i * PACKET_SIZE, cursor);
+      } else {
+        if (i < count && statuses[i] === InsertStatus.DUPLICATE) this.counters.duplicates++;
+        if (runStart >= 0) {
+          this.synth.addBatch(packets, runStart * PACKET_SIZE, i - runStart);
+          runStart = -1;
+        }
+      }
+    }
+    this.#flushSynthEvents();
+  }
+
+  // ===========================================================================================
+  // Synthesis
+
+  /** Called by the engine, synchronously, for each synthesized packet (the object is reused). */
+  #onSynthesized(p: Readonly<SynthPacket>): void {
+    codec.encode(p, this.#synthScratch, 0);
+    if (this.store.insert(this.#synthScratch, 0) !== InsertStatus.STORED) return;
+    const cursor = this.store.cursor;
+    this.counters.synthesized++;
+    this.#publisher.publish(this.#synthScratch, 0, cursor);
+    this.#legacy.publish(this.#synthScratch, 0);
+    if (this.listenerCount("packet") > 0) this.#emitPacket("synthesis", this.#synthScratch, 0, cursor);
+    if (this.#synthEvents.length >= SYNTH_EVENT_QUEUE) {
+      this.counters.synthEventsDropped++;
+      return;
+    }
+    const dot = p.address.indexOf(".", 4);
+    this.#synthEvents.push({
+      address: p.address,
+      domain: p.address.slice(4, dot < 0 ? undefined : dot),
+      estimate: p.outcomeDelta,
+      confidence: p.confidence,
+      nObservations: p.nObservations,
+      hops: p.hops,
+      seq: p.seq,
+      consensus: undefined,
+    });
+  }
+
+  /** Emits the queued synthesis events, now that the engine is free to answer consensus(). */
+  #flushSynthEvents(): void {
+    if (this.#synthEvents.length === 0) return;
+    const events = this.#synthEvents;
+    this.#synthEvents = [];
+    for (const e of events) {
+      e.consensus = this.synth.consensus(e.domain);
+      this.log.debug("synthesis", { address: e.address, estimate: e.estimate, confidence: e.confidence, n: e.nObservations });
+      this.emit("synthesis", e);
+    }
+  }
+
+  #sweep(): void {
+    if (this.#closed) return;
+    try {
+      this.store.sweep();
+      this.synth.sweep();
+      this.#flushSynthEvents();
+    } catch (err) {
+      this.#error(err, { where: "sweep" });
+    }
+  }
+
+  // ===========================================================================================
+  // Queries, subscriptions, stats
+
+  /** Packets of the local store matching `pattern`, after cursor `since`, at most `limit`. */
+  query(pattern: string | null, since = 0, limit = 100): { packets: StoredPacket[]; next: number } {
+    this.#assertOpen();
+    const packets = this.store.collect(pattern, since, limit);
+    const last = packets.at(-1);
+    return { packets, next: packets.length === limit && last !== undefined ? last.cursor : this.store.cursor };
+  }
+
+  /**
+   * Connects to one more qis peer at run time (e.g. one found by discovery); `name` must be new.
+   * Legacy peers are configured at start only.
+   */
+  addPeer(peer: { pub: string; store?: string | null; name?: string }): void {
+    this.#assertOpen();
+    const name = peer.name ?? peer.pub;
+    if (this.#peers.some((p) => p.name === name)) throw new QisError("ERR_PEER_EXISTS", `a peer named "${name}" is already connected`);
+    this.#startPeer({ name, pub: peer.pub, store: peer.store ?? null, codec: "qis" });
+  }
+
+  #startPeer(p: PeerConfig): void {
+    const c = this.config;
+    const settings = { name: p.name, pub: p.pub, store: p.store, receiveHwm: c.hwm.receive, ...c.catchUp };
+    const peer = new ZmqPeer(settings, [...this.#patterns.values()], this.#peerSink());
+    this.#peers.push(peer);
+    peer.start();
+  }
+
+  /** Adds a subscription pattern at run time (to every peer; catch-up for it follows). */
+  subscribe(pattern: string): void {
+    this.#assertOpen();
+    if (this.#patterns.has(pattern)) return;
+    const p = compilePattern(pattern);
+    this.#patterns.set(pattern, p);
+    for (const peer of this.#peers) peer.subscribe(p);
+    this.#legacy.subscribe(p);
+  }
+
+  unsubscribe(pattern: string): boolean {
+    this.#assertOpen();
+    if (!this.#patterns.delete(pattern)) return false;
+    for (const peer of this.#peers) peer.unsubscribe(pattern);
+    this.#legacy.unsubscribe(pattern);
+    return true;
+  }
+
+  get patterns(): string[] {
+    return [...this.#patterns.keys()];
+  }
+
+  get peers(): readonly ZmqPeer[] {
+    return this.#peers;
+  }
+
+  stats(): AgentStats {
+    return agentStats(this, this.#publisher, this.#storeServer, this.#peers, this.#legacy);
+  }
+
+  /** Sends whatever the publisher holds now, without waiting for the end of the turn. */
+  flush(): void {
+    this.#publisher?.flush();
+  }
+
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    for (const t of this.#timers) clearInterval(t);
+    for (const peer of this.#peers) peer.close();
+    this.#publisher?.close();
+    this.#storeServer?.close();
+    this.#legacy?.close();
+    try {
+      this.store.close();
+    } finally {
+      this.#lock.release();
+    }
+    this.log.info("closed", { nodeId: this.nodeId });
+  }
+
+  get closed(): boolean {
+    return this.#closed;
+  }
+
+  // ===========================================================================================
+
+  #assertOpen(): void {
+    if (this.#closed) throw new QisError("ERR_AGENT_CLOSED", "the agent is closed");
+  }
+
+  #emitPacket(source: string, buf: Uint8Array, offset: number, cursor: number): void {
+    this.emit("packet", { source, cursor, view: this.#view.at(buf, offset) } satisfies PacketEvent);
+  }
+
+  #peerState(name: string, endpoint: string, up: boolean): void {
+    this.log.info(up ? "peer up" : "peer down", { peer: name, endpoint });
+    this.emit("peer", { name, endpoint, up } satisfies PeerEvent);
+  }
+
+  #error(err: unknown, context: Record<string, unknown>): void {
+    if (!(err instanceof QisError)) this.log.error("unexpected error", { ...context, err });
+    if (this.listenerCount("error") > 0) this.emit("error", err);
+  }
+}
+
+export function createAgent(config: AgentConfig, options?: AgentOptions): Promise<Agent> {
+  return Agent.create(config, options);
+}

@@ -1,0 +1,82 @@
+import { parseArgs } from "node:util";
+import { ENV_OVERRIDES } from "../agent/config-env.js";
+import { ConfigError, configJsonSchema, loadConfigFile } from "../agent/config.js";
+import { UsageError } from "../errors.js";
+import type { CommandContext } from "./main.js";
+
+const envLines = ENV_OVERRIDES.map((o) => `  ${o.name.padEnd(24)} ${o.key.join(".").padEnd(15)} ${o.help}`).join("\n");
+
+export const configHelp = `Usage: qis-edge config schema
+       qis-edge config check FILE [--ignore-env]
+       qis-edge config show [FILE] [--ignore-env]
+
+The agent's configuration is one JSON file (qis-edge run --config FILE); every key is optional
+and unknown keys are errors. docs/config.md lists every key with its default and bounds.
+
+  schema        print the file's JSON Schema, with descriptions and defaults; save it and put
+                "$schema": "./agent.schema.json" in the file for completion in an editor
+  check FILE    validate FILE and the QIS_EDGE_* variables below, as run would: prints
+                "ok: FILE" (exit 0), or every problem, one per line, on stderr (exit 2)
+  show [FILE]   print the resolved config (file + environment + defaults) as JSON
+
+Options:
+      --ignore-env  leave the QIS_EDGE_* variables out
+  -h, --help        show this help
+
+Environment overrides (they win over the file; an empty value counts as unset):
+${envLines}
+
+  QIS_EDGE_PEERS replaces the file's peers: comma-separated, each the peer's pub endpoint and
+  optionally "|" and its store endpoint, e.g. tcp://10.0.0.2:5600|tcp://10.0.0.2:5601.
+  "none" is null: for store.bind not served, for store.file memory only.
+
+Exit status: 0 ok, 2 an invalid config or usage.
+
+Example:
+  qis-edge config check examples/agent.json
+  QIS_EDGE_STORE_CAPACITY=1000 qis-edge config show examples/agent.json
+`;
+
+function printProblems(err: ConfigError, stderr: NodeJS.WritableStream): void {
+  // One header and one line per problem: the same layout as `qis-edge run`.
+  stderr.write(`ERR_CONFIG: ${err.source}: ${err.problems.length} problem${err.problems.length === 1 ? "" : "s"}\n`);
+  for (const p of err.problems) stderr.write(`  ${p.path || "/"}: expected ${p.expected}, found ${p.found}\n`);
+}
+
+export async function configCommand(argv: string[], ctx: CommandContext): Promise<number> {
+  const { values, positionals } = parseArgs({
+    args: argv,
+    allowPositionals: true,
+    options: { "ignore-env": { type: "boolean" }, help: { type: "boolean", short: "h" } },
+  });
+  const [action, file, ...extra] = positionals;
+  if (values.help || action === "help") {
+    ctx.stdout.write(configHelp);
+    return 0;
+  }
+  const env = values["ignore-env"] ? {} : process.env;
+  switch (action) {
+    case "schema":
+      if (file !== undefined) throw new UsageError("config schema takes no argument");
+      ctx.stdout.write(`${JSON.stringify(configJsonSchema(), null, 2)}\n`);
+      return 0;
+    case "check":
+    case "show": {
+      if (file === undefined && action === "check") throw new UsageError("config check needs a FILE");
+      if (extra.length > 0) throw new UsageError(`config ${action} takes one FILE, got ${extra.length + 1}`);
+      try {
+        const config = loadConfigFile(file ?? null, { env });
+        ctx.stdout.write(action === "check" ? `ok: ${file}\n` : `${JSON.stringify(config, null, 2)}\n`);
+        return 0;
+      } catch (e) {
+        if (!(e instanceof ConfigError)) throw e;
+        printProblems(e, ctx.stderr);
+        return 2;
+      }
+    }
+    case undefined:
+      throw new UsageError("config needs an action: schema, check FILE or show [FILE]; run qis-edge config --help");
+    default:
+      throw new UsageError(`config: unknown action "${action}" (schema, check, show)`);
+  }
+}

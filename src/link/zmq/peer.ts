@@ -1,0 +1,369 @@
+/**
+ * One peer: a SUB connected to its PUB endpoint (one prefix filter per pattern, exact match
+ * after it) and, when it has one, a DEALER to its store endpoint for catch-up.
+ *
+ * Catch-up (docs/delivery.md): per pattern we keep a watermark, the peer's store cursor up to
+ * which we hold every matching packet. We ask the store for everything after it on every
+ * (re)connect, when a batch header shows that we missed a batch (its `prev` lies beyond both
+ * the watermark and the last batch we saw on that address), and when the peer restarted (its
+ * epoch changed). Every packet, live or caught up, is verified and its address checked here;
+ * the sink stores, deduplicates and synthesizes.
+ */
+import * as zmq from "zeromq";
+import type { AddressPattern } from "../../address/index.js";
+import { codec, PACKET_SIZE, OFFSETS, VERDICT_CODES } from "../../packet/index.js";
+import { StoreClient, type Page } from "./store-client.js";
+import { decodeBatchHeader, Kind, WireError, type BatchHeader } from "./wire.js";
+
+/** Packets accepted in one live message; a larger one is refused whole. */
+export const MAX_BATCH = 1024;
+/** Verdict code for a valid packet whose address is not the one it came under. */
+export const ADDRESS_MISMATCH = 255;
+/** Addresses whose last batch cursor we remember per peer; beyond it we forget (and may re-fetch). */
+const MAX_LANES = 4096;
+
+export interface PeerSettings {
+  name: string;
+  pub: string;
+  store: string | null;
+  receiveHwm: number;
+  pageSize: number;
+  timeoutMs: number;
+  retryMinMs: number;
+  retryMaxMs: number;
+}
+
+export interface PeerSink {
+  /** count packets at packets[i·512]; codes[i] is 0 for a valid packet, else why it is not */
+  deliver(peer: ZmqPeer, packets: Uint8Array, count: number, codes: Uint8Array, source: "live" | "catch-up"): void;
+  /** a message or packets refused: `code` is stable (ERR_WIRE_*, ERR_PACKET_*, ERR_ADDRESS_MISMATCH) */
+  invalid(peer: ZmqPeer, code: string, reason: string, packets: number): void;
+  up(peer: ZmqPeer): void;
+  down(peer: ZmqPeer): void;
+  caughtUp(peer: ZmqPeer, packets: number): void;
+  /** something unexpected (a bug or the sink throwing); the link goes on */
+  error(peer: ZmqPeer, err: unknown): void;
+}
+
+export interface PeerCounters {
+  messages: number;
+  packets: number;
+  invalidMessages: number;
+  invalidPackets: number;
+  gaps: number;
+  catchUps: number;
+  caughtUpPackets: number;
+  queryFailures: number;
+}
+
+export class ZmqPeer {
+  readonly name: string;
+  readonly settings: PeerSettings;
+  readonly counters: PeerCounters = { messages: 0, packets: 0, invalidMessages: 0, invalidPackets: 0, gaps: 0, catchUps: 0, caughtUpPackets: 0, queryFailures: 0 };
+  up = false;
+  readonly #sub: zmq.Subscriber;
+  readonly #client: StoreClient | null;
+  readonly #sink: PeerSink;
+  readonly #patterns = new Map<string, AddressPattern>();
+  /** per pattern: the peer's store cursor up to which we hold every match */
+  readonly #marks = new Map<string, number>();
+  /** per address (latin-1 of its bytes): the last cursor of the last batch seen */
+  readonly #lanes = new Map<string, number>();
+  #epoch: number | null = null;
+  /** the largest `prev` of a gap not yet covered by a finished catch-up */
+  #gapAt = 0;
+  #catchUpRunning = false;
+  #catchUpAgain = false;
+  #closed = false;
+  readonly #codes: Uint8Array;
+  readonly #header: BatchHeader = { kind: 0, epoch: 0, prev: 0, last: 0 };
+
+  constructor(settings: PeerSettings, patterns: readonly AddressPattern[], sink: PeerSink) {
+    this.name = settings.name;
+    this.settings = settings;
+    this.#sink = sink;
+    this.#codes = new Uint8Array(Math.max(MAX_BATCH, settings.pageSize));
+    this.#sub = new zmq.Subscriber({
+      receiveHighWaterMark: settings.receiveHwm,
+      linger: 0,
+      // ZeroMQ reconnects by itself, doubling the interval up to the cap.
+      reconnectInterval: 100,
+      reconnectMaxInterval: 5000,
+      // Notice a peer that vanished without closing its TCP connection (power cut).
+      heartbeatInterval: 1000,
+      heartbeatTimeout: 3000,
+    });
+    for (const p of patterns) this.#addPattern(p);
+    this.#client = settings.store === null ? null : new StoreClient(settings.store);
+  }
+
+  /** Connects and starts the receive and event loops. */
+  start(): void {
+    // The event observer must exist before connect(), or it can miss the first handshake.
+    void this.#events();
+    void this.#receive();
+    this.#sub.connect(this.settings.pub);
+  }
+
+  subscribe(pattern: AddressPattern): void {
+    if (this.#patterns.has(pattern.pattern)) return;
+    this.#addPattern(pattern);
+    if (this.up) this.requestCatchUp();
+  }
+
+  unsubscribe(pattern: string): void {
+    const p = this.#patterns.get(pattern);
+    if (p === undefined) return;
+    this.#patterns.delete(pattern);
+    this.#marks.delete(pattern);
+    // A prefix shared with another pattern stays: ZeroMQ counts subscriptions, so remove ours once.
+    this.#sub.unsubscribe(p.literalPrefix);
+  }
+
+  get patterns(): string[] {
+    return [...this.#patterns.keys()];
+  }
+
+  get epoch(): number | null {
+    return this.#epoch;
+  }
+
+  close(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.#sub.close();
+    this.#client?.close();
+  }
+
+  #addPattern(p: AddressPattern): void {
+    this.#patterns.set(p.pattern, p);
+    this.#sub.subscribe(p.literalPrefix);
+  }
+
+  async #events(): Promise<void> {
+    try {
+      for await (const ev of this.#sub.events) {
+        if (ev.type === "handshake") {
+          this.up = true;
+          this.#sink.up(this);
+          this.requestCatchUp();
+        } else if (ev.type === "disconnect") {
+          if (this.up) {
+            this.up = false;
+            this.#sink.down(this);
+          }
+        } else if (ev.type === "end") break;
+      }
+    } catch (err) {
+      if (!this.#closed) this.#sink.error(this, err);
+    }
+  }
+
+  async #receive(): Promise<void> {
+    try {
+      for await (const frames of this.#sub) {
+        try {
+          this.#onMessage(frames);
+        } catch (err) {
+          this.#sink.error(this, err);
+        }
+      }
+    } catch (err) {
+      if (!this.#closed) this.#sink.error(this, err);
+    }
+  }
+
+  #onMessage(frames: Buffer[]): void {
+    this.counters.messages++;
+    const [addressFrame, headerFrame, packets] = frames;
+    if (addressFrame === undefined || headerFrame === undefined || frames.length > 3) {
+      this.#refuseMessage("ERR_WIRE_FRAMES", `a message has 2 or 3 frames (address, header[, packets]): got ${frames.length}`, 0);
+      return;
+    }
+    const h = this.#header;
+    try {
+      decodeBatchHeader(headerFrame, h);
+    } catch (err) {
+      if (!(err instanceof WireError)) throw err;
+      this.#refuseMessage(err.code, err.message, packets === undefined ? 0 : Math.floor(packets.length / PACKET_SIZE));
+      return;
+    }
+    const address = addressFrame.toString("latin1");
+    let matched = false;
+    for (const p of this.#patterns.values()) if (p.match(address)) matched = true;
+    // The prefix filter let through an address that the pattern as a whole does not match.
+    if (!matched) return;
+    if (h.kind === Kind.TAIL) {
+      if (packets !== undefined) this.#refuseMessage("ERR_WIRE_FRAMES", "a tail marker carries no packets", 0);
+      else this.#track(address, h.epoch, h.prev, h.prev);
+      return;
+    }
+    if (packets === undefined || packets.length === 0 || packets.length % PACKET_SIZE !== 0 || packets.length > MAX_BATCH * PACKET_SIZE) {
+      this.#refuseMessage("ERR_WIRE_BATCH", `a batch carries 1..${MAX_BATCH} whole 512-byte packets: got ${packets?.length ?? 0} bytes`, 0);
+      return;
+    }
+    this.#track(address, h.epoch, h.prev, h.last);
+    const count = packets.length / PACKET_SIZE;
+    const codes = this.#codes;
+    codec.verifyBatch(packets, codes);
+    for (let i = 0; i < count; i++) if (codes[i] === 0 && !sameAddress(packets, i * PACKET_SIZE, addressFrame)) codes[i] = ADDRESS_MISMATCH;
+    this.#hand(packets, count, "live");
+  }
+
+  /** Gap detection: see the file comment. */
+  #track(address: string, epoch: number, prev: number, last: number): void {
+    if (this.#epoch !== epoch) {
+      const restarted = this.#epoch !== null;
+      this.#epoch = epoch;
+      if (restarted) {
+        // The peer restarted: its cursors start again (or continue from its store file).
+        this.#marks.clear();
+        this.#lanes.clear();
+        this.requestCatchUp();
+      }
+    }
+    const seen = Math.max(this.#watermark(), this.#lanes.get(address) ?? 0);
+    if (prev > seen) {
+      this.counters.gaps++;
+      this.#gapAt = Math.max(this.#gapAt, prev);
+      this.requestCatchUp();
+    }
+    if (this.#lanes.size >= MAX_LANES && !this.#lanes.has(address)) this.#lanes.clear();
+    this.#lanes.set(address, Math.max(seen, last));
+  }
+
+  #watermark(): number {
+    let w = Infinity;
+    for (const p of this.#patterns.keys()) w = Math.min(w, this.#marks.get(p) ?? 0);
+    return w === Infinity ? 0 : w;
+  }
+
+  /** Verified packets (codes set) to the sink, counting the invalid ones. */
+  #hand(packets: Uint8Array, count: number, source: "live" | "catch-up"): void {
+    const codes = this.#codes;
+    let bad = 0;
+    let firstBad = 0;
+    for (let i = 0; i < count; i++) if (codes[i] !== 0 && bad++ === 0) firstBad = codes[i]!;
+    this.counters.packets += count - bad;
+    if (bad > 0) {
+      this.counters.invalidPackets += bad;
+      const code = firstBad === ADDRESS_MISMATCH ? "ERR_ADDRESS_MISMATCH" : (VERDICT_CODES[firstBad] ?? `verdict ${firstBad}`);
+      this.#sink.invalid(this, code, `${bad} of ${count} packets refused (first: ${code})`, bad);
+    }
+    if (bad < count) this.#sink.deliver(this, packets, count, codes, source);
+  }
+
+  #refuseMessage(code: string, reason: string, packets: number): void {
+    this.counters.invalidMessages++;
+    this.counters.invalidPackets += packets;
+    this.#sink.invalid(this, code, reason, packets);
+  }
+
+  /** Starts a catch-up, or asks the running one to go round again. */
+  requestCatchUp(): void {
+    if (this.#client === null || this.#closed) return;
+    if (this.#catchUpRunning) {
+      this.#catchUpAgain = true;
+      return;
+    }
+    this.#catchUpRunning = true;
+    void this.#catchUp().finally(() => {
+      this.#catchUpRunning = false;
+    });
+  }
+
+  async #catchUp(): Promise<void> {
+    let total = 0;
+    try {
+      do {
+        this.#catchUpAgain = false;
+        this.counters.catchUps++;
+        for (const [text, pattern] of [...this.#patterns]) {
+          if (this.#closed) return;
+          const got = await this.#catchUpPattern(text, pattern);
+          if (got < 0) break; // the peer restarted under us: start over
+          total += got;
+        }
+        // A gap seen while this ran may lie beyond what the store had when it answered.
+        if (this.#gapAt > this.#watermark()) this.#catchUpAgain = true;
+        else this.#gapAt = 0;
+      } while (this.#catchUpAgain && !this.#closed);
+      this.#sink.caughtUp(this, total);
+    } catch (err) {
+      if (!this.#closed) this.#sink.error(this, err);
+    }
+  }
+
+  /** Pages through one pattern; returns the packets received, or -1 when the epoch changed. */
+  async #catchUpPattern(text: string, pattern: AddressPattern): Promise<number> {
+    let since = this.#marks.get(text) ?? 0;
+    let got = 0;
+    const limit = this.settings.pageSize;
+    for (;;) {
+      const page = await this.#queryWithRetry(text, since, limit);
+      if (page === null || !this.#patterns.has(text)) return got;
+      const { reply, packets } = page;
+      if (this.#epoch !== null && reply.epoch !== this.#epoch) {
+        this.#marks.clear();
+        this.#lanes.clear();
+        this.#epoch = reply.epoch;
+        this.#catchUpAgain = true;
+        return -1;
+      }
+      this.#epoch = reply.epoch;
+      if (reply.count > 0) this.#deliverPage(packets, reply.count, pattern);
+      got += reply.count;
+      this.counters.caughtUpPackets += reply.count;
+      // next < since: the peer's store lost its newest records (restarted without its file).
+      since = reply.next < since ? 0 : reply.next;
+      // Server pages may be shorter than asked (its own maxReply): go on until we reach its head.
+      if (reply.next >= reply.head || reply.count === 0) break;
+    }
+    this.#marks.set(text, since);
+    return got;
+  }
+
+  #deliverPage(packets: Uint8Array, count: number, pattern: AddressPattern): void {
+    const codes = this.#codes;
+    codec.verifyBatch(packets, codes);
+    for (let i = 0; i < count; i++) {
+      const o = i * PACKET_SIZE;
+      if (codes[i] === 0 && !pattern.matchBytes(packets, o + OFFSETS.address, packets[o + OFFSETS.address_len]!)) codes[i] = ADDRESS_MISMATCH;
+    }
+    this.#hand(packets, count, "catch-up");
+  }
+
+  /** One page, retried with capped, jittered backoff until it comes or the peer is closed. */
+  async #queryWithRetry(pattern: string, since: number, limit: number): Promise<Page | null> {
+    const s = this.settings;
+    for (let attempt = 0; !this.#closed; attempt++) {
+      try {
+        return await this.#client!.query(pattern, since, limit, s.timeoutMs);
+      } catch (err) {
+        if (this.#closed) return null;
+        this.counters.queryFailures++;
+        const code = (err as { code?: string }).code;
+        // A refused query (bad pattern, ...) will be refused again: report it, do not loop.
+        if (code !== "ERR_QUERY_TIMEOUT" && code !== "ERR_QUERY_SEND") {
+          this.#sink.invalid(this, code ?? "ERR_QUERY", (err as Error).message, 0);
+          return null;
+        }
+        const cap = Math.min(s.retryMaxMs, s.retryMinMs * 2 ** Math.min(attempt, 20));
+        await sleep(cap / 2 + Math.random() * (cap / 2));
+      }
+    }
+    return null;
+  }
+}
+
+function sameAddress(packets: Uint8Array, o: number, address: Buffer): boolean {
+  const len = packets[o + OFFSETS.address_len]!;
+  if (len !== address.length) return false;
+  const a = o + OFFSETS.address;
+  for (let i = 0; i < len; i++) if (packets[a + i] !== address[i]) return false;
+  return true;
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms).unref());
+}

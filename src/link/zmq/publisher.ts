@@ -1,0 +1,204 @@
+/**
+ * The agent's PUB socket: packets go out in batches, one ZeroMQ message per address
+ * (address frame, batch header, k × 512 bytes), so that SUB prefix filters still work and a
+ * loaded link moves tens of packets per message.
+ *
+ * When a batch is sent: as soon as it is full, else at the end of the current event-loop turn
+ * (lingerMs 0: a lone packet leaves at once, while a burst produced in one turn is coalesced),
+ * else after lingerMs. Each batch names the store cursor of the previous batch on its address,
+ * and idle addresses get tail markers, so that a subscriber can tell when PUB dropped a batch
+ * at the high-water mark and fetch it from our store (docs/delivery.md).
+ */
+import * as zmq from "zeromq";
+import { OFFSETS, PACKET_SIZE } from "../../packet/index.js";
+import { encodeBatchHeader, Kind } from "./wire.js";
+
+export interface PublisherOptions {
+  /** packets per message, 1..1024 */
+  batchSize: number;
+  /** 0 = flush at the end of the event-loop turn */
+  lingerMs: number;
+  /** ZMQ_SNDHWM in messages (0 = unlimited) */
+  sendHwm: number;
+  /** this agent run's random id, in every header */
+  epoch: number;
+  /** tail markers for idle addresses every this many ms (default 200) */
+  tailIntervalMs?: number;
+  /** distinct addresses tracked at once (default 4096) */
+  maxLanes?: number;
+}
+
+/** One address's outgoing state. */
+interface Lane {
+  /** the 16-byte address hash, the lane's identity */
+  readonly hash: Buffer;
+  readonly address: Buffer;
+  /** the pending batch, allocated per batch: ZeroMQ sends large frames zero-copy and keeps them */
+  buf: Buffer | null;
+  count: number;
+  /** store cursor of the last packet of the last batch sent on this lane (0 = none) */
+  prev: number;
+  /** store cursor of the last packet in the pending batch */
+  last: number;
+  /** tail markers still to send (each batch re-arms it: the marker may itself be dropped) */
+  markers: number;
+  /** hash-bucket chain */
+  next: Lane | null;
+}
+
+const HASH_AT = OFFSETS.address_hash;
+const ADDR_AT = OFFSETS.address;
+const LEN_AT = OFFSETS.address_len;
+const TAIL_MARKERS = 2;
+
+export class ZmqPublisher {
+  readonly endpoint: string;
+  readonly #sock: zmq.Publisher;
+  readonly #opts: Required<PublisherOptions>;
+  readonly #lanes = new Map<number, Lane>();
+  #laneCount = 0;
+  /** lanes with a pending batch, in the order they got their first packet */
+  #pending: Lane[] = [];
+  #flushScheduled = false;
+  readonly #tailTimer: NodeJS.Timeout;
+  #closed = false;
+  /** counters */
+  packets = 0;
+  messages = 0;
+  sendErrors = 0;
+
+  private constructor(sock: zmq.Publisher, endpoint: string, opts: Required<PublisherOptions>) {
+    this.#sock = sock;
+    this.endpoint = endpoint;
+    this.#opts = opts;
+    this.#tailTimer = setInterval(() => this.#sendTails(), opts.tailIntervalMs);
+    this.#tailTimer.unref();
+  }
+
+  static async bind(endpoint: string, options: PublisherOptions): Promise<ZmqPublisher> {
+    const opts = { tailIntervalMs: 200, maxLanes: 4096, ...options };
+    // sendTimeout 0: a send never waits (PUB drops at the HWM instead), so un-awaited sends
+    // never pile up in zeromq.js (EBUSY); linger 0: close() does not hang on a dead peer.
+    const sock = new zmq.Publisher({ sendHighWaterMark: opts.sendHwm, sendTimeout: 0, linger: 0 });
+    try {
+      await sock.bind(endpoint);
+    } catch (cause) {
+      sock.close();
+      throw cause;
+    }
+    return new ZmqPublisher(sock, sock.lastEndpoint ?? endpoint, opts);
+  }
+
+  /**
+   * Queues the verified packet at src[offset, offset + 512) (copied now: the caller may reuse
+   * its buffer), `cursor` being its cursor in our store.
+   */
+  publish(src: Uint8Array, offset: number, cursor: number): void {
+    if (this.#closed) return;
+    const lane = this.#lane(src, offset);
+    if (lane.buf === null) {
+      lane.buf = Buffer.allocUnsafeSlow(this.#opts.batchSize * PACKET_SIZE);
+      this.#pending.push(lane);
+    }
+    lane.buf.set(src.subarray(offset, offset + PACKET_SIZE), lane.count * PACKET_SIZE);
+    lane.count++;
+    lane.last = cursor;
+    this.packets++;
+    if (lane.count === this.#opts.batchSize) this.#send(lane);
+    else this.#scheduleFlush();
+  }
+
+  /** Sends every pending batch now. */
+  flush(): void {
+    const pending = this.#pending;
+    this.#pending = [];
+    for (const lane of pending) if (lane.count > 0) this.#send(lane);
+  }
+
+  close(): void {
+    if (this.#closed) return;
+    this.flush();
+    this.#closed = true;
+    clearInterval(this.#tailTimer);
+    this.#sock.close();
+  }
+
+  #scheduleFlush(): void {
+    if (this.#flushScheduled) return;
+    this.#flushScheduled = true;
+    const run = (): void => {
+      this.#flushScheduled = false;
+      this.flush();
+    };
+    if (this.#opts.lingerMs === 0) setImmediate(run);
+    else setTimeout(run, this.#opts.lingerMs);
+  }
+
+  #send(lane: Lane): void {
+    const buf = lane.buf!;
+    const bytes = lane.count * PACKET_SIZE;
+    const header = encodeBatchHeader(Kind.BATCH, this.#opts.epoch, lane.prev, lane.last);
+    this.#write([lane.address, header, bytes === buf.length ? buf : buf.subarray(0, bytes)]);
+    lane.prev = lane.last;
+    lane.buf = null;
+    lane.count = 0;
+    lane.markers = TAIL_MARKERS;
+  }
+
+  #sendTails(): void {
+    if (this.#closed) return;
+    for (const head of this.#lanes.values()) {
+      for (let lane: Lane | null = head; lane !== null; lane = lane.next) {
+        if (lane.markers === 0 || lane.count > 0) continue;
+        lane.markers--;
+        this.#write([lane.address, encodeBatchHeader(Kind.TAIL, this.#opts.epoch, lane.prev, lane.prev)]);
+      }
+    }
+  }
+
+  #write(frames: Buffer[]): void {
+    this.messages++;
+    // PUB never blocks: a full queue drops the message, which subscribers detect (prev chain).
+    this.#sock.send(frames).catch(() => {
+      this.sendErrors++;
+    });
+  }
+
+  #lane(src: Uint8Array, offset: number): Lane {
+    const h = offset + HASH_AT;
+    const key = (src[h]! | (src[h + 1]! << 8) | (src[h + 2]! << 16) | (src[h + 3]! << 24)) >>> 0;
+    const head = this.#lanes.get(key);
+    for (let l = head ?? null; l !== null; l = l.next) if (sameHash(l.hash, src, h)) return l;
+    if (this.#laneCount >= this.#opts.maxLanes) this.#evictIdle();
+    const a = offset + ADDR_AT;
+    const lane: Lane = {
+      hash: Buffer.from(src.subarray(h, h + 16)),
+      address: Buffer.from(src.subarray(a, a + src[offset + LEN_AT]!)),
+      buf: null,
+      count: 0,
+      prev: 0,
+      last: 0,
+      markers: 0,
+      next: this.#lanes.get(key) ?? null,
+    };
+    this.#lanes.set(key, lane);
+    this.#laneCount++;
+    return lane;
+  }
+
+  /**
+   * At maxLanes: send what is pending and forget every lane (rare: maxLanes distinct addresses
+   * in use at once). A forgotten lane restarts its chain at prev 0, which a subscriber reads as
+   * "no gap"; a batch dropped just before is still fetched by the next catch-up of that peer.
+   */
+  #evictIdle(): void {
+    this.flush();
+    this.#lanes.clear();
+    this.#laneCount = 0;
+  }
+}
+
+function sameHash(hash: Buffer, src: Uint8Array, at: number): boolean {
+  for (let i = 0; i < 16; i++) if (hash[i] !== src[at + i]) return false;
+  return true;
+}
