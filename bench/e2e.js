@@ -23,7 +23,9 @@ const PING_MS = 5;
 const hr = () => process.hrtime.bigint();
 
 function start(role, ...args) {
-  const child = fork(NODE, [role, ...args], { stdio: ["ignore", "inherit", "inherit", "ipc"] });
+  // QIS_BENCH_E2E_PROF=DIR: CPU profiles of the agent processes, for finding the bottleneck.
+  const prof = process.env.QIS_BENCH_E2E_PROF && role.startsWith("agent") ? ["--cpu-prof", `--cpu-prof-dir=${process.env.QIS_BENCH_E2E_PROF}`, `--cpu-prof-name=${role}.cpuprofile`] : [];
+  const child = fork(NODE, [role, ...args], { stdio: ["ignore", "inherit", "inherit", "ipc"], execArgv: prof });
   const waiters = [];
   // Events nobody waits for yet are kept: a child may answer before the parent asks.
   const early = [];

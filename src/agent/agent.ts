@@ -231,13 +231,33 @@ export class Agent extends EventEmitter {
       let cursor = this.store.cursor;
       const statuses = this.#statuses;
       this.store.insertBatch(part, n, undefined, statuses);
+      this.#synthesizeStored(part, n, statuses);
+      const emitPackets = this.listenerCount("packet") > 0;
       for (let i = 0; i < n; i++) {
         if (statuses[i] !== InsertStatus.STORED) continue;
         stored++;
-        this.#local(part, i * PACKET_SIZE, ++cursor, "local");
+        cursor++;
+        this.#publisher.publish(part, i * PACKET_SIZE, cursor);
+        this.#legacy.publish(part, i * PACKET_SIZE);
+        if (emitPackets) this.#emitPacket("local", part, i * PACKET_SIZE, cursor);
       }
+      this.counters.published += stored;
+      this.#flushSynthEvents();
     }
     return stored;
+  }
+
+  /** Feeds the packets that insertBatch stored to synthesis, one addBatch per run of them. */
+  #synthesizeStored(packets: Uint8Array, count: number, statuses: Uint8Array): void {
+    let runStart = -1;
+    for (let i = 0; i <= count; i++) {
+      if (i < count && statuses[i] === InsertStatus.STORED) {
+        if (runStart < 0) runStart = i;
+      } else if (runStart >= 0) {
+        this.synth.addBatch(packets, runStart * PACKET_SIZE, i - runStart);
+        runStart = -1;
+      }
+    }
   }
 
   /** A stored local packet: synthesis, then out to peers. */
@@ -288,25 +308,13 @@ export class Agent extends EventEmitter {
   #ingest(source: string, packets: Uint8Array, count: number, codes: Uint8Array): void {
     if (this.#closed) return;
     const statuses = this.#statuses;
-    const before = this.store.cursor;
-    this.store.insertBatch(packets, count, codes, statuses);
-    let cursor = before;
-    let runStart = -1;
-    const emitPackets = this.listenerCount("packet") > 0;
-    for (let i = 0; i <= count; i++) {
-      const stored = i < count && statuses[i] === InsertStatus.STORED;
-      if (stored) {
-        cursor++;
-        this.counters.received++;
-        if (runStart < 0) runStart = i;
-        if (emitPackets) this.#emitPacket(source, packets, i * PACKET_SIZE, cursor);
-      } else {
-        if (i < count && statuses[i] === InsertStatus.DUPLICATE) this.counters.duplicates++;
-        if (runStart >= 0) {
-          this.synth.addBatch(packets, runStart * PACKET_SIZE, i - runStart);
-          runStart = -1;
-        }
-      }
+    let cursor = this.store.cursor;
+    const stored = this.store.insertBatch(packets, count, codes, statuses);
+    this.counters.received += stored;
+    if (stored < count) for (let i = 0; i < count; i++) if (statuses[i] === InsertStatus.DUPLICATE) this.counters.duplicates++;
+    this.#synthesizeStored(packets, count, statuses);
+    if (this.listenerCount("packet") > 0) {
+      for (let i = 0; i < count; i++) if (statuses[i] === InsertStatus.STORED) this.#emitPacket(source, packets, i * PACKET_SIZE, ++cursor);
     }
     this.#flushSynthEvents();
   }

@@ -57,6 +57,7 @@ export class ZmqPublisher {
   readonly #opts: Required<PublisherOptions>;
   readonly #lanes = new Map<number, Lane>();
   #laneCount = 0;
+  #recent: Lane | null = null;
   /** lanes with a pending batch, in the order they got their first packet */
   #pending: Lane[] = [];
   #flushScheduled = false;
@@ -100,7 +101,9 @@ export class ZmqPublisher {
       lane.buf = Buffer.allocUnsafeSlow(this.#opts.batchSize * PACKET_SIZE);
       this.#pending.push(lane);
     }
-    lane.buf.set(src.subarray(offset, offset + PACKET_SIZE), lane.count * PACKET_SIZE);
+    // Buffer.copy takes offsets: no subarray view allocated per packet.
+    if (Buffer.isBuffer(src)) src.copy(lane.buf, lane.count * PACKET_SIZE, offset, offset + PACKET_SIZE);
+    else lane.buf.set(src.subarray(offset, offset + PACKET_SIZE), lane.count * PACKET_SIZE);
     lane.count++;
     lane.last = cursor;
     this.packets++;
@@ -166,6 +169,15 @@ export class ZmqPublisher {
 
   #lane(src: Uint8Array, offset: number): Lane {
     const h = offset + HASH_AT;
+    // Runs of one address are common (a sensor's burst): try the last lane first.
+    const recent = this.#recent;
+    if (recent !== null && sameHash(recent.hash, src, h)) return recent;
+    const lane = this.#findLane(src, offset, h);
+    this.#recent = lane;
+    return lane;
+  }
+
+  #findLane(src: Uint8Array, offset: number, h: number): Lane {
     const key = (src[h]! | (src[h + 1]! << 8) | (src[h + 2]! << 16) | (src[h + 3]! << 24)) >>> 0;
     const head = this.#lanes.get(key);
     for (let l = head ?? null; l !== null; l = l.next) if (sameHash(l.hash, src, h)) return l;
@@ -195,6 +207,7 @@ export class ZmqPublisher {
     this.flush();
     this.#lanes.clear();
     this.#laneCount = 0;
+    this.#recent = null;
   }
 }
 

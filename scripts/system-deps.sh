@@ -1,0 +1,18 @@
+#!/usr/bin/env bash
+# Installs the Debian packages the test suite needs, when they are missing (run by `npm test`
+# through "pretest", and by .ci/run). Tests use real peers: pyzmq stands in for the reference
+# Python nodes (test/fixtures/legacy_node.py). As root it installs with apt-get; otherwise it
+# says what to install and the tests that need it fail with the same hint.
+set -euo pipefail
+
+missing=()
+/usr/bin/python3 -c 'import zmq' 2>/dev/null || missing+=(python3-zmq)
+
+if [ ${#missing[@]} -eq 0 ]; then exit 0; fi
+if [ "$(id -u)" -ne 0 ] || ! command -v apt-get >/dev/null; then
+  echo "system-deps: missing Debian packages: ${missing[*]} (install them: sudo apt-get install -y ${missing[*]})" >&2
+  exit 0
+fi
+echo "system-deps: installing ${missing[*]}" >&2
+export DEBIAN_FRONTEND=noninteractive
+apt-get install -y -q "${missing[@]}" >/dev/null 2>&1 || { apt-get update -q >/dev/null && apt-get install -y -q "${missing[@]}" >/dev/null; }
