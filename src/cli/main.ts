@@ -35,6 +35,10 @@ const commands: Record<string, { load: () => Promise<{ run: Command; help: strin
     summary: "print the config JSON Schema, or check a config file",
     load: async () => import("./config.js").then((m) => ({ run: m.configCommand, help: m.configHelp })),
   },
+  selftest: {
+    summary: "check on this device what a flash needs: addon, codec, ZeroMQ, store file",
+    load: async () => import("./selftest.js").then((m) => ({ run: m.selftest, help: m.selftestHelp })),
+  },
   demo: {
     summary: "a local 3-agent swarm on loopback, shown live in the terminal",
     load: async () => import("./demo.js").then((m) => ({ run: m.demo, help: m.demoHelp })),
