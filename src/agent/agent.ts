@@ -262,9 +262,10 @@ export class Agent extends EventEmitter {
 
   /** A stored local packet: synthesis, then out to peers. */
   #local(buf: Uint8Array, offset: number, cursor: number, source: string): void {
-    this.synth.addAt(buf, offset);
+    // Out to peers first: on an idle link the packet leaves now, before local synthesis runs.
     this.#publisher.publish(buf, offset, cursor);
     this.#legacy.publish(buf, offset);
+    this.synth.addAt(buf, offset);
     this.counters.published++;
     if (this.listenerCount("packet") > 0) this.#emitPacket(source, buf, offset, cursor);
     this.#flushSynthEvents();

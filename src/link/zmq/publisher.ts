@@ -3,9 +3,9 @@
  * (address frame, batch header, k × 512 bytes), so that SUB prefix filters still work and a
  * loaded link moves tens of packets per message.
  *
- * When a batch is sent: as soon as it is full, else at the end of the current event-loop turn
- * (lingerMs 0: a lone packet leaves at once, while a burst produced in one turn is coalesced),
- * else after lingerMs. Each batch names the store cursor of the previous batch on its address,
+ * When a batch is sent: as soon as it is full; at once when the link was idle (nothing sent for
+ * 1 ms, nothing pending); else at the end of the current event-loop turn (lingerMs 0: a burst
+ * produced in one turn is coalesced) or after lingerMs. Each batch names the store cursor of the previous batch on its address,
  * and idle addresses get tail markers, so that a subscriber can tell when PUB dropped a batch
  * at the high-water mark and fetch it from our store (docs/delivery.md).
  */
@@ -50,6 +50,12 @@ const HASH_AT = OFFSETS.address_hash;
 const ADDR_AT = OFFSETS.address;
 const LEN_AT = OFFSETS.address_len;
 const TAIL_MARKERS = 2;
+/**
+ * A packet arriving when nothing was sent for this long (ms) and nothing is pending goes out at
+ * once, alone: light traffic pays no batching delay. Under load the first packet of a burst
+ * goes alone and the rest are batched.
+ */
+const IDLE_MS = 1;
 
 export class ZmqPublisher {
   readonly endpoint: string;
@@ -58,6 +64,8 @@ export class ZmqPublisher {
   readonly #lanes = new Map<number, Lane>();
   #laneCount = 0;
   #recent: Lane | null = null;
+  /** performance.now() of the last batch sent */
+  #lastSend = 0;
   /** lanes with a pending batch, in the order they got their first packet */
   #pending: Lane[] = [];
   #flushScheduled = false;
@@ -108,6 +116,7 @@ export class ZmqPublisher {
     lane.last = cursor;
     this.packets++;
     if (lane.count === this.#opts.batchSize) this.#send(lane);
+    else if (this.#pending.length === 1 && lane.count === 1 && performance.now() - this.#lastSend > IDLE_MS) this.flush();
     else this.#scheduleFlush();
   }
 
@@ -143,6 +152,7 @@ export class ZmqPublisher {
     const header = encodeBatchHeader(Kind.BATCH, this.#opts.epoch, lane.prev, lane.last);
     this.#write([lane.address, header, bytes === buf.length ? buf : buf.subarray(0, bytes)]);
     lane.prev = lane.last;
+    this.#lastSend = performance.now();
     lane.buf = null;
     lane.count = 0;
     lane.markers = TAIL_MARKERS;
