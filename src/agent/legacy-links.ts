@@ -56,17 +56,22 @@ export class LegacyLinks {
   startSubscribers(peers: PeerConfig[], patterns: readonly AddressPattern[]): void {
     this.#peers = peers;
     this.#patterns = new Map(patterns.map((p) => [p.pattern, p]));
-    this.#restart();
+    this.#start();
   }
 
-  /** Legacy SUBs take their prefixes at construction: a new pattern set means new sockets. */
+  /** Changes the running SUBs' prefixes (subscribing new ones before dropping old ones). */
   subscribe(p: AddressPattern): void {
     this.#patterns.set(p.pattern, p);
-    if (this.#peers.length > 0) this.#restart();
+    this.#updatePatterns();
   }
 
   unsubscribe(pattern: string): void {
-    if (this.#patterns.delete(pattern) && this.#peers.length > 0) this.#restart();
+    if (this.#patterns.delete(pattern)) this.#updatePatterns();
+  }
+
+  #updatePatterns(): void {
+    const patterns = [...this.#patterns.values()];
+    for (const s of this.#subs) s.setPatterns(patterns);
   }
 
   publish(buf: Uint8Array, offset: number): void {
@@ -90,8 +95,7 @@ export class LegacyLinks {
     this.#rep?.close();
   }
 
-  #restart(): void {
-    for (const s of this.#subs) s.close();
+  #start(): void {
     const patterns = [...this.#patterns.values()];
     this.#subs = this.#peers.map((peer) => {
       const sub = new LegacySubscriber({

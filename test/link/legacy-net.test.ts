@@ -2,9 +2,6 @@
  * The legacy links against a real pyzmq node (test/fixtures/legacy_node.py), over TCP loopback.
  * Needs Debian's python3-zmq: `/usr/bin/python3 -c 'import zmq'` must work.
  */
-import { spawn, spawnSync, type ChildProcessWithoutNullStreams } from "node:child_process";
-import { createInterface } from "node:readline";
-import { fileURLToPath } from "node:url";
 import * as zmq from "zeromq";
 import { afterEach, beforeAll, describe, expect, it } from "vitest";
 import { compilePattern } from "../../src/address/index.js";
@@ -17,161 +14,18 @@ import {
 } from "../../src/link/legacy/index.js";
 import { codec, FLAG_LEGACY, PACKET_SIZE, PacketView, type Packet, type PacketFields } from "../../src/packet/index.js";
 import { PacketStore } from "../../src/store/index.js";
+import { PyNode, requirePyzmq, stopLegacyNodes, until } from "../fixtures/legacy-node.js";
 
-const PYTHON = "/usr/bin/python3";
-const FIXTURE = fileURLToPath(new URL("../fixtures/legacy_node.py", import.meta.url));
 const NODE_HEX = "0123456789abcdef0123456789abcdef";
 const T0 = 1_795_000_000;
-
-// ---------------------------------------------------------------------------------------------
-// Harness
-
-type PyEvent = { event: string; [key: string]: unknown };
-
-interface Waiter {
-  match: (e: PyEvent) => boolean;
-  resolve: (e: PyEvent) => void;
-  reject: (error: Error) => void;
-  timer: NodeJS.Timeout;
-}
-
-/** One legacy_node.py process: JSON-line events from stdout, commands to stdin. */
-class PyNode {
-  readonly events: PyEvent[] = [];
-  ready!: { pub: string | null; rep: string | null };
-  #stderr = "";
-  #exit: string | null = null;
-  #waiters = new Set<Waiter>();
-  /** events already handed to a waiter, so that two waits for the same kind get two events */
-  #taken = new Set<PyEvent>();
-
-  private constructor(readonly child: ChildProcessWithoutNullStreams) {
-    child.stderr.setEncoding("utf8");
-    child.stderr.on("data", (chunk: string) => {
-      this.#stderr = (this.#stderr + chunk).slice(-4000);
-    });
-    createInterface({ input: child.stdout }).on("line", (line) => {
-      let event: PyEvent;
-      try {
-        event = JSON.parse(line) as PyEvent;
-      } catch {
-        this.#stderr += `\n[stdout, not JSON] ${line}`;
-        return;
-      }
-      this.events.push(event);
-      for (const w of this.#waiters) {
-        if (!this.#taken.has(event) && w.match(event)) {
-          this.#taken.add(event);
-          this.#settle(w);
-          w.resolve(event);
-        }
-      }
-    });
-    child.on("exit", (code, signal) => {
-      this.#exit = `legacy_node.py exited (code ${code}, signal ${signal})`;
-      for (const w of this.#waiters) {
-        this.#settle(w);
-        w.reject(new Error(this.#failure("before the awaited event")));
-      }
-    });
-    child.on("error", (error) => {
-      this.#exit = `legacy_node.py could not run: ${error.message}`;
-    });
-  }
-
-  #settle(w: Waiter): void {
-    clearTimeout(w.timer);
-    this.#waiters.delete(w);
-  }
-
-  #failure(when: string): string {
-    return (
-      `${this.#exit ?? "legacy_node.py is still running"} ${when}.\n` +
-      `stderr:\n${this.#stderr || "(empty)"}\n` +
-      `Run it by hand: ${PYTHON} ${FIXTURE} --help (it needs python3-zmq: apt-get install -y python3-zmq)`
-    );
-  }
-
-  static async start(args: string[]): Promise<PyNode> {
-    const node = new PyNode(spawn(PYTHON, ["-u", FIXTURE, ...args], { stdio: ["pipe", "pipe", "pipe"] }));
-    nodes.push(node);
-    const ready = await node.waitFor((e) => e.event === "ready", "ready");
-    node.ready = { pub: ready.pub as string | null, rep: ready.rep as string | null };
-    return node;
-  }
-
-  /** The next event (not yet taken by another wait) that matches, failing on exit or timeout. */
-  waitFor(match: (e: PyEvent) => boolean, what: string, timeoutMs = 10_000): Promise<PyEvent> {
-    const old = this.events.find((e) => !this.#taken.has(e) && match(e));
-    if (old !== undefined) {
-      this.#taken.add(old);
-      return Promise.resolve(old);
-    }
-    if (this.#exit !== null) return Promise.reject(new Error(this.#failure(`while waiting for ${what}`)));
-    return new Promise((resolve, reject) => {
-      const w: Waiter = {
-        match,
-        resolve,
-        reject,
-        timer: setTimeout(() => {
-          this.#settle(w);
-          reject(new Error(this.#failure(`: no ${what} within ${timeoutMs} ms`)));
-        }, timeoutMs),
-      };
-      this.#waiters.add(w);
-    });
-  }
-
-  send(cmd: Record<string, unknown>): void {
-    this.child.stdin.write(`${JSON.stringify(cmd)}\n`);
-  }
-
-  get exited(): boolean {
-    return this.#exit !== null;
-  }
-
-  /** Asks it to quit, then kills it if it has not exited within a second. */
-  async stop(): Promise<void> {
-    if (this.#exit !== null) return;
-    const exited = new Promise<void>((resolve) => this.child.once("exit", () => resolve()));
-    try {
-      this.send({ cmd: "quit" });
-      this.child.stdin.end();
-    } catch {
-      // stdin already closed
-    }
-    const timer = setTimeout(() => this.child.kill("SIGKILL"), 1000);
-    await exited;
-    clearTimeout(timer);
-  }
-}
-
-const nodes: PyNode[] = [];
 const closers: (() => void)[] = [];
 
 afterEach(async () => {
   for (const close of closers.splice(0)) close();
-  await Promise.all(nodes.splice(0).map((n) => n.stop()));
+  await stopLegacyNodes();
 });
 
-beforeAll(() => {
-  const check = spawnSync(PYTHON, ["-c", "import zmq"], { encoding: "utf8" });
-  if (check.status !== 0) {
-    throw new Error(
-      `${PYTHON} cannot import zmq (${check.error?.message ?? check.stderr.trim()}): ` +
-        "these tests need Debian's python3-zmq: apt-get install -y python3-zmq",
-    );
-  }
-});
-
-/** Polls until `cond` holds, else fails with `what`. */
-async function until(cond: () => boolean, what: string | (() => string), timeoutMs = 10_000): Promise<void> {
-  const end = Date.now() + timeoutMs;
-  while (!cond()) {
-    if (Date.now() > end) throw new Error(`timed out after ${timeoutMs} ms waiting for ${typeof what === "string" ? what : what()}`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
-}
+beforeAll(requirePyzmq);
 
 // ---------------------------------------------------------------------------------------------
 // Helpers
