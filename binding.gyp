@@ -5,6 +5,7 @@
       "sources": [
         "native/addon.c",
         "native/crc32c.c",
+        "native/encode.c",
         "native/murmur3.c",
         "native/verify.c"
       ],

@@ -7,11 +7,12 @@
 #include <string.h>
 
 #include "crc32c.h"
+#include "encode.h"
 #include "murmur3.h"
 #include "packet.h"
 #include "verify.h"
 
-#define MAX_ARGS 4
+#define MAX_ARGS 5
 
 static void throw_type(napi_env env, const char *what) {
   napi_throw_type_error(env, "ERR_INVALID_ARG_TYPE", what);
@@ -128,6 +129,28 @@ static napi_value js_seal(napi_env env, napi_callback_info info) {
   return NULL;
 }
 
+/* encode(buf, byteOffset, count, records: Uint8Array, slots: Uint8Array) -> undefined: packs
+ * and seals `count` staged records (encode.h). Each record's two slot numbers are checked
+ * against the table, so no record can make C read outside the arrays it was given. */
+static napi_value js_encode(napi_env env, napi_callback_info info) {
+  napi_value argv[MAX_ARGS];
+  size_t count, rec_len, slots_len, nslots;
+  void *rec, *slots;
+  uint8_t *p;
+  if (!get_args(env, info, argv) || !get_packets(env, argv, &p, &count) ||
+      !get_typed(env, argv[3], napi_uint8_array, &rec, &rec_len, "records must be a Uint8Array") ||
+      !get_typed(env, argv[4], napi_uint8_array, &slots, &slots_len, "slots must be a Uint8Array"))
+    return NULL;
+  nslots = slots_len / QIS_SLOT_SIZE;
+  if (rec_len / QIS_REC_SIZE < count) {
+    throw_range(env, "records is shorter than count * 216");
+    return NULL;
+  }
+  if (count && qis_encode_batch(p, count, rec, slots, nslots) != 0)
+    throw_range(env, "a record refers to a slot past the end of slots");
+  return NULL;
+}
+
 /* verify(buf, byteOffset, count, codes) -> number of valid packets */
 static napi_value js_verify(napi_env env, napi_callback_info info) {
   napi_value argv[MAX_ARGS], result;
@@ -192,7 +215,7 @@ static napi_status set_u32(napi_env env, napi_value obj, const char *name, uint3
   return s == napi_ok ? napi_set_named_property(env, obj, name, n) : s;
 }
 
-/* layout() -> { size, littleEndian, hwCrc, hwCrcName, offsets } from the compiler's view of
+/* layout() -> { size, littleEndian, hwCrc, hwCrcName, offsets, stage } from the compiler's view of
  * qis_packet, so the TypeScript loader can refuse a build whose layout drifted. */
 static napi_value js_layout(napi_env env, napi_callback_info info) {
   static const struct {
@@ -207,7 +230,21 @@ static napi_value js_layout(napi_env env, napi_callback_info info) {
       F(signature),    F(reserved1),      F(crc32c),
 #undef F
   };
-  napi_value obj, offsets, v;
+  static const struct {
+    const char *name;
+    size_t offset;
+  } stage[] = {
+      {"size", QIS_REC_SIZE},           {"timestamp_ms", QIS_REC_TIMESTAMP},
+      {"seq", QIS_REC_SEQ},             {"head", QIS_REC_HEAD},
+      {"address_slot", QIS_REC_ADDRESS}, {"conclusion_slot", QIS_REC_CONCLUSION},
+      {"ttl_s", QIS_REC_TTL},           {"n_observations", QIS_REC_N_OBS},
+      {"outcome_delta", QIS_REC_DELTA}, {"confidence", QIS_REC_CONFIDENCE},
+      {"node_id", QIS_REC_NODE_ID},     {"context_hash", QIS_REC_CONTEXT_HASH},
+      {"context", QIS_REC_CONTEXT},     {"key_id", QIS_REC_KEY_ID},
+      {"signature", QIS_REC_SIGNATURE}, {"slot_size", QIS_SLOT_SIZE},
+      {"slot_length", QIS_SLOT_LENGTH}, {"slot_hash", QIS_SLOT_HASH},
+  };
+  napi_value obj, offsets, staging, v;
   size_t i;
   const char *name = qis_crc32c_impl();
   (void)info;
@@ -222,7 +259,13 @@ static napi_value js_layout(napi_env env, napi_callback_info info) {
     return NULL;
   for (i = 0; i < sizeof fields / sizeof fields[0]; i++)
     if (set_u32(env, offsets, fields[i].name, (uint32_t)fields[i].offset) != napi_ok) return NULL;
-  return napi_set_named_property(env, obj, "offsets", offsets) == napi_ok ? obj : NULL;
+  if (napi_create_object(env, &staging) != napi_ok) return NULL;
+  for (i = 0; i < sizeof stage / sizeof stage[0]; i++)
+    if (set_u32(env, staging, stage[i].name, (uint32_t)stage[i].offset) != napi_ok) return NULL;
+  return napi_set_named_property(env, obj, "offsets", offsets) == napi_ok &&
+                 napi_set_named_property(env, obj, "stage", staging) == napi_ok
+             ? obj
+             : NULL;
 }
 
 NAPI_MODULE_INIT() {
@@ -240,7 +283,7 @@ NAPI_MODULE_INIT() {
     const napi_property_descriptor props[] = {
         M("layout", js_layout),   M("crc32c", js_crc32c),        M("murmur128", js_murmur128),
         M("seal", js_seal),       M("verify", js_verify),        M("verifyOne", js_verify_one),
-        M("unpack", js_unpack),
+        M("unpack", js_unpack),   M("encode", js_encode),
     };
 #undef M
     if (napi_define_properties(env, exports, sizeof props / sizeof props[0], props) != napi_ok)

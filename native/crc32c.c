@@ -7,6 +7,7 @@
 #include <string.h>
 
 #define CRC32C_POLY 0x82F63B78u /* reflected Castagnoli polynomial */
+#define CRC_PACKET_BYTES 508u  /* the bytes of a packet its CRC covers (packet.h) */
 
 /* Raw register update (no pre/post inversion); qis_crc32c adds the conditioning. */
 typedef uint32_t (*crc_update_fn)(uint32_t crc, const uint8_t *p, size_t n);
@@ -34,6 +35,7 @@ static uint32_t crc_sw(uint32_t crc, const uint8_t *p, size_t n) {
 
 #if defined(__x86_64__)
 #include <nmmintrin.h>
+#include <wmmintrin.h>
 
 /* The crc32 instruction has a latency of 3 cycles but a throughput of 1 per cycle, so one
  * stream uses a third of the unit. Three interleaved streams halve the time for a packet
@@ -99,6 +101,68 @@ static void crc_sse42_init(void) {
   for (k = 0; k < 4; k++)
     for (v = 0; v < 256; v++) crc_shift_table[k][v] = crc_sse42_1((uint32_t)v << (8 * k), zeros, CRC3_BLOCK);
 }
+
+/* A packet's CRC reading only the bytes its lengths say can be non-zero (the encoder wrote
+ * zero everywhere else). Five independent streams, [0,48), [48,96), the address, the context
+ * and the conclusion, each started from a zero register (the first from the CRC's init), are
+ * advanced over the zeros to the end of the 508 bytes and XORed together: the update is
+ * linear, and a zero byte contributes nothing. Advancing a register r over n zero bytes is
+ * r * x^(8n) mod P: one carry-less multiply by x^(8n-33) mod P (a constant per n), reduced by
+ * a crc32 instruction. A typical packet is ~170 non-zero bytes: ~21 crc32 in short parallel
+ * chains instead of 63 (a C loop over typical packets on a 2-core Xeon VM: ~25 ns -> ~8 ns). */
+#define CRC_SHIFTS (CRC_PACKET_BYTES / 4 + 1)
+static uint32_t crc_xpow[CRC_SHIFTS]; /* crc_xpow[n / 4] = x^(8n - 33) mod P, n = 8, 12, ... 508 */
+static int crc_packet_clmul;
+
+__attribute__((target("sse4.2,pclmul"))) static inline uint32_t crc_zeros_clmul(uint32_t r, size_t n) {
+  __m128i prod = _mm_clmulepi64_si128(_mm_cvtsi32_si128((int)r), _mm_cvtsi32_si128((int)crc_xpow[n / 4]), 0);
+  return _mm_crc32_u64(0, (uint64_t)_mm_cvtsi128_si64(prod));
+}
+
+__attribute__((target("sse4.2"))) static inline uint64_t crc_run(uint64_t c, const uint8_t *p, size_t from, size_t to) {
+  for (; from < to; from += 8) {
+    uint64_t w;
+    memcpy(&w, p + from, 8);
+    c = _mm_crc32_u64(c, w);
+  }
+  return c;
+}
+
+/* e_address, e_context, e_conclusion: where each run of possibly non-zero bytes ends, a
+ * multiple of 8, at most 192, 256 and 432. */
+__attribute__((target("sse4.2,pclmul"))) static uint32_t crc_packet(const uint8_t *p, size_t e_address,
+                                                                    size_t e_context, size_t e_conclusion) {
+  uint64_t a = 0xFFFFFFFFu, b = 0;
+  size_t i;
+  for (i = 0; i < 48; i += 8) { /* the fixed header, as two interleaved chains */
+    uint64_t wa, wb;
+    memcpy(&wa, p + i, 8);
+    memcpy(&wb, p + 48 + i, 8);
+    a = _mm_crc32_u64(a, wa);
+    b = _mm_crc32_u64(b, wb);
+  }
+  return ~(crc_zeros_clmul((uint32_t)a, CRC_PACKET_BYTES - 48) ^ crc_zeros_clmul((uint32_t)b, CRC_PACKET_BYTES - 96) ^
+           crc_zeros_clmul((uint32_t)crc_run(0, p, 96, e_address), CRC_PACKET_BYTES - e_address) ^
+           crc_zeros_clmul((uint32_t)crc_run(0, p, 192, e_context), CRC_PACKET_BYTES - e_context) ^
+           crc_zeros_clmul((uint32_t)crc_run(0, p, 256, e_conclusion), CRC_PACKET_BYTES - e_conclusion));
+}
+
+/* The constants, then a self-check against the plain register update over zeros: a CPU or
+ * compiler surprise turns the fast path off instead of producing wrong CRCs. */
+__attribute__((target("sse4.2,pclmul"))) static void crc_packet_init(void) {
+  static const uint8_t zeros[CRC_PACKET_BYTES];
+  uint32_t v = 0x80000000u; /* x^0, reflected */
+  unsigned e, n;
+  for (e = 0, n = 8; n <= CRC_PACKET_BYTES; n += 4) {
+    for (; e < 8 * n - 33; e++) v = (v >> 1) ^ ((v & 1) ? CRC32C_POLY : 0); /* v *= x */
+    crc_xpow[n / 4] = v;
+  }
+  for (n = 8; n <= CRC_PACKET_BYTES; n += 4) {
+    uint32_t r = 0x9E3779B9u * n;
+    if (crc_zeros_clmul(r, n) != crc_sse42_1(r, zeros, n)) return;
+  }
+  crc_packet_clmul = 1;
+}
 #endif
 
 #if defined(__aarch64__)
@@ -160,6 +224,7 @@ __attribute__((constructor)) static void crc_init(void) {
   __builtin_cpu_init(); /* required before __builtin_cpu_supports in a constructor */
   if (__builtin_cpu_supports("sse4.2")) {
     crc_sse42_init();
+    if (__builtin_cpu_supports("pclmul")) crc_packet_init();
     crc_update = crc_sse42;
     crc_name = "sse4.2";
   }
@@ -177,6 +242,16 @@ uint32_t qis_crc32c(uint32_t crc, const void *data, size_t len) {
 
 uint32_t qis_crc32c_sw(uint32_t crc, const void *data, size_t len) {
   return ~crc_sw(~crc, (const uint8_t *)data, len);
+}
+
+uint32_t qis_crc32c_packet(const uint8_t *p, unsigned alen, unsigned clen, unsigned tlen, int is_signed) {
+#if defined(__x86_64__)
+  if (crc_packet_clmul && !is_signed && alen <= 96 && clen <= 16 && tlen <= 172)
+    return crc_packet(p, 96 + ((alen + 7u) & ~7u), 192 + ((4 * clen + 7u) & ~7u), 256 + ((tlen + 7u) & ~7u));
+#else
+  (void)alen, (void)clen, (void)tlen, (void)is_signed;
+#endif
+  return qis_crc32c(0, p, CRC_PACKET_BYTES);
 }
 
 const char *qis_crc32c_impl(void) { return crc_name; }

@@ -10,6 +10,11 @@ export interface CodecBackend {
   crc32c(buf: Uint8Array, offset: number, length: number, seed: number): number;
   /** MurmurHash3_x86_128, seed 0, into out[0..16). */
   murmur128(buf: Uint8Array, offset: number, length: number, out: Uint8Array): void;
+  /**
+   * Packs `count` staged records (stage.ts: `records`, 216 bytes each, their strings in the
+   * slots of a StringTable, `slots`) into whole, sealed packets at offset + i * 512.
+   */
+  encode(buf: Uint8Array, offset: number, count: number, records: Uint8Array, slots: Uint8Array): void;
   /** Fills in address_hash and crc32c of `count` packets whose other fields are written. */
   seal(buf: Uint8Array, offset: number, count: number): void;
   /** Writes each packet's verdict into codes[i]; returns how many are valid. */

@@ -18,6 +18,15 @@ export function readU32(b: Uint8Array, o: number): number {
   return (b[o]! | (b[o + 1]! << 8) | (b[o + 2]! << 16) | (b[o + 3]! << 24)) >>> 0;
 }
 
+/**
+ * The same four bytes as a signed int32: what hot paths compare with, because V8 keeps an
+ * int32 unboxed even across a call it does not inline, while a u32 above 2^31 - 1 (or a
+ * float) returned from such a call becomes a heap number, i.e. garbage per packet.
+ */
+export function readI32(b: Uint8Array, o: number): number {
+  return b[o]! | (b[o + 1]! << 8) | (b[o + 2]! << 16) | (b[o + 3]! << 24);
+}
+
 /** u64 as a number; exact up to 2^53 - 1, and above it still > 2^53 - 1 (so range checks hold). */
 export function readU64(b: Uint8Array, o: number): number {
   return readU32(b, o + 4) * 0x1_0000_0000 + readU32(b, o);
@@ -81,8 +90,14 @@ export function isZero(b: Uint8Array, from: number, to: number): boolean {
   return true;
 }
 
-/** The last view made by `wordView`, held weakly: it never keeps a caller's buffer alive. */
-let lastWords: WeakRef<Int32Array> | undefined;
+/**
+ * Views made by `wordView`, held weakly (an entry dies with its key, so no caller's buffer is
+ * kept alive): by the caller's Uint8Array, the one lookup a hit costs (a WeakMap#get, about
+ * half the price of WeakRef#deref, which calls into the runtime, and no `.buffer` getter), and
+ * by ArrayBuffer, so several views of one buffer share one Int32Array.
+ */
+const viewsByArray = new WeakMap<Uint8Array, Int32Array>();
+const viewsByBuffer = new WeakMap<ArrayBufferLike, Int32Array>();
 /** A single-packet call makes a view only for an ArrayBuffer this large (a store, a batch). */
 export const VIEW_MIN_BYTES = 16 * 1024;
 
@@ -92,20 +107,24 @@ export const VIEW_MIN_BYTES = 16 * 1024;
  * (b.byteOffset + x) >>> 2. Undefined where that is not possible or not worth it: a big-endian
  * host, `b.byteOffset + offset` not a multiple of 4, or, for a `single` packet, a small
  * ArrayBuffer (a fresh network message: making a view for it would allocate per packet).
- * The view is kept (weakly) and reused while calls keep coming for the same ArrayBuffer, so a
- * loop over a store or repeated batches on one buffer allocate nothing.
+ * The view is made once per ArrayBuffer and found again from then on, so a loop over a store
+ * or repeated batches on one buffer allocate nothing.
  */
 export function wordView(b: Uint8Array, offset: number, length: number, single: boolean): Int32Array | undefined {
   const start = b.byteOffset + offset;
   if (!LITTLE_ENDIAN_HOST || start % 4 !== 0) return undefined;
-  const ab = b.buffer;
-  let w = lastWords === undefined ? undefined : lastWords.deref();
-  if (w === undefined || w.buffer !== ab) {
+  let w = viewsByArray.get(b);
+  if (w === undefined) {
+    const ab = b.buffer;
     const bytes = ab.byteLength;
     if ((single && bytes < VIEW_MIN_BYTES) || bytes > 0x7fff_fff0) return undefined;
-    w = new Int32Array(ab, 0, bytes >>> 2);
-    lastWords = new WeakRef(w);
+    w = viewsByBuffer.get(ab);
+    if (w === undefined) {
+      w = new Int32Array(ab, 0, bytes >>> 2);
+      viewsByBuffer.set(ab, w);
+    }
+    viewsByArray.set(b, w);
   }
-  // A resizable ArrayBuffer may have shrunk under an older view: then read bytes instead.
+  // A resizable ArrayBuffer may have shrunk (or grown) under an older view: then read bytes instead.
   return start + length <= w.length * 4 ? w : undefined;
 }

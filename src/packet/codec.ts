@@ -10,7 +10,7 @@ import { PACKET_SIZE, UNPACK_STRIDE } from "./layout.js";
 import { nativeBackend, nativeStatus } from "./native.js";
 import { readPacket } from "./read.js";
 import type { Packet, PacketFields } from "./types.js";
-import { writeFields } from "./write.js";
+import { encodeList, encodeOne } from "./write.js";
 
 function checkBuffer(buf: unknown, what: string): asserts buf is Uint8Array {
   if (!(buf instanceof Uint8Array)) throw new PacketError("ERR_PACKET_TYPE", `${what}: expected a Uint8Array or Buffer`);
@@ -62,7 +62,9 @@ const REASONS: Record<Exclude<ReturnType<typeof verdictCode>, "OK">, string> = {
 export const UNPACK_NATIVE_FROM = 4;
 
 export interface CodecOps {
+  /** the backend that packs and seals a single `encode` (the JavaScript stage is shared) */
   sealOne: CodecBackend;
+  /** the same for `encodeBatch` */
   sealBatch: CodecBackend;
   verifyOne: CodecBackend;
   verifyBatch: CodecBackend;
@@ -93,16 +95,17 @@ export class PacketCodec {
   encode(fields: PacketFields, buf: Uint8Array, offset = 0): void {
     checkBuffer(buf, "encode");
     checkBounds(buf, offset, 1, "encode");
-    writeFields(fields, buf, offset);
-    this.ops.sealOne.seal(buf, offset, 1);
+    encodeOne(this.ops.sealOne, fields, buf, offset);
   }
 
-  /** Encodes list.length packets back to back from `offset`; the first bad one throws (with its index). */
+  /**
+   * Encodes list.length packets back to back from `offset`; the first bad one throws (with its
+   * index), after the packets before it were written and sealed, and leaves its slot zeroed.
+   */
   encodeBatch(list: readonly PacketFields[], buf: Uint8Array, offset = 0): void {
     checkBuffer(buf, "encodeBatch");
     checkBounds(buf, offset, list.length, "encodeBatch");
-    for (let i = 0; i < list.length; i++) writeFields(list[i]!, buf, offset + i * PACKET_SIZE, i);
-    this.ops.sealBatch.seal(buf, offset, list.length);
+    encodeList(this.ops.sealBatch, list, buf, offset);
   }
 
   /** The verdict number of the packet at `offset` (0 = valid); never throws for bytes in bounds. */

@@ -8,7 +8,12 @@ import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { QisError } from "../errors.js";
 import type { CodecBackend } from "./backend.js";
+import { SLOT_HASH, SLOT_LENGTH, SLOT_SIZE } from "./intern.js";
 import { OFFSETS, PACKET_SIZE } from "./layout.js";
+import { STAGE } from "./stage.js";
+
+/** What the addon's layout().stage must say: stage.ts's record offsets and intern.ts's slot layout. */
+export const STAGE_LAYOUT: Readonly<Record<string, number>> = { ...STAGE, slot_size: SLOT_SIZE, slot_length: SLOT_LENGTH, slot_hash: SLOT_HASH };
 
 interface AddonLayout {
   size: number;
@@ -16,6 +21,8 @@ interface AddonLayout {
   hwCrc: boolean;
   hwCrcName: string;
   offsets: Record<string, number>;
+  /** The staging record and string-slot layout (native/encode.h). */
+  stage?: Record<string, number>;
 }
 
 interface Addon extends Omit<CodecBackend, "name"> {
@@ -45,6 +52,9 @@ export function assertLayout(layout: AddonLayout): void {
   for (const [field, offset] of Object.entries(OFFSETS)) {
     if (layout.offsets[field] !== offset)
       problems.push(`offsetof(qis_packet, ${field}) is ${layout.offsets[field]}, expected ${offset}`);
+  }
+  for (const [field, offset] of Object.entries(STAGE_LAYOUT)) {
+    if (layout.stage?.[field] !== offset) problems.push(`staging record ${field} is ${layout.stage?.[field]}, expected ${offset}`);
   }
   if (!layout.littleEndian) problems.push("the addon reports a big-endian host");
   if (problems.length > 0)
@@ -76,6 +86,7 @@ function load(): { backend: CodecBackend | null; status: NativeStatus } {
     name: "native",
     crc32c: addon.crc32c,
     murmur128: addon.murmur128,
+    encode: addon.encode,
     seal: addon.seal,
     verify: addon.verify,
     verifyOne: addon.verifyOne,

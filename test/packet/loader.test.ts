@@ -2,7 +2,7 @@ import { execFileSync } from "node:child_process";
 import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
 import { OFFSETS } from "../../src/packet/index.js";
-import { assertLayout } from "../../src/packet/native.js";
+import { assertLayout, STAGE_LAYOUT } from "../../src/packet/native.js";
 
 const root = fileURLToPath(new URL("../..", import.meta.url));
 
@@ -46,7 +46,7 @@ describe("native loader", () => {
   });
 
   it("refuses an addon whose struct layout drifted, naming the field", () => {
-    const good = { size: 512, littleEndian: true, hwCrc: false, hwCrcName: "table", offsets: { ...OFFSETS } };
+    const good = { size: 512, littleEndian: true, hwCrc: false, hwCrcName: "table", offsets: { ...OFFSETS }, stage: { ...STAGE_LAYOUT } };
     expect(() => assertLayout(good)).not.toThrow();
     const drifted = { ...good, offsets: { ...OFFSETS, conclusion: 260 } };
     expect(() => assertLayout(drifted)).toThrow(/offsetof\(qis_packet, conclusion\) is 260, expected 256/);
@@ -56,5 +56,12 @@ describe("native loader", () => {
       expect((e as { code: string }).code).toBe("ERR_NATIVE_LAYOUT");
     }
     expect(() => assertLayout({ ...good, size: 516 })).toThrow(/sizeof\(qis_packet\) is 516/);
+  });
+
+  it("refuses an addon whose staging record (the encode input) differs, and one that has none", () => {
+    const good = { size: 512, littleEndian: true, hwCrc: false, hwCrcName: "table", offsets: { ...OFFSETS }, stage: { ...STAGE_LAYOUT } };
+    expect(() => assertLayout({ ...good, stage: { ...STAGE_LAYOUT, context: 84 } })).toThrow(/staging record context is 84, expected 80/);
+    const { stage: _none, ...old } = good;
+    expect(() => assertLayout(old)).toThrow(/staging record size is undefined/);
   });
 });
