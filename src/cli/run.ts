@@ -1,15 +1,17 @@
 /**
  * `qis-edge run`: one agent until SIGINT/SIGTERM. Logs are JSON lines on stderr; stdout stays
- * free for the stdio protocol.
+ * free for the stdio protocol (`--stdio`: requests on stdin, protocol messages on stdout, until
+ * stdin closes; src/stdio, docs/stdio.md).
  */
 import { parseArgs } from "node:util";
 import { createAgent } from "../agent/agent.js";
 import { ConfigError, loadConfigFile, type AgentConfig } from "../agent/config.js";
-import { createLogger, type LogLevel } from "../agent/log.js";
+import { createLogger, type Logger, type LogLevel } from "../agent/log.js";
 import { UsageError } from "../errors.js";
+import { FRAMINGS, type Framing } from "../stdio/framing.js";
 import type { CommandContext } from "./main.js";
 
-export const runHelp = `Usage: qis-edge run [--config FILE] [--log-level LEVEL]
+export const runHelp = `Usage: qis-edge run [--config FILE] [--log-level LEVEL] [--stdio [--framing ndjson|cbor]]
 
 Runs one agent: binds its PUB and store endpoints, connects to its peers, catches up from their
 stores, stores and synthesizes what arrives, and publishes its own and synthesized packets.
@@ -19,6 +21,11 @@ on free loopback ports (printed in the "ready" log line), no peers.
 Options:
   -c, --config FILE       the agent's JSON config (see "qis-edge config --help", docs/config.md)
   -l, --log-level LEVEL   debug | info | warn | error | silent (default: the config's, else info)
+      --stdio             driven by a supervisor: requests on stdin, protocol messages (acks,
+                          errors, events) on stdout, logs on stderr; ends when stdin closes
+                          (docs/stdio.md)
+      --framing F         with --stdio: ndjson (default; one JSON object per line) or cbor
+                          (4-byte big-endian length + one CBOR map per message)
   -h, --help              show this help
 
 Environment overrides (they win over the file): QIS_EDGE_NODE_ID, QIS_EDGE_STATE_DIR,
@@ -27,7 +34,8 @@ QIS_EDGE_PEERS, QIS_EDGE_SUBSCRIBE, QIS_EDGE_LOG_LEVEL.
 
 Logs: one JSON object per line on stderr ({"time","level","msg",...}); the "ready" line names
 the node id and the bound endpoints.
-SIGINT / SIGTERM close the sockets and the store and exit 0.
+SIGINT / SIGTERM close the sockets and the store and exit 0. With --stdio, so do the end of
+stdin, a "shutdown" request and the death of the parent process (no orphan).
 
 Exit status: 0 after a signal, 2 bad config or usage (every problem listed) or a start failure
 (e.g. an endpoint already in use).
@@ -62,6 +70,8 @@ export async function runCommand(argv: string[], ctx: CommandContext): Promise<n
     options: {
       config: { type: "string", short: "c" },
       "log-level": { type: "string", short: "l" },
+      stdio: { type: "boolean" },
+      framing: { type: "string" },
       help: { type: "boolean", short: "h" },
     },
   });
@@ -70,21 +80,38 @@ export async function runCommand(argv: string[], ctx: CommandContext): Promise<n
     return 0;
   }
   if (positionals.length > 0) throw new UsageError(`run takes no arguments, got "${positionals[0]}"`);
+  if (values.framing !== undefined && !values.stdio) throw new UsageError("--framing goes with --stdio");
+  const framing = values.framing ?? "ndjson";
+  if (!FRAMINGS.includes(framing as Framing)) throw new UsageError(`--framing: "${framing}" is not one of ${FRAMINGS.join(", ")}`);
   const config = loadRunConfig(values.config, values["log-level"], ctx);
   if (config === null) return 2;
   const logger = createLogger({ level: config.log.level, stream: ctx.stderr });
+  if (values.stdio) return runStdio(config, framing as Framing, logger, ctx);
+  // Handlers first: a supervisor may signal as soon as it reads the "ready" line.
+  let stopped: (signal: string) => void = () => undefined;
+  const stop = new Promise<string>((resolve) => (stopped = resolve));
+  process.once("SIGINT", () => stopped("SIGINT"));
+  process.once("SIGTERM", () => stopped("SIGTERM"));
   const agent = await createAgent(config, { logger });
   agent.on("error", () => undefined); // already logged by the agent; listening keeps it from throwing
-  await new Promise<void>((resolve) => {
-    const stop = (signal: string): void => {
-      logger.info("stopping", { signal });
-      resolve();
-    };
-    process.once("SIGINT", stop);
-    process.once("SIGTERM", stop);
-  });
+  logger.info("stopping", { signal: await stop });
   await agent.close();
   // Should a socket or timer outlive close(), do not hang the supervisor's restart.
   setTimeout(() => process.exit(0), 2000).unref();
   return 0;
+}
+
+/**
+ * `run --stdio`: the agent as a supervisor's child. Exits (process.exit, so that no socket or
+ * timer can keep an orphan alive) once the session is over and stdout has taken the last messages.
+ */
+async function runStdio(config: AgentConfig, framing: Framing, logger: Logger, ctx: CommandContext): Promise<number> {
+  const { StdioSession } = await import("../stdio/session.js");
+  const agent = await createAgent(config, { logger });
+  const session = new StdioSession(agent, { framing, input: ctx.stdin, output: ctx.stdout, logger });
+  const stop = (signal: string): void => void session.end(signal);
+  process.once("SIGINT", stop);
+  process.once("SIGTERM", stop);
+  const code = await session.done;
+  process.exit(code);
 }
