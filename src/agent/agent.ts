@@ -73,6 +73,14 @@ export interface AgentEndpoints {
   legacyRep: string | null;
 }
 
+/** observeMany stores and synthesizes this many observations per batch. */
+const OBSERVE_CHUNK = 256;
+const ZERO_CODES = new Uint8Array(OBSERVE_CHUNK);
+
+function expired(address: string, seq: number): QisError {
+  return new QisError("ERR_OBSERVATION_EXPIRED", `observation ${address} seq ${seq} expired before it was stored (timestampMs + ttlS·1000 ≤ now)`);
+}
+
 /** Pending synthesis events are capped: the engine emits at most once per address per minIntervalMs anyway. */
 const SYNTH_EVENT_QUEUE = 4096;
 
@@ -101,6 +109,8 @@ export class Agent extends EventEmitter {
   /** per-packet InsertStatus of one batch (live batches ≤ MAX_BATCH, catch-up pages ≤ pageSize) */
   readonly #statuses: Uint8Array;
   readonly #legacyCode = new Uint8Array(1);
+  /** observeMany's packets, a chunk at a time */
+  readonly #batchBuf = Buffer.alloc(OBSERVE_CHUNK * PACKET_SIZE);
   readonly #view = new PacketView();
   #synthEvents: SynthesisEvent[] = [];
   #closed = false;
@@ -203,18 +213,77 @@ export class Agent extends EventEmitter {
   /** Validates an observation, turns it into this node's next packet, stores, synthesizes and publishes it. */
   observe(input: unknown): ObserveResult {
     this.#assertOpen();
+    const { address, seq } = this.#encodeObservation(input, this.#scratch, 0);
+    const status = this.store.insert(this.#scratch, 0);
+    if (status !== InsertStatus.STORED) throw expired(address, seq);
+    const cursor = this.store.cursor;
+    this.counters.observed++;
+    this.#local(this.#scratch, 0, cursor, "local");
+    return { address, seq, cursor };
+  }
+
+  /**
+   * observe() for many observations at once (what the stdio protocol does with a chunk of
+   * requests): one store batch and one synthesis batch instead of one call each. Each result is
+   * the ObserveResult or the error observe() would have thrown; a bad one does not stop the rest.
+   */
+  observeMany(inputs: readonly unknown[]): (ObserveResult | QisError)[] {
+    this.#assertOpen();
+    const results: (ObserveResult | QisError)[] = new Array(inputs.length);
+    const buf = this.#batchBuf;
+    const max = buf.length / PACKET_SIZE;
+    const index: number[] = [];
+    const made: { address: string; seq: number }[] = [];
+    for (let start = 0; start < inputs.length; start += max) {
+      const end = Math.min(inputs.length, start + max);
+      index.length = 0;
+      made.length = 0;
+      for (let i = start; i < end; i++) {
+        try {
+          made.push(this.#encodeObservation(inputs[i], buf, index.length * PACKET_SIZE));
+          index.push(i);
+        } catch (err) {
+          if (!(err instanceof QisError)) throw err;
+          results[i] = err;
+        }
+      }
+      const n = index.length;
+      const statuses = this.#statuses;
+      let cursor = this.store.cursor;
+      // Just encoded here: their verdicts are 0 (ZERO_CODES), no need to verify them again.
+      this.store.insertBatch(buf, n, ZERO_CODES, statuses);
+      const emitPackets = this.listenerCount("packet") > 0;
+      let stored = 0;
+      for (let k = 0; k < n; k++) {
+        const { address, seq } = made[k]!;
+        if (statuses[k] !== InsertStatus.STORED) {
+          results[index[k]!] = expired(address, seq);
+          continue;
+        }
+        stored++;
+        cursor++;
+        this.#publisher.publish(buf, k * PACKET_SIZE, cursor);
+        this.#legacy.publish(buf, k * PACKET_SIZE);
+        if (emitPackets) this.#emitPacket("local", buf, k * PACKET_SIZE, cursor);
+        results[index[k]!] = { address, seq, cursor };
+      }
+      this.counters.observed += stored;
+      this.counters.published += stored;
+      this.#synthesizeStored(buf, n, statuses);
+      this.#flushSynthEvents();
+    }
+    return results;
+  }
+
+  /** Validates an observation and encodes it as this node's next packet at buf[offset]. */
+  #encodeObservation(input: unknown, buf: Buffer, offset: number): { address: string; seq: number } {
     const obs = parseObservation(input);
     if (obs.nodeId !== undefined || obs.seq !== undefined)
       throw new ObservationError([{ path: obs.nodeId !== undefined ? "/nodeId" : "/seq", message: "is set by the agent: leave it out" }]);
     const seq = this.#seq.next();
     const fields: PacketFields = observationToFields(obs, { nodeId: this.nodeIdBytes, seq });
-    codec.encode(fields, this.#scratch, 0);
-    const status = this.store.insert(this.#scratch, 0);
-    if (status !== InsertStatus.STORED) throw new QisError("ERR_OBSERVATION_EXPIRED", `observation ${fields.address} seq ${seq} expired before it was stored (timestampMs + ttlS·1000 ≤ now)`);
-    const cursor = this.store.cursor;
-    this.counters.observed++;
-    this.#local(this.#scratch, 0, cursor, "local");
-    return { address: fields.address, seq, cursor };
+    codec.encode(fields, buf, offset);
+    return { address: fields.address, seq };
   }
 
   /**

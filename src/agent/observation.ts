@@ -78,10 +78,32 @@ export interface Identity {
  * The packet fields for an observation: its address from domain + problem class (+ tokens),
  * identity from the observation when it names one, else from `identity`.
  */
+/**
+ * Addresses built lately, by their raw parts: normalising (NFKD, lower case, charset checks)
+ * costs microseconds and a sensor sends the same few problem types again and again. Bounded:
+ * cleared when full. Only valid addresses are kept (errors are thrown each time).
+ */
+const ADDRESS_CACHE_MAX = 1024;
+const addressCache = new Map<string, string>();
+
+function addressOf(o: Observation): string {
+  const tokens = o.tokens;
+  // Length-prefixed parts: no two different part lists give the same key, whatever they contain.
+  let key = `${o.domain.length}:${o.domain}${o.problemClass.length}:${o.problemClass}`;
+  if (tokens !== undefined) for (const t of tokens) key += `${t.length}:${t}`;
+  let address = addressCache.get(key);
+  if (address === undefined) {
+    address = buildAddress(o.domain, o.problemClass, tokens ?? []);
+    if (addressCache.size >= ADDRESS_CACHE_MAX) addressCache.clear();
+    addressCache.set(key, address);
+  }
+  return address;
+}
+
 export function observationToFields(o: Observation, identity?: Identity, now: number = Date.now()): PacketFields {
   let address: string;
   try {
-    address = buildAddress(o.domain, o.problemClass, o.tokens ?? []);
+    address = addressOf(o);
   } catch (e) {
     if (!(e instanceof AddressError)) throw e;
     throw new ObservationError([{ path: addressPartPath(e.tokenIndex), message: e.message }], { cause: e });

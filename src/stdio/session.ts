@@ -17,7 +17,7 @@
  * queued output written (when someone is still reading) and `done` resolves with the exit code.
  */
 import { readFileSync } from "node:fs";
-import type { Agent, PacketEvent, PeerEvent, SynthesisEvent } from "../agent/agent.js";
+import type { Agent, ObserveResult, PacketEvent, PeerEvent, SynthesisEvent } from "../agent/agent.js";
 import type { Logger } from "../agent/log.js";
 import { ObservationError } from "../agent/observation.js";
 import { compilePattern, type AddressPattern } from "../address/index.js";
@@ -73,6 +73,8 @@ const pkgVersion = ((): string => {
 
 const OP_LIST = OPS.join(", ");
 const U32 = 0xffff_ffff;
+/** Observations handed to the agent in one observeMany call at most. */
+const OBSERVE_BATCH = 256;
 
 export class StdioSession {
   readonly #agent: Agent;
@@ -106,6 +108,7 @@ export class StdioSession {
   #pausedInput = false;
   #flushScheduled = false;
   #ending = false;
+  #pendingObserves: { obs: Record<string, unknown>; id: RequestId | undefined; n: number }[] = [];
   #statsTimer: NodeJS.Timeout | null = null;
   #parentTimer: NodeJS.Timeout | null = null;
   #resolve!: (code: number) => void;
@@ -160,12 +163,14 @@ export class StdioSession {
   readonly #onData = (chunk: Buffer | string): void => {
     if (this.#ending) return;
     this.#reader.push(typeof chunk === "string" ? Buffer.from(chunk) : chunk);
+    this.#drainObserves();
     this.#flush();
   };
 
   readonly #onEnd = (): void => {
     if (this.#ending) return;
     this.#reader.end();
+    this.#drainObserves();
     void this.end("stdin closed");
   };
 
@@ -195,6 +200,7 @@ export class StdioSession {
       this.#observe(m, id, n);
       return;
     }
+    this.#drainObserves();
     if (typeof op !== "string") {
       this.#error(ErrorCode.OP, op === undefined ? `no "op": expected one of ${OP_LIST}` : `"op" must be a string, one of ${OP_LIST}`, n, id, undefined, [{ path: "/op", message: "required: one of " + OP_LIST }]);
       return;
@@ -239,13 +245,35 @@ export class StdioSession {
       }
       obs[k] = m[k];
     }
-    let r;
+    this.#pendingObserves.push({ obs, id, n });
+    if (this.#pendingObserves.length >= OBSERVE_BATCH) this.#drainObserves();
+  }
+
+  /**
+   * Observations are handed to the agent in batches (observeMany: one store and one synthesis
+   * batch), collected while a chunk of input is parsed. Anything else that answers (another
+   * request, an error, the end of the chunk) drains them first, so answers stay in request order.
+   */
+  #drainObserves(): void {
+    const batch = this.#pendingObserves;
+    if (batch.length === 0) return;
+    this.#pendingObserves = [];
+    let results: ReturnType<Agent["observeMany"]>;
     try {
-      r = this.#agent.observe(obs);
+      results = this.#agent.observeMany(batch.map((b) => b.obs));
     } catch (err) {
-      this.#caught(err, n, id, "observe");
+      for (const b of batch) this.#caught(err, b.n, b.id, "observe");
       return;
     }
+    for (let i = 0; i < batch.length; i++) {
+      const r = results[i]!;
+      const b = batch[i]!;
+      if (r instanceof Error) this.#caught(r, b.n, b.id, "observe");
+      else this.#ackObserve(b.id, r);
+    }
+  }
+
+  #ackObserve(id: RequestId | undefined, r: ObserveResult): void {
     this.counters.acks++;
     if (this.#nd !== null) {
       // Addresses are [a-z0-9_.-] only: no escaping needed.
@@ -363,6 +391,7 @@ export class StdioSession {
   }
 
   #error(code: string, reason: string, line: number, id: RequestId | undefined, op: string | undefined, problems: readonly Problem[] | undefined): void {
+    this.#drainObserves();
     this.counters.errors++;
     const e: Record<string, unknown> = { event: "error", code, reason, line };
     if (id !== undefined) e.id = id;

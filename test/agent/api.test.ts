@@ -100,3 +100,21 @@ describe("start failures", () => {
     expect((e as QisError).message).toContain("Address already in use");
   });
 });
+
+describe("observeMany", () => {
+  it("stores the valid ones in one batch and returns the error of each bad one in place", async () => {
+    const a = await startAgent();
+    const inputs: unknown[] = [];
+    for (let i = 0; i < 600; i++) inputs.push(i % 100 === 7 ? { domain: "hvac" } : observation("hvac", "energy-anomaly", (i % 20) / 10 - 1, 0.5, 1 + (i % 5)));
+    inputs.push({ ...observation("hvac", "x", 0, 0, 0), timestampMs: 1000, ttlS: 1 });
+    const results = a.observeMany(inputs);
+    expect(results).toHaveLength(601);
+    const bad = results.flatMap((r, i) => (r instanceof Error ? [[i, (r as QisError).code]] : []));
+    expect(bad).toEqual([[7, "ERR_OBSERVATION"], [107, "ERR_OBSERVATION"], [207, "ERR_OBSERVATION"], [307, "ERR_OBSERVATION"], [407, "ERR_OBSERVATION"], [507, "ERR_OBSERVATION"], [600, "ERR_OBSERVATION_EXPIRED"]]);
+    const ok = results.filter((r): r is { address: string; seq: number; cursor: number } => !(r instanceof Error));
+    expect(ok.map((r) => r.cursor)).toEqual(Array.from({ length: 594 }, (_, i) => i + 1));
+    expect(new Set(ok.map((r) => r.seq)).size).toBe(594);
+    expect(a.stats()).toMatchObject({ observed: 594, published: 594 });
+    expect(a.synth.estimate("qis.hvac.energy-anomaly")!.packets).toBe(594);
+  });
+});
