@@ -261,6 +261,9 @@ async function breakdown() {
     observe() {
       return { address: "qis.hvac.energy-anomaly-3", seq: this.seq++, cursor: ++this.cursor };
     }
+    observeMany(list) {
+      return list.map(() => this.observe());
+    }
     flush() {}
     async close() {}
     stats() {
@@ -309,6 +312,9 @@ async function breakdown() {
     ["Agent.observe(): buildAddress (normalize + syntax check)", () => objs.forEach((o) => buildAddress(o.domain, o.problemClass, []))],
     ["Agent.observe(): observationToFields + codec.encode", () => objs.forEach((o, i) => codec.encode(observationToFields(o, { nodeId, seq: i }), scratch, 0))],
     ["Agent.observe() whole (+ store.insert, synth.addAt, publish)", () => objs.forEach((o) => agent.observe(o))],
+    ["Agent.observeMany() in batches of 256 (what the session calls)", () => {
+      for (let i = 0; i < objs.length; i += 256) agent.observeMany(objs.slice(i, i + 256));
+    }],
     ["whole session, ndjson (real agent, in process)", session("ndjson", agent)],
     ["whole session, cbor (real agent, in process)", session("cbor", agent)],
   ];
