@@ -315,9 +315,9 @@ function report({ ins, qres, qinfo, mem, fullStats, dups }) {
       `${dups.toLocaleString("en")} of them (1 in ${DUP_EVERY}) exact copies of a packet 1..5,000 earlier, so duplicates). 512 MB of packets, read once per pass.`,
   );
   md.push(
-    `- **Store**: \`new PacketStore({ capacity: ${CAPACITY.toLocaleString("en")}, now })\` with a fixed clock, so nothing expires during a pass (the expiry heap is still maintained). ` +
+    `- **Store**: \`new PacketStore({ capacity: ${CAPACITY.toLocaleString("en")}, now })\` with a fixed clock, so nothing expires during a pass (the expiry order is still maintained). ` +
       `Each timed pass inserts all ${N.toLocaleString("en")} packets into the same store: after the first pass it is full, so every stored packet evicts the oldest ` +
-      `(steady state: identity index, address lists, expiry heap all updated per insert). Trusted paths skip verification (the network layer verifies batches with the native codec first).`,
+      `(steady state: identity index, address lists, expiry order all updated per insert). Trusted paths skip verification (the network layer verifies batches with the native codec first). \`insertBatch\` copies each run of consecutive stored packets into the ring with one native copy (docs/store.md); \`insert\` copies packet by packet.`,
   );
   md.push(
     `- **Baseline**: a naive store, \`Map<string, Buffer>\` keyed by \`buf.toString("hex")\` of the 24 identity bytes, value a 512-byte \`Buffer.from\` copy, ` +

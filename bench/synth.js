@@ -358,8 +358,11 @@ function report({ res, alloc, stats, snap, synthesized, addresses, footprint, dr
   addRatio("engine addBatch / engine add", "engine.batch", "engine.add");
   const targets = [];
   const target = (what, measured, ok) => targets.push([what, measured, ok === null ? "n/a" : ok ? "**pass**" : "**FAIL**"]);
+  // The agent feeds the engine one received batch at a time (addBatch); addAt is reported too.
+  const vb = m("engine.batch");
+  target(`synthesis update ≥ ${rate(TARGET)} packets/s (\`addBatch\`, 256 per call)`, `${rate(vb)}/s`, Number.isNaN(vb) ? null : vb >= TARGET);
   const v = m("engine.add");
-  target(`synthesis update ≥ ${rate(TARGET)} packets/s (add, one per call)`, `${rate(v)}/s`, Number.isNaN(v) ? null : v >= TARGET);
+  target(`synthesis update ≥ ${rate(TARGET)} packets/s (\`addAt\`, one per call; informational)`, `${rate(v)}/s`, Number.isNaN(v) ? null : v >= TARGET);
 
   md.push(`### Method`);
   md.push("");
@@ -375,7 +378,7 @@ function report({ res, alloc, stats, snap, synthesized, addresses, footprint, dr
     `- **Engine**: \`new SynthEngine({ maxContributions: ${CAPACITY}, maxAddresses: 1024, maxNodesPerAddress: 32, minContributors: 2, minDelta: 0.02, minIntervalMs: 1000 })\` ` +
       `from \`dist/synth/index.js\`, clock = a closure reading a \`Float64Array\` once per \`addAt\` (set to the packet's time + 5 ms), warmed by 8 passes so that the timed passes run in steady state: ` +
       `${snap.live.toLocaleString("en")} live contributions at the end, about one expiry per add. Every add interns the address (hash lookup + byte compare) and the node, checks duplicates, ` +
-      `applies the echo/supersede rules, updates the compensated sums of the address, class and domain, the domain's vote counts, the expiry heap, then runs the emission check; ` +
+      `applies the echo/supersede rules, updates the address's compensated sums and the expiry order, and expires what is due (the same work in reverse); the emission checks run once per call, for the addresses that changed (the consensus of a domain is computed when read); ` +
       `emitted packets are queued and \`drain()\`ed (encoded with \`codec.encode\`) every 1,024 packets (${drained.toLocaleString("en")} drained in the whole run).`,
   );
   md.push(

@@ -8,9 +8,10 @@
  * in cache, unlike the oldest). `live` is a dense array of the ids in use, so a query visits
  * each distinct address once.
  */
-import { LITTLE_ENDIAN_HOST } from "../packet/bytes.js";
 import { OFFSETS, PACKET_SIZE } from "../packet/layout.js";
+import { i32View } from "./copy.js";
 import { backwardShiftDelete, finish, mixWord, pow2AtLeast, word } from "./hash.js";
+import type { PendingRun } from "./pending.js";
 
 const HASH_AT = OFFSETS.address_hash;
 const LEN_AT = OFFSETS.address_len;
@@ -41,11 +42,12 @@ export class AddressIndex {
   readonly #mask: number;
   readonly #data: Uint8Array;
   /** the slot buffer as 32-bit words (it is 8-byte aligned), for comparing addresses 4 bytes at a time */
-  readonly #data32: Int32Array;
+  readonly #data32: Int32Array | null;
+  readonly #run: PendingRun;
   readonly #seed: number;
   readonly #home: (entry: number) => number;
 
-  constructor(capacity: number, data: Uint8Array, seed: number) {
+  constructor(capacity: number, data: Uint8Array, seed: number, run: PendingRun) {
     this.slotAddr = new Int32Array(capacity).fill(-1);
     this.prev = new Int32Array(capacity).fill(-1);
     this.next = new Int32Array(capacity).fill(-1);
@@ -63,7 +65,8 @@ export class AddressIndex {
     this.#table = new Int32Array(size);
     this.#mask = size - 1;
     this.#data = data;
-    this.#data32 = new Int32Array(data.buffer, data.byteOffset, data.length >>> 2);
+    this.#data32 = i32View(data);
+    this.#run = run;
     this.#seed = seed;
     const idHash = this.#idHash;
     const mask = this.#mask;
@@ -80,18 +83,27 @@ export class AddressIndex {
     );
   }
 
-  /** Links `slot` (its packet in place) at the tail of its address's list, creating the address if new. */
-  append(slot: number): void {
-    const data = this.#data;
-    const o = slot * PACKET_SIZE;
-    const q = (o + HASH_AT) >>> 2;
-    const d32 = this.#data32;
-    const w0 = LITTLE_ENDIAN_HOST ? d32[q]! : word(data, o + HASH_AT);
-    const w1 = LITTLE_ENDIAN_HOST ? d32[q + 1]! : word(data, o + HASH_AT + 4);
-    const w2 = LITTLE_ENDIAN_HOST ? d32[q + 2]! : word(data, o + HASH_AT + 8);
-    const w3 = LITTLE_ENDIAN_HOST ? d32[q + 3]! : word(data, o + HASH_AT + 12);
+  /**
+   * Links `slot` at the tail of its address's list, creating the address if new. Its packet is
+   * read at `src[o..]` (`src32`: an Int32 view of `src` or null): the slot itself, or the batch
+   * buffer while the slot is in the pending run.
+   */
+  append(slot: number, src: Uint8Array, src32: Int32Array | null, o: number): void {
+    let w0: number, w1: number, w2: number, w3: number;
+    if (src32 !== null && (o & 3) === 0) {
+      const q = (o + HASH_AT) >>> 2;
+      w0 = src32[q]!;
+      w1 = src32[q + 1]!;
+      w2 = src32[q + 2]!;
+      w3 = src32[q + 3]!;
+    } else {
+      w0 = word(src, o + HASH_AT);
+      w1 = word(src, o + HASH_AT + 4);
+      w2 = word(src, o + HASH_AT + 8);
+      w3 = word(src, o + HASH_AT + 12);
+    }
     const h = this.#hash(w0, w1, w2, w3);
-    let id = this.#find(h, w0, w1, w2, w3, null, o + ADDR_AT, data[o + LEN_AT]!);
+    let id = this.#find(h, w0, w1, w2, w3, src, src32, o + ADDR_AT, src[o + LEN_AT]!);
     if (id < 0) id = this.#create(h, w0, w1, w2, w3);
     const tail = this.tail[id]!;
     this.slotAddr[slot] = id;
@@ -128,7 +140,7 @@ export class AddressIndex {
     const w1 = word(hashBuf, hashOff + 4);
     const w2 = word(hashBuf, hashOff + 8);
     const w3 = word(hashBuf, hashOff + 12);
-    return this.#find(this.#hash(w0, w1, w2, w3), w0, w1, w2, w3, addr, addrOff, len);
+    return this.#find(this.#hash(w0, w1, w2, w3), w0, w1, w2, w3, addr, null, addrOff, len);
   }
 
   #hash(w0: number, w1: number, w2: number, w3: number): number {
@@ -141,24 +153,35 @@ export class AddressIndex {
   }
 
   /**
-   * The id of the address with hash words w0..w3 and bytes `b[o, o + len)`, or -1. `b` null
-   * means the slot buffer (o then a slot's address field): compared a word at a time, the
-   * zero padding after the address included.
+   * The id of the address with hash words w0..w3 and bytes `b[o, o + len)` (`b32`: an Int32
+   * view of `b`, or null), or -1. A hit on the 16-byte hash is confirmed on the bytes of the
+   * address's newest packet: compared a word at a time when both sides allow it (the zero
+   * padding after the address included), else byte by byte.
    */
-  #find(h: number, w0: number, w1: number, w2: number, w3: number, b: Uint8Array | null, o: number, len: number): number {
+  #find(h: number, w0: number, w1: number, w2: number, w3: number, b: Uint8Array, b32: Int32Array | null, o: number, len: number): number {
     const table = this.#table;
     const mask = this.#mask;
     const words = this.#hashWords;
-    const data = this.#data;
     for (let i = h & mask; ; i = (i + 1) & mask) {
       const e = table[i]!;
       if (e === 0) return -1;
       const id = e - 1;
       const q = id * 4;
       if (words[q] !== w0 || words[q + 1] !== w1 || words[q + 2] !== w2 || words[q + 3] !== w3) continue;
-      const r = this.tail[id]! * PACKET_SIZE;
-      if (data[r + LEN_AT] !== len) continue;
-      if (b === null ? sameWords(this.#data32, (r + ADDR_AT) >>> 2, o >>> 2, (len + 3) >>> 2) : same(data, r + ADDR_AT, b, o, len)) return id;
+      // The newest packet of the address: in its slot, or still in the batch (pending run).
+      const tail = this.tail[id]!;
+      const run = this.#run;
+      let s: Uint8Array = this.#data;
+      let s32: Int32Array | null = this.#data32;
+      let r = tail * PACKET_SIZE;
+      if (run.has(tail)) {
+        s = run.src;
+        s32 = run.src32;
+        r = run.offsetOf(tail);
+      }
+      if (s[r + LEN_AT] !== len) continue;
+      const a = r + ADDR_AT;
+      if (s32 !== null && b32 !== null && ((a | o) & 3) === 0 ? sameWords(s32, a >>> 2, b32, o >>> 2, (len + 3) >>> 2) : same(s, a, b, o, len)) return id;
     }
   }
 
@@ -203,8 +226,8 @@ export class AddressIndex {
   }
 }
 
-function sameWords(w: Int32Array, a: number, b: number, n: number): boolean {
-  for (let k = 0; k < n; k++) if (w[a + k] !== w[b + k]) return false;
+function sameWords(a: Int32Array, ai: number, b: Int32Array, bi: number, n: number): boolean {
+  for (let k = 0; k < n; k++) if (a[ai + k] !== b[bi + k]) return false;
   return true;
 }
 

@@ -1,30 +1,16 @@
 /**
  * Hashing for the store's open-addressing tables: a MurmurHash3-style 32-bit mix of a few
- * words under a per-store random seed, so that a peer cannot choose identities or addresses
- * that pile up in one probe run without knowing the seed.
+ * words under a per-store random seed (the mix itself is shared: src/util/hash.ts), so that a
+ * peer cannot choose identities or addresses that pile up in one probe run without knowing the
+ * seed.
  */
-import { randomBytes } from "node:crypto";
+import { fmix32 } from "../util/hash.js";
 
-export function randomSeed(): number {
-  return randomBytes(4).readInt32LE(0);
-}
+export { mixWord, randomSeed } from "../util/hash.js";
 
-export function mixWord(h: number, k: number): number {
-  k = Math.imul(k, 0xcc9e2d51);
-  k = (k << 15) | (k >>> 17);
-  k = Math.imul(k, 0x1b873593);
-  h ^= k;
-  h = (h << 13) | (h >>> 19);
-  return (Math.imul(h, 5) + 0xe6546b64) | 0;
-}
-
+/** MurmurHash3's last step: the length, then the finalizer. */
 export function finish(h: number, length: number): number {
-  h ^= length;
-  h ^= h >>> 16;
-  h = Math.imul(h, 0x85ebca6b);
-  h ^= h >>> 13;
-  h = Math.imul(h, 0xc2b2ae35);
-  return h ^ (h >>> 16);
+  return fmix32(h ^ length);
 }
 
 /** Little-endian u32 at `o` as a signed 32-bit integer (byte loads: any alignment, any host). */

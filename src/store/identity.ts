@@ -9,6 +9,7 @@
  */
 import { OFFSETS, PACKET_SIZE } from "../packet/layout.js";
 import { finish, mixWord, pow2AtLeast, word } from "./hash.js";
+import { PendingRun } from "./pending.js";
 
 /** Identity bytes: seq (8) at 32, node_id (16) at 40, contiguous. */
 const ID_AT = OFFSETS.seq;
@@ -22,14 +23,17 @@ export class IdentityIndex {
   readonly #slotHash: Int32Array;
   readonly #data: Uint8Array;
   readonly #seed: number;
+  readonly #run: PendingRun;
 
-  constructor(capacity: number, data: Uint8Array, seed: number) {
+  /** `run`: the store's pending run (slots whose bytes are still in the batch); none by default. */
+  constructor(capacity: number, data: Uint8Array, seed: number, run: PendingRun = new PendingRun(data)) {
     const size = pow2AtLeast(capacity * 2);
     this.#table = new Int32Array(size * 2);
     this.#mask = size - 1;
     this.#slotHash = new Int32Array(capacity);
     this.#data = data;
     this.#seed = seed;
+    this.#run = run;
   }
 
   /** Bytes of the index (for stats). */
@@ -68,12 +72,18 @@ export class IdentityIndex {
   find(h: number, b: Uint8Array, o: number): number {
     const table = this.#table;
     const mask = this.#mask;
-    const data = this.#data;
     for (let i = h & mask; ; i = (i + 1) & mask) {
       const e = table[2 * i + 1]!;
       if (e === 0) return -1;
-      if (table[2 * i] === h && sameBytes(data, (e - 1) * PACKET_SIZE + ID_AT, b, o + ID_AT)) return e - 1;
+      if (table[2 * i] === h && this.#same(e - 1, b, o)) return e - 1;
     }
+  }
+
+  /** Whether `slot` holds the identity of the packet at `o` in `b` (a slot of the pending run is still in the batch). */
+  #same(slot: number, b: Uint8Array, o: number): boolean {
+    const run = this.#run;
+    if (run.has(slot)) return sameBytes(run.src, run.offsetOf(slot) + ID_AT, b, o + ID_AT);
+    return sameBytes(this.#data, slot * PACKET_SIZE + ID_AT, b, o + ID_AT);
   }
 
   /** Adds `slot`, whose identity hash is `h` and which is not indexed yet. */

@@ -1,135 +1,52 @@
 /**
  * The packet store: a fixed-capacity ring of 512-byte slots in one off-heap buffer, with an
- * identity index, an address index, an expiry heap and, optionally, a file that mirrors the
- * slots (docs/store.md). Nothing grows with traffic and the insert path allocates nothing.
+ * identity index, an address index, an expiry order and, optionally, a file that mirrors the
+ * slots (docs/store.md). Nothing grows with traffic and the insert path allocates nothing per
+ * packet. Public types: types.ts; query walks: query.ts; insertBatch's deferred copies: pending.ts.
  */
-import { compilePattern, type AddressPattern } from "../address/index.js";
 import { readU32, readU64, writeU64 } from "../packet/bytes.js";
 import { codec } from "../packet/codec.js";
 import { OFFSETS, PACKET_SIZE } from "../packet/layout.js";
-import { murmur3x86_128 } from "../packet/murmur3.js";
 import { PacketView } from "../packet/read.js";
+import { ExpiryQueue } from "../util/expiry.js";
 import { AddressIndex } from "./addresses.js";
 import { copyPacket, f64View, i32View } from "./copy.js";
 import { StoreError } from "./errors.js";
-import { ExpiryHeap } from "./expiry.js";
 import { StoreFile } from "./file.js";
 import { RECORD, RECORD_SIZE, writeRecordHeader } from "./format.js";
 import { randomSeed } from "./hash.js";
 import { IdentityIndex } from "./identity.js";
+import { PendingRun } from "./pending.js";
+import { QueryRunner } from "./query.js";
+import {
+  InsertStatus,
+  MAX_CAPACITY,
+  type PacketStoreOptions,
+  type QueryResult,
+  type QueryStrategy,
+  type QueryVisitor,
+  type StoredPacket,
+  type StorePattern,
+  type StoreStats,
+} from "./types.js";
 
-/** What `insert` / `insertBatch` did with a packet (also written to `insertBatch`'s `statuses`). */
-export const InsertStatus = {
-  /** stored, with the next cursor */
-  STORED: 0,
-  /** a live packet with the same node_id and seq is already stored; nothing changed */
-  DUPLICATE: 1,
-  /** timestamp_ms + ttl_s × 1000 is not after the store's clock; not stored */
-  EXPIRED: 2,
-  /** the packet failed verification (insertBatch, or insert with verified = false); not stored */
-  INVALID: 3,
-} as const;
-export type InsertStatus = (typeof InsertStatus)[keyof typeof InsertStatus];
-
-/** Largest capacity: 2^22 slots, a 2 GiB slot buffer. */
-export const MAX_CAPACITY = 2 ** 22;
-
-export interface PacketStoreOptions {
-  /** number of 512-byte slots, 1..MAX_CAPACITY */
-  capacity: number;
-  /** the store's clock in ms since the Unix epoch; default Date.now */
-  now?: () => number;
-  /** keep the slots in this file too (created when missing) and reload them from it */
-  file?: string;
-  /** file mode: fdatasync after every insert / insertBatch call (default false: see docs/store.md "Durability") */
-  syncWrites?: boolean;
-  /** how queries walk the store (tuning and benchmarks; default "auto"): see `PacketStore.queryStrategy` */
-  queryStrategy?: QueryStrategy;
-}
-
-/**
- * "merge": walk the matching addresses' own lists and merge them by cursor; "scan": walk the
- * ring in cursor order and keep the slots whose address matches; "auto" picks per query
- * (docs/store.md "Queries"). All three return the same packets.
- */
-export type QueryStrategy = "auto" | "merge" | "scan";
-
-/** A query pattern: NATS-style (`qis.hvac.*`, `qis.>`, an exact address), compiled or not; null = every packet. */
-export type StorePattern = string | AddressPattern | null;
-
-/**
- * Called once per result, in cursor order. `buf[offset, offset + 512)` is the packet in the
- * store's own slot buffer: read it (e.g. `view.at(buf, offset)`) or copy it during the call,
- * never write to it or keep it (the slot is reused). Returning `false` stops the query after
- * this packet. The visitor must not call the store (ERR_STORE_BUSY).
- */
-export type QueryVisitor = (buf: Buffer, offset: number, cursor: number) => boolean | void;
-
-export interface QueryResult {
-  /** packets visited / copied */
-  count: number;
-  /**
-   * The `since` for the next page: the last returned cursor when the page stopped early (limit
-   * reached or the visitor returned false), else the store's cursor (everything up to it has
-   * been looked at). Lower than the `since` given when the store's cursor is (the store was
-   * reset or lost its newest records): restart from 0.
-   */
-  next: number;
-}
-
-export interface StoredPacket {
-  cursor: number;
-  /** a 512-byte copy */
-  packet: Buffer;
-}
-
-export interface StoreStats {
-  capacity: number;
-  /** live packets */
-  size: number;
-  /** the cursor of the last stored packet (0 before the first) */
-  cursor: number;
-  /** distinct addresses among the live packets */
-  addresses: number;
-  /** packets stored since this store object was made (not counting those reloaded from the file) */
-  stored: number;
-  /** packets refused because a live packet had the same node_id + seq */
-  duplicates: number;
-  /** packets freed because they expired, in memory or found expired when loading the file */
-  expired: number;
-  /** packets refused because they had already expired when inserted */
-  expiredOnArrival: number;
-  /** live packets overwritten by a newer one (the ring was full) */
-  evicted: number;
-  /** packets refused because they failed verification */
-  invalid: number;
-  /** file records dropped when loading: torn, garbage, invalid packet, stale or duplicate */
-  corruptOnLoad: number;
-  /** packets reloaded from the file when opening */
-  loaded: number;
-  /** bytes of the slot buffer: capacity × 512 */
-  slotBytes: number;
-  /** bytes of the per-slot metadata and indexes (typed arrays, all allocated at construction) */
-  indexBytes: number;
-  /** the store file, when file-backed */
-  file: string | null;
-}
+export {
+  InsertStatus,
+  MAX_CAPACITY,
+  type PacketStoreOptions,
+  type QueryResult,
+  type QueryStrategy,
+  type QueryVisitor,
+  type StoredPacket,
+  type StorePattern,
+  type StoreStats,
+} from "./types.js";
 
 /** Records staged before one positioned write (file mode). */
 const RUN_RECORDS = 64;
 /** Packets verified per codec.verifyBatch call in insertBatch. */
 const VERIFY_CHUNK = 1024;
-/**
- * Query strategy (docs/store.md "Queries"). Measured (BENCHMARKS.md, "Query strategy"): a merge
- * of k lists costs about 14 + 2.6 k ns per result (the visit, pointer chasing, a linear pick
- * among k heads), a scan about 5.5 ns per slot of the window plus 9 ns per result. So merge
- * when k ≤ MERGE_MAX and m × (k + 2) < 2 × size (m = live packets of the matching addresses);
- * otherwise scan the ring with a per-address match flag.
- */
-const MERGE_MAX = 32;
 
-const ADDR_AT = OFFSETS.address;
-const LEN_AT = OFFSETS.address_len;
 const TTL_AT = OFFSETS.ttl_s;
 const TS_AT = OFFSETS.timestamp_ms;
 
@@ -137,13 +54,21 @@ export class PacketStore {
   readonly capacity: number;
   readonly #data: Buffer;
   readonly #data64: Float64Array | null;
+  readonly #data32: Int32Array | null;
+  /** insertBatch: the packets indexed but not yet copied (one native copy per run of consecutive slots) */
+  readonly #run: PendingRun;
+  /** whether #insertOne leaves its copy to the pending run (insertBatch in memory mode) */
+  #defer = false;
   /** per slot: cursor of the packet in it, 0 when empty */
   readonly #cursorOf: Float64Array;
   /** per slot: expiry time in ms, Infinity for ttl 0 */
   readonly #expiry: Float64Array;
   readonly #ids: IdentityIndex;
   readonly #addrs: AddressIndex;
-  readonly #heap: ExpiryHeap;
+  /** the slots that can expire (ttl ≠ 0), by (expiry, cursor): per-ttl sorted lists, a heap for the rest */
+  readonly #queue: ExpiryQueue;
+  /** the query walks (query.ts); its `busy` is set while a visitor runs */
+  readonly #queries: QueryRunner;
   readonly #now: () => number;
   /**
    * The clock reading of the current operation. Kept in a Float64Array so that hot paths read
@@ -164,7 +89,6 @@ export class PacketStore {
   #head = 0;
   #size = 0;
   #closed = false;
-  #busy = false;
 
   #stored = 0;
   #duplicates = 0;
@@ -177,16 +101,7 @@ export class PacketStore {
 
   // Scratch, all allocated here.
   readonly #codes = new Uint8Array(VERIFY_CHUNK);
-  readonly #match: Uint8Array;
-  /** the pattern `#match` was computed for, and the address generation then (a cache across pages) */
-  #matchFor: AddressPattern | null = null;
-  #matchGeneration = -1;
-  /** the last pattern string and its compiled form */
-  #patternText = "";
-  #patternCompiled: AddressPattern | null = null;
-  readonly #heads = new Int32Array(MERGE_MAX);
   readonly #idScratch = new Uint8Array(OFFSETS.node_id + 16);
-  readonly #addrScratch = new Uint8Array(128);
   readonly #records: Buffer | null;
   readonly #records64: Float64Array | null;
   #pendingSlot = 0;
@@ -213,13 +128,15 @@ export class PacketStore {
     // Off the V8 heap, its own ArrayBuffer (so 8-byte aligned), zeroed once.
     this.#data = Buffer.allocUnsafeSlow(capacity * PACKET_SIZE).fill(0);
     this.#data64 = f64View(this.#data);
+    this.#data32 = i32View(this.#data);
+    this.#run = new PendingRun(this.#data);
     this.#cursorOf = new Float64Array(capacity);
     this.#expiry = new Float64Array(capacity);
     const seed = randomSeed();
-    this.#ids = new IdentityIndex(capacity, this.#data, seed);
-    this.#addrs = new AddressIndex(capacity, this.#data, seed ^ 0x5bd1e995);
-    this.#heap = new ExpiryHeap(capacity, this.#expiry);
-    this.#match = new Uint8Array(capacity);
+    this.#ids = new IdentityIndex(capacity, this.#data, seed, this.#run);
+    this.#addrs = new AddressIndex(capacity, this.#data, seed ^ 0x5bd1e995, this.#run);
+    this.#queue = new ExpiryQueue(capacity, this.#expiry, this.#cursorOf);
+    this.#queries = new QueryRunner(capacity, this.#data, this.#data64, this.#cursorOf, this.#addrs);
     if (file === undefined) {
       this.#file = null;
       this.#records = null;
@@ -319,30 +236,43 @@ export class PacketStore {
     this.#sweep();
     const b64 = this.#viewOf(buf);
     let stored = 0;
-    for (let start = 0; start < n; start += VERIFY_CHUNK) {
-      const m = Math.min(VERIFY_CHUNK, n - start);
-      let verdicts: Uint8Array;
-      let base: number;
-      if (codes !== undefined) {
-        verdicts = codes;
-        base = start;
-      } else {
-        const part = start === 0 && m * PACKET_SIZE === buf.length ? buf : buf.subarray(start * PACKET_SIZE, (start + m) * PACKET_SIZE);
-        codec.verifyBatch(part, this.#codes);
-        verdicts = this.#codes;
-        base = 0;
-      }
-      for (let i = 0; i < m; i++) {
-        let status: InsertStatus;
-        if (verdicts[base + i] !== 0) {
-          this.#invalid++;
-          status = InsertStatus.INVALID;
+    // In memory, runs of consecutive packets stored into consecutive slots are copied once each
+    // (pending.ts); in file mode every packet is copied at once (its record is staged from its slot).
+    const run = this.#run;
+    run.src = buf;
+    run.src32 = this.#src32;
+    this.#defer = this.#file === null;
+    try {
+      for (let start = 0; start < n; start += VERIFY_CHUNK) {
+        const m = Math.min(VERIFY_CHUNK, n - start);
+        let verdicts: Uint8Array;
+        let base: number;
+        if (codes !== undefined) {
+          verdicts = codes;
+          base = start;
         } else {
-          status = this.#insertOne(buf, b64, (start + i) * PACKET_SIZE);
-          if (status === InsertStatus.STORED) stored++;
+          const part = start === 0 && m * PACKET_SIZE === buf.length ? buf : buf.subarray(start * PACKET_SIZE, (start + m) * PACKET_SIZE);
+          codec.verifyBatch(part, this.#codes);
+          verdicts = this.#codes;
+          base = 0;
         }
-        if (statuses !== undefined) statuses[start + i] = status;
+        for (let i = 0; i < m; i++) {
+          let status: InsertStatus;
+          if (verdicts[base + i] !== 0) {
+            this.#invalid++;
+            status = InsertStatus.INVALID;
+          } else {
+            status = this.#insertOne(buf, b64, (start + i) * PACKET_SIZE);
+            if (status === InsertStatus.STORED) stored++;
+          }
+          if (statuses !== undefined) statuses[start + i] = status;
+        }
       }
+    } finally {
+      this.#flushRun();
+      this.#defer = false;
+      run.src = this.#data;
+      run.src32 = null;
     }
     if (this.#file !== null && stored > 0) this.#flush(true);
     return stored;
@@ -371,28 +301,24 @@ export class PacketStore {
       return InsertStatus.DUPLICATE;
     }
     const slot = this.#head;
-    const heap = this.#heap;
+    const queue = this.#queue;
     if (this.#cursorOf[slot] !== 0) {
-      // Expired packets were swept before this call: whatever is here is live. Its heap entry
-      // (if any) is kept for the new packet, which goes into the same slot: one re-key
-      // instead of a removal and a push.
+      // Expired packets were swept before this call: whatever is here is live, and the oldest.
       this.#evicted++;
       this.#ids.remove(slot);
       this.#addrs.remove(slot);
+      if (this.#expiry[slot] !== Infinity) queue.remove(slot);
       this.#size--;
     }
-    copyPacket(b, b64, o, this.#data, this.#data64, slot * PACKET_SIZE);
+    if (this.#defer) this.#pend(slot, o);
+    else copyPacket(b, b64, o, this.#data, this.#data64, slot * PACKET_SIZE);
     const cursor = ++this.#cursor;
     this.#cursorOf[slot] = cursor;
     this.#expiry[slot] = expiry;
     ids.add(slot, h);
-    this.#addrs.append(slot);
-    if (heap.has(slot)) {
-      if (expiry === Infinity) heap.remove(slot);
-      else heap.update(slot);
-    } else if (expiry !== Infinity) {
-      heap.push(slot);
-    }
+    this.#addrs.append(slot, b, this.#src32, o);
+    // The newest cursor, and (within a ttl) almost always the latest expiry: O(1) at a list's tail.
+    if (expiry !== Infinity) queue.insert(slot, ttl);
     this.#size++;
     this.#stored++;
     this.#head = slot + 1 === this.capacity ? 0 : slot + 1;
@@ -400,11 +326,34 @@ export class PacketStore {
     return InsertStatus.STORED;
   }
 
+  /** Adds the packet at `o` of the batch, going into `slot`, to the pending run (a new run when it does not follow on). */
+  #pend(slot: number, o: number): void {
+    const run = this.#run;
+    if (run.length > 0 && slot === run.slot + run.length && o === run.srcOffset + run.length * PACKET_SIZE) run.length++;
+    else {
+      this.#flushRun();
+      run.slot = slot;
+      run.srcOffset = o;
+      run.length = 1;
+    }
+  }
+
+  /** Copies the pending run into its slots: one native copy (a view per run, none per packet). */
+  #flushRun(): void {
+    const run = this.#run;
+    const n = run.length;
+    if (n === 0) return;
+    run.length = 0;
+    const from = run.srcOffset;
+    if (n === 1) copyPacket(run.src, this.#src64, from, this.#data, this.#data64, run.slot * PACKET_SIZE);
+    else this.#data.set(run.src.subarray(from, from + n * PACKET_SIZE), run.slot * PACKET_SIZE);
+  }
+
   /** Indexes `slot` (empty until now), whose packet, cursor and expiry are in place. */
   #index(slot: number, h: number): void {
     this.#ids.add(slot, h);
-    this.#addrs.append(slot);
-    if (this.#expiry[slot] !== Infinity) this.#heap.push(slot);
+    this.#addrs.append(slot, this.#data, this.#data32, slot * PACKET_SIZE);
+    if (this.#expiry[slot] !== Infinity) this.#queue.insert(slot, readU32(this.#data, slot * PACKET_SIZE + TTL_AT));
     this.#size++;
   }
 
@@ -412,7 +361,7 @@ export class PacketStore {
   #release(slot: number): void {
     this.#ids.remove(slot);
     this.#addrs.remove(slot);
-    this.#heap.remove(slot);
+    if (this.#expiry[slot] !== Infinity) this.#queue.remove(slot); // before the cursor (its order) goes
     this.#cursorOf[slot] = 0;
     this.#size--;
   }
@@ -451,8 +400,9 @@ export class PacketStore {
 
   /**
    * Frees every packet whose expiry time is ≤ `now` (default: the store's clock) and returns
-   * how many. O(expired × log capacity). Every other public method does this first, so an
-   * expired packet is never returned; calling it yourself only frees slots earlier.
+   * how many: O(1) per expired packet (O(log capacity) for one out of ttl order). Every other
+   * public method does this first, so an expired packet is never returned; calling it yourself
+   * only frees slots earlier.
    */
   sweep(now?: number): number {
     this.#writable();
@@ -469,12 +419,11 @@ export class PacketStore {
 
   /** Frees every packet whose expiry is ≤ the current clock reading. */
   #sweep(): number {
-    const heap = this.#heap;
-    const keys = heap.keys;
+    const queue = this.#queue;
     const now = this.#clock[0]!;
     let n = 0;
-    while (heap.size > 0 && keys[0]! <= now) {
-      this.#release(heap.top());
+    while (queue.nextExp <= now) {
+      this.#release(queue.nextSlot);
       this.#expired++;
       n++;
     }
@@ -575,7 +524,7 @@ export class PacketStore {
     if (!Number.isSafeInteger(since) || since < 0) throw argument(`query: since ${String(since)}: expected a cursor, an integer ≥ 0`);
     if (!(Number.isSafeInteger(askedLimit) && askedLimit >= 0) && askedLimit !== Infinity)
       throw argument(`query: limit ${String(askedLimit)}: expected an integer ≥ 0 or Infinity`);
-    const pat = typeof pattern === "string" ? this.#compile(pattern) : pattern;
+    const pat = typeof pattern === "string" ? this.#queries.compile(pattern) : pattern;
     if (pat !== null && (typeof pat !== "object" || typeof pat.matchBytes !== "function"))
       throw argument("query: pattern must be a string, a compiled AddressPattern or null");
     this.#tick();
@@ -583,163 +532,7 @@ export class PacketStore {
     if (limit === 0) return { count: 0, next: Math.min(since, cur) };
     if (since >= cur || this.#size === 0) return { count: 0, next: cur };
 
-    const data = this.#data;
-    const addrs = this.#addrs;
-    const match = this.#match;
-    const heads = this.#heads;
-    // Which distinct addresses match: k of them, holding m live packets.
-    let k = 0;
-    let m = 0;
-    if (pat === null) {
-      k = addrs.liveCount;
-      m = this.#size;
-    } else if (pat.isExact && this.queryStrategy !== "scan") {
-      const id = this.#exactId(pat.pattern);
-      if (id >= 0) {
-        heads[0] = id;
-        k = 1;
-        m = addrs.count[id]!;
-      }
-    } else {
-      const live = addrs.live;
-      const n = addrs.liveCount;
-      if (pat !== this.#matchFor || addrs.generation !== this.#matchGeneration) {
-        // Decide once per distinct address; kept while no address comes or goes, so the next
-        // page of the same query skips this.
-        for (let j = 0; j < n; j++) {
-          const id = live[j]!;
-          const o = addrs.head[id]! * PACKET_SIZE;
-          match[id] = pat.matchBytes(data, o + ADDR_AT, data[o + LEN_AT]!) ? 1 : 0;
-        }
-        this.#matchFor = pat;
-        this.#matchGeneration = addrs.generation;
-      }
-      for (let j = 0; j < n; j++) {
-        const id = live[j]!;
-        if (match[id] === 1) {
-          if (k < MERGE_MAX) heads[k] = id;
-          k++;
-          m += addrs.count[id]!;
-        }
-      }
-    }
-    if (k === 0) return { count: 0, next: cur };
-
-    // An exact pattern (k = 1) always walks its one list: O(results). The exact lookup path
-    // sets no match flags, so it must merge; a forced scan took the flag path above.
-    const strategy = this.queryStrategy;
-    const merge =
-      pat !== null &&
-      k <= MERGE_MAX &&
-      (strategy === "merge" || (strategy === "auto" && (k === 1 || m * (k + 2) < 2 * this.#size)));
-    let count = 0;
-    let last = 0;
-    let stopped = false;
-    const cursorOf = this.#cursorOf;
-    const data64 = this.#data64;
-    this.#busy = true;
-    try {
-      if (merge) {
-        // Position each matching list at its first cursor > since, then merge by cursor.
-        for (let j = 0; j < k; j++) heads[j] = this.#firstAfter(heads[j]!, since);
-        const next = addrs.next;
-        for (;;) {
-          let best = -1;
-          let bestCursor = Infinity;
-          for (let j = 0; j < k; j++) {
-            const s = heads[j]!;
-            if (s >= 0 && cursorOf[s]! < bestCursor) {
-              best = j;
-              bestCursor = cursorOf[s]!;
-            }
-          }
-          if (best < 0) break;
-          const slot = heads[best]!;
-          heads[best] = next[slot]!;
-          count++;
-          last = bestCursor;
-          if (visit !== null) {
-            if (visit(data, slot * PACKET_SIZE, bestCursor) === false) stopped = true;
-          } else {
-            copyPacket(data, data64, slot * PACKET_SIZE, out!, out64, outOffset + (count - 1) * PACKET_SIZE);
-            if (cursors !== null) cursors[count - 1] = bestCursor;
-          }
-          if (stopped || count === limit) {
-            stopped = true;
-            break;
-          }
-        }
-      } else {
-        // Scan the ring from the slot of cursor since + 1 (or the oldest) to the newest.
-        const cap = this.capacity;
-        const slotAddr = addrs.slotAddr;
-        const all = pat === null;
-        let c = Math.max(since, cur - cap) + 1;
-        let slot = (c - 1) % cap;
-        for (; c <= cur; c++) {
-          if (cursorOf[slot] === c && (all || match[slotAddr[slot]!] === 1)) {
-            count++;
-            last = c;
-            if (visit !== null) {
-              if (visit(data, slot * PACKET_SIZE, c) === false) stopped = true;
-            } else {
-              copyPacket(data, data64, slot * PACKET_SIZE, out!, out64, outOffset + (count - 1) * PACKET_SIZE);
-              if (cursors !== null) cursors[count - 1] = c;
-            }
-            if (stopped || count === limit) {
-              stopped = true;
-              break;
-            }
-          }
-          if (++slot === cap) slot = 0;
-        }
-      }
-    } finally {
-      this.#busy = false;
-    }
-    return { count, next: stopped ? last : cur };
-  }
-
-  /** compilePattern, remembering the last string (a client paging sends the same one). */
-  #compile(pattern: string): AddressPattern {
-    if (pattern !== this.#patternText || this.#patternCompiled === null) {
-      const compiled = compilePattern(pattern); // throws AddressError for a bad pattern
-      this.#patternText = pattern;
-      this.#patternCompiled = compiled;
-    }
-    return this.#patternCompiled;
-  }
-
-  /** The first slot of address `id` with cursor > since, or -1: O(1) when resuming a page, else O(min(before, after)). */
-  #firstAfter(id: number, since: number): number {
-    const addrs = this.#addrs;
-    const cursorOf = this.#cursorOf;
-    const next = addrs.next;
-    const prev = addrs.prev;
-    if (since >= 1) {
-      const s = (since - 1) % this.capacity;
-      if (cursorOf[s] === since && addrs.slotAddr[s] === id) return next[s]!;
-    }
-    let a = addrs.head[id]!;
-    let b = addrs.tail[id]!;
-    if (cursorOf[a]! > since) return a;
-    if (cursorOf[b]! <= since) return -1;
-    // cursorOf[a] ≤ since < cursorOf[b]: close in from both ends.
-    for (;;) {
-      a = next[a]!;
-      if (cursorOf[a]! > since) return a;
-      b = prev[b]!;
-      if (cursorOf[b]! <= since) return next[b]!;
-    }
-  }
-
-  /** The address id of an exact (wildcard-free, hence ASCII) pattern, or -1. */
-  #exactId(address: string): number {
-    const s = this.#addrScratch;
-    const len = address.length;
-    for (let i = 0; i < len; i++) s[i] = address.charCodeAt(i);
-    murmur3x86_128(s, 0, len, s, 112);
-    return this.#addrs.lookup(s, 112, s, 0, len);
+    return this.#queries.run(pat, since, limit, visit, out, out64, outOffset, cursors, this.#size, cur, this.queryStrategy);
   }
 
   // -------------------------------------------------------------------------------------------
@@ -788,8 +581,8 @@ export class PacketStore {
       this.#expiry.byteLength +
       this.#ids.bytes +
       this.#addrs.bytes +
-      this.#heap.bytes +
-      this.#match.byteLength
+      this.#queue.bytes +
+      this.#queries.bytes
     );
   }
 
@@ -802,7 +595,7 @@ export class PacketStore {
   /** Closes the file (file mode); every later call but `close` throws ERR_STORE_CLOSED. */
   close(): void {
     if (this.#closed) return;
-    if (this.#busy) throw new StoreError("ERR_STORE_BUSY", "close: called from a query visitor");
+    if (this.#queries.busy) throw new StoreError("ERR_STORE_BUSY", "close: called from a query visitor");
     this.#closed = true;
     if (this.#file !== null) {
       try {
@@ -815,7 +608,7 @@ export class PacketStore {
 
   #writable(): void {
     if (this.#closed) throw new StoreError("ERR_STORE_CLOSED", "the packet store is closed");
-    if (this.#busy) throw new StoreError("ERR_STORE_BUSY", "the packet store was called from a query visitor");
+    if (this.#queries.busy) throw new StoreError("ERR_STORE_BUSY", "the packet store was called from a query visitor");
   }
 }
 

@@ -12,7 +12,7 @@ import { IdTable, mix4 } from "./idtable.js";
 const ADDRESS_WORDS = 24;
 const utf8 = new TextDecoder("utf-8", { fatal: false });
 
-/** A little-endian int32 from bytes (first sight of an address; the hot path uses a DataView). */
+/** A little-endian int32 from bytes (first sight of an address; the hot path reads words through PacketWords). */
 export function i32(b: Uint8Array, o: number): number {
   return b[o]! | (b[o + 1]! << 8) | (b[o + 2]! << 16) | (b[o + 3]! << 24);
 }
@@ -36,8 +36,6 @@ export class AddressTable {
   private emptyTop = 0;
   /** live contributions per address (the estimates' count): an id is reclaimed only at 0 */
   private readonly aCount: Int32Array;
-  /** the class created by the last intern(), or -1: its consensus state must start empty */
-  newClass = -1;
 
   // problem classes and domains (at most maxAddresses of each), reference-counted by addresses
   private readonly classByKey = new Map<string, number>();
@@ -80,34 +78,36 @@ export class AddressTable {
   /** The id of the address with this 16-byte hash, or -1. */
   find(h0: number, h1: number, h2: number, h3: number): number {
     const t = this.table;
-    const ids = t.ids;
+    const cells = t.cells;
     const mask = t.mask;
     const hw = this.aHash;
-    let i = mix4(this.seed, h0, h1, h2, h3) & mask;
+    const h = mix4(this.seed, h0, h1, h2, h3);
+    let i = h & mask;
     for (;;) {
-      const a = ids[i]!;
+      const a = cells[2 * i]!;
       if (a < 0) return -1;
       const k = a << 2;
-      if (hw[k] === h0 && hw[k + 1] === h1 && hw[k + 2] === h2 && hw[k + 3] === h3) return a;
+      if (cells[2 * i + 1] === h && hw[k] === h0 && hw[k + 1] === h1 && hw[k + 2] === h2 && hw[k + 3] === h3) return a;
       i = (i + 1) & mask;
     }
   }
 
-  /** Whether the packet at o carries the bytes of address a (false: a hash collision). */
-  same(a: number, b: Uint8Array, dv: DataView, o: number): boolean {
-    const len = b[o + F.address_len]!;
+  /**
+   * Whether a packet carries the bytes of address a (false: a hash collision): its address_len
+   * `len`, and its address as little-endian words `w32[wi..]` (PacketWords), zero padding included.
+   */
+  same(a: number, len: number, w32: Int32Array, wi: number): boolean {
     if (this.aLen[a] !== len) return false;
     const words = this.aWords;
     const base = a * ADDRESS_WORDS;
-    const p = o + F.address;
     const n = (len + 3) >> 2;
-    for (let j = 0; j < n; j++) if (words[base + j] !== dv.getInt32(p + 4 * j, true)) return false;
+    for (let j = 0; j < n; j++) if (words[base + j] !== w32[wi + j]) return false;
     return true;
   }
 
   /**
    * A new address id for the packet at o, or -1 (every id holds live contributions), or -2 (not
-   * a valid address). First sight only: allocates. Sets newClass. The caller resets the other
+   * a valid address). First sight only: allocates. The caller resets the other
    * tables' per-address state of the id (it may be a reused one).
    */
   intern(b: Uint8Array, o: number, h0: number, h1: number, h2: number, h3: number): number {
@@ -144,14 +144,12 @@ export class AddressTable {
     }
     const key = `${domain}.${problemClass}`;
     let cl = this.classByKey.get(key);
-    this.newClass = -1;
     if (cl === undefined) {
       cl = this.freeClassTop > 0 ? this.freeClasses[--this.freeClassTop]! : this.clsHigh++;
       this.classByKey.set(key, cl);
       this.clsName[cl] = problemClass;
       this.clsDomain[cl] = d;
       this.clsRefs[cl] = 0;
-      this.newClass = cl;
       this.domRefs[d]!++;
     }
     this.clsRefs[cl]!++;

@@ -1,138 +1,105 @@
 /**
- * Per problem class and per domain running state of the consensus (docs/synth.md, "Consensus
- * of a domain"): compensated Σw and Σw·δ of each class and domain, and per domain how many of
- * its classes are live and of each sign, so that a consensus read is O(1) plus the listing of
- * its classes. A class's sign is recomputed whenever its sums change, and the domain's vote
- * counts adjusted: O(1) per contribution.
+ * The consensus of a domain (docs/synth.md, "Consensus of a domain"), computed when it is read
+ * from the per-address sums of its addresses.
+ *
+ * Nothing here runs per packet: a class's Σw and Σw·δ are the sums of its addresses' (already
+ * compensated) sums, so keeping separate running sums per class and per domain would only
+ * repeat, on every add and every expiry, work that a read can do once. A read walks the
+ * addresses in use (at most maxAddresses), adds each one's sum and compensation terms into the
+ * class and domain totals with Neumaier's summation (so the totals are as exact as the
+ * per-address sums: adding x and −x gives exactly 0), then derives signs and votes.
  */
 import type { AddressTable } from "./addresses.js";
 import type { ResolvedConfig } from "./config.js";
-import { nadd, signOf } from "./sums.js";
+import type { AddressSums } from "./estimates.js";
+import { signOf } from "./sums.js";
 import type { ClassEstimate, DomainConsensus } from "./types.js";
 
-/** clsState: no live contribution / live but Σw = 0; otherwise the sign −1, 0, +1. */
-export const ST_NONE = 3;
-const ST_UNDECIDED = 2;
-
-export class ConsensusSums {
-  /** [Σw, comp, Σw·d, comp] per class and per domain */
+export class ConsensusReader {
+  private readonly config: ResolvedConfig;
+  private readonly names: AddressTable;
+  private readonly sums: AddressSums;
+  /** scratch per class, for one read: [Σw, comp, Σw·δ, comp], live and weighted contribution counts */
   private readonly clsAcc: Float64Array;
   private readonly clsCount: Int32Array;
   private readonly clsWCount: Int32Array;
-  readonly clsState: Int8Array;
-  private readonly domAcc: Float64Array;
-  readonly domCount: Int32Array;
-  private readonly domWCount: Int32Array;
-  /** classes of the domain by state: with a live contribution; decided with sign +1, −1, 0 */
-  private readonly domLive: Int32Array;
-  private readonly domPos: Int32Array;
-  private readonly domNeg: Int32Array;
-  private readonly domZero: Int32Array;
-  private readonly cF: Float64Array;
-  private readonly aClass: Int32Array;
-  private readonly clsDomain: Int32Array;
-  private readonly config: ResolvedConfig;
+  private readonly domAcc = new Float64Array(4);
 
-  constructor(config: ResolvedConfig, cF: Float64Array, names: AddressTable) {
+  constructor(config: ResolvedConfig, names: AddressTable, sums: AddressSums) {
     const A = config.maxAddresses;
+    this.config = config;
+    this.names = names;
+    this.sums = sums;
     this.clsAcc = new Float64Array(A * 4);
     this.clsCount = new Int32Array(A);
     this.clsWCount = new Int32Array(A);
-    this.clsState = new Int8Array(A).fill(ST_NONE);
-    this.domAcc = new Float64Array(A * 4);
-    this.domCount = new Int32Array(A);
-    this.domWCount = new Int32Array(A);
-    this.domLive = new Int32Array(A);
-    this.domPos = new Int32Array(A);
-    this.domNeg = new Int32Array(A);
-    this.domZero = new Int32Array(A);
-    this.cF = cF;
-    this.aClass = names.aClass;
-    this.clsDomain = names.clsDomain;
-    this.config = config;
   }
 
-  /** Adds contribution `slot` (its record written) to the class and domain of address a. */
-  add(slot: number, a: number): void {
-    const cl = this.aClass[a]!;
-    const d = this.clsDomain[cl]!;
-    this.clsCount[cl]!++;
-    this.domCount[d]!++;
-    if (this.cF[slot * 8]! > 0) {
-      this.clsWCount[cl]!++;
-      this.domWCount[d]!++;
-      nadd(this.clsAcc, cl * 4, this.cF, slot * 8, 2, 1); // w, w·δ
-      nadd(this.domAcc, d * 4, this.cF, slot * 8, 2, 1);
+  /** The consensus of domain d, or undefined when none of its addresses has a live contribution. */
+  read(d: number): DomainConsensus | undefined {
+    const names = this.names;
+    const sums = this.sums;
+    const aAcc = sums.aAcc;
+    const clsAcc = this.clsAcc;
+    const dom = this.domAcc;
+    dom.fill(0);
+    for (let cl = 0; cl < names.clsHigh; cl++) {
+      if (names.clsDomain[cl] !== d) continue;
+      clsAcc.fill(0, cl * 4, cl * 4 + 4);
+      this.clsCount[cl] = 0;
+      this.clsWCount[cl] = 0;
     }
-    this.updateClassState(cl, d);
-  }
-
-  /** Subtracts contribution `slot` from the class and domain of address a, exactly. */
-  remove(slot: number, a: number): void {
-    const cl = this.aClass[a]!;
-    const d = this.clsDomain[cl]!;
-    this.clsCount[cl]!--;
-    this.domCount[d]!--;
-    if (this.cF[slot * 8]! > 0) {
-      // Reset to exactly 0 with the last weighted contribution, as for an address.
-      if (--this.clsWCount[cl]! === 0) this.clsAcc.fill(0, cl * 4, cl * 4 + 4);
-      else nadd(this.clsAcc, cl * 4, this.cF, slot * 8, 2, -1);
-      if (--this.domWCount[d]! === 0) this.domAcc.fill(0, d * 4, d * 4 + 4);
-      else nadd(this.domAcc, d * 4, this.cF, slot * 8, 2, -1);
+    let live = 0;
+    let weighted = 0;
+    for (let a = 0; a < names.high; a++) {
+      if (names.aInUse[a] !== 1 || sums.aCount[a] === 0) continue;
+      const cl = names.aClass[a]!;
+      if (names.clsDomain[cl] !== d) continue;
+      live += sums.aCount[a]!;
+      this.clsCount[cl]! += sums.aCount[a]!;
+      if (sums.aWCount[a] === 0) continue; // its sums are exactly 0
+      weighted++;
+      this.clsWCount[cl]! += sums.aWCount[a]!;
+      const ai = a * 6;
+      for (let j = 0; j < 4; j++) {
+        // Σw's and Σw·δ's sum and compensation terms (aAcc[ai..ai+3]) into [Σ, comp, Σ, comp].
+        const x = aAcc[ai + j]!;
+        const at = (j >> 1) * 2;
+        neumaier(clsAcc, cl * 4 + at, x);
+        neumaier(dom, at, x);
+      }
     }
-    this.updateClassState(cl, d);
-  }
+    if (live === 0) return undefined;
 
-  private classStateOf(cl: number): number {
-    if (this.clsCount[cl] === 0) return ST_NONE;
-    if (this.clsWCount[cl] === 0) return ST_UNDECIDED;
-    const i = cl * 4;
-    const acc = this.clsAcc;
-    return signOf((acc[i + 2]! + acc[i + 3]!) / (acc[i]! + acc[i + 1]!));
-  }
-
-  private updateClassState(cl: number, d: number): void {
-    const prev = this.clsState[cl]!;
-    const next = this.classStateOf(cl);
-    if (prev === next) return;
-    this.clsState[cl] = next;
-    this.countState(d, prev, -1);
-    this.countState(d, next, 1);
-  }
-
-  private countState(d: number, state: number, by: number): void {
-    if (state === ST_NONE) return;
-    this.domLive[d]! += by;
-    if (state === 1) this.domPos[d]! += by;
-    else if (state === -1) this.domNeg[d]! += by;
-    else if (state === 0) this.domZero[d]! += by;
-  }
-
-  /** The read of domain d (it has a live contribution). */
-  read(d: number, names: AddressTable): DomainConsensus {
-    const i = d * 4;
-    const acc = this.domAcc;
-    const weighted = this.domWCount[d]! > 0;
-    const W = weighted ? acc[i]! + acc[i + 1]! : 0;
-    const e = weighted ? (acc[i + 2]! + acc[i + 3]!) / W : null;
+    const W = weighted > 0 ? dom[0]! + dom[1]! : 0;
+    const e = weighted > 0 ? (dom[2]! + dom[3]!) / W : null;
     const direction = e === null ? 0 : signOf(e);
     const strength = e === null ? 0 : Math.min(1, Math.abs(e));
     const perClass: ClassEstimate[] = [];
+    let pos = 0;
+    let neg = 0;
+    let zero = 0;
     for (let cl = 0; cl < names.clsHigh; cl++) {
       if (names.clsRefs[cl] === 0 || names.clsDomain[cl] !== d || this.clsCount[cl] === 0) continue;
       const ci = cl * 4;
       const cw = this.clsWCount[cl]! > 0;
-      const CW = cw ? this.clsAcc[ci]! + this.clsAcc[ci + 1]! : 0;
-      const ce = cw ? (this.clsAcc[ci + 2]! + this.clsAcc[ci + 3]!) / CW : null;
-      perClass.push({ problemClass: names.clsName[cl]!, estimate: ce, weight: CW, packets: this.clsCount[cl]!, sign: ce === null ? 0 : signOf(ce) });
+      const CW = cw ? clsAcc[ci]! + clsAcc[ci + 1]! : 0;
+      const ce = cw ? (clsAcc[ci + 2]! + clsAcc[ci + 3]!) / CW : null;
+      const sign = ce === null ? 0 : signOf(ce);
+      if (ce !== null) {
+        if (sign === 1) pos++;
+        else if (sign === -1) neg++;
+        else zero++;
+      }
+      perClass.push({ problemClass: names.clsName[cl]!, estimate: ce, weight: CW, packets: this.clsCount[cl]!, sign });
     }
     perClass.sort((x, y) => (x.problemClass < y.problemClass ? -1 : x.problemClass > y.problemClass ? 1 : 0));
     return {
       domain: names.domName[d]!,
       direction,
-      votes: direction === 1 ? this.domPos[d]! : direction === -1 ? this.domNeg[d]! : this.domZero[d]!,
-      classes: this.domLive[d]!,
-      decided: this.domPos[d]! + this.domNeg[d]! + this.domZero[d]!,
+      votes: direction === 1 ? pos : direction === -1 ? neg : zero,
+      classes: perClass.length,
+      decided: pos + neg + zero,
       strength,
       alert: e !== null && strength >= this.config.alertThreshold,
       estimate: e,
@@ -140,4 +107,12 @@ export class ConsensusSums {
       perClass,
     };
   }
+}
+
+/** Neumaier's compensated addition of x into the pair (acc[i] = sum, acc[i + 1] = compensation). */
+function neumaier(acc: Float64Array, i: number, x: number): void {
+  const s = acc[i]!;
+  const t = s + x;
+  acc[i + 1] = acc[i + 1]! + (Math.abs(s) >= Math.abs(x) ? s - t + x : x - t + s);
+  acc[i] = t;
 }

@@ -49,17 +49,22 @@ export class Contributions {
     this.seed = seed;
   }
 
-  /** The live contribution with this node and seq (seq in T[2]: a double argument would be boxed), or -1. */
-  findSeen(g: number, seqLo: number): number {
+  /** The hash of (node g, low word of seq) in the (node, seq) table: computed once per packet, given to findSeen and link. */
+  seenHash(g: number, seqLo: number): number {
+    return mix2(this.seed, g, seqLo);
+  }
+
+  /** The live contribution with node g and seq (in T[2]: a double argument would be boxed) whose seenHash is h, or -1. */
+  findSeen(h: number, g: number): number {
     const seq = this.T[2]!;
     const t = this.seen;
-    const ids = t.ids;
+    const cells = t.cells;
     const mask = t.mask;
-    let i = mix2(this.seed, g, seqLo) & mask;
+    let i = h & mask;
     for (;;) {
-      const s = ids[i]!;
+      const s = cells[2 * i]!;
       if (s < 0) return -1;
-      if (this.cI[s * 8 + 2] === g && this.cF[s * 8 + 7] === seq) return s;
+      if (cells[2 * i + 1] === h && this.cI[s * 8 + 2] === g && this.cF[s * 8 + 7] === seq) return s;
       i = (i + 1) & mask;
     }
   }
@@ -71,11 +76,10 @@ export class Contributions {
 
   /**
    * Indexes a slot whose record (cF, cI 0..2 and 6..7, expiry.exp/ord) is written: in the expiry
-   * order under its ttl, by (node g, seqLo), and at the head of address a's list.
+   * order under its ttl, by (node, seq) (`home`: its seenHash), and at the head of address a's list.
    */
-  link(slot: number, a: number, g: number, seqLo: number, ttl: number): void {
+  link(slot: number, a: number, home: number, ttl: number): void {
     this.expiry.insert(slot, ttl);
-    const home = mix2(this.seed, g, seqLo);
     const cI = this.cI;
     cI[slot * 8 + 3] = home;
     this.seen.insert(home, slot);

@@ -34,15 +34,16 @@ export class NodeTable {
   /** The id of this node, or -1. */
   find(n0: number, n1: number, n2: number, n3: number): number {
     const t = this.table;
-    const ids = t.ids;
+    const cells = t.cells;
     const mask = t.mask;
     const nw = this.nWords;
-    let i = mix4(this.seed, n0, n1, n2, n3) & mask;
+    const h = mix4(this.seed, n0, n1, n2, n3);
+    let i = h & mask;
     for (;;) {
-      const g = ids[i]!;
+      const g = cells[2 * i]!;
       if (g < 0) return -1;
       const k = g << 2;
-      if (nw[k] === n0 && nw[k + 1] === n1 && nw[k + 2] === n2 && nw[k + 3] === n3) return g;
+      if (cells[2 * i + 1] === h && nw[k] === n0 && nw[k + 1] === n1 && nw[k + 2] === n2 && nw[k + 3] === n3) return g;
       i = (i + 1) & mask;
     }
   }
