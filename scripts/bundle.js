@@ -1,0 +1,340 @@
+#!/usr/bin/env node
+// Bundles the whole CLI/agent into one minified ESM file with esbuild, and lays out beside it
+// what it loads at run time:
+//
+//   OUT/qis-edge.mjs                                 the bundle (JS only)
+//   OUT/prebuilds/linux-<arch>/node.napi[.armv7].node   our Node-API addon (node-gyp-build layout)
+//   OUT/build/manifest.json                          zeromq's addon manifest, trimmed to one entry
+//   OUT/build/linux/<arch>/node/glibc-<abi>-Release/addon.node   zeromq's addon for that arch
+//
+// The bundle's directory is self-contained: nothing from node_modules is needed at run time.
+//
+//   node scripts/bundle.js                     dist/ for this machine (what `npm run build` does)
+//   node scripts/bundle.js --out DIR --arch arm64|arm|x64 [--no-js]
+//        --arch: which addons to lay out (cross builds: prebuilds/linux-<arch>/ and, for arm,
+//        cross/.cache/zeromq-armv7/addon.node from cross/build.sh); --no-js: addons only.
+//
+// Sources are patched at bundle time where they find files relative to their own module
+// (each patch must match exactly once, or the build fails and says which file to look at):
+//   - zeromq/lib/load-addon.js: `<its dir>/../build` becomes `<bundle dir>/build`;
+//   - src/packet/native.ts: node-gyp-build is bundled (not required at run time from
+//     node_modules) and the addon root is the bundle's directory;
+//   - src/**: `readFileSync(new URL("../../package.json", import.meta.url))` becomes the
+//     version, inlined (no package.json on the device);
+//   - src/cli/demo-swarm.ts: demo workers are the bundle itself (forked with an IPC channel and
+//     a JSON config as the only argument, which no CLI command starts with).
+// Any other `import.meta.url` under src/ is left alone (the bundle's URL) with a warning.
+import { copyFileSync, existsSync, mkdirSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+const pkg = JSON.parse(readFileSync(path.join(root, 'package.json'), 'utf8'));
+
+function option(name, fallback) {
+  const i = process.argv.indexOf(name);
+  return i < 0 ? fallback : process.argv[i + 1];
+}
+const out = path.resolve(option('--out', path.join(root, 'dist')));
+const arch = option('--arch', process.arch);
+const withJs = !process.argv.includes('--no-js');
+process.stdout.on('error', () => {}); // a closed pipe (e.g. | head) is not a build failure
+const say = (line) => process.stdout.write(`bundle: ${line}\n`);
+
+if (!['x64', 'arm64', 'arm'].includes(arch)) {
+  process.stderr.write(`bundle: --arch must be x64, arm64 or arm, not "${arch}"\n`);
+  process.exit(2);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Source patches
+
+const rel = (file) => path.relative(root, file).split(path.sep).join('/');
+
+function replaceOnce(text, from, to, file) {
+  const n = text.split(from).length - 1;
+  if (n !== 1) {
+    throw new Error(
+      `scripts/bundle.js: expected exactly one ${JSON.stringify(from)} in ${rel(file)}, found ${n}; ` +
+        'update the patch in scripts/bundle.js to match the source',
+    );
+  }
+  return text.replace(from, () => to);
+}
+
+/** src/<file> → [from, to] pairs, each required to match exactly once. */
+const SRC_PATCHES = {
+  'src/packet/native.ts': [
+    // packageRoot() becomes the bundle's directory (QIS_EDGE_ADDON_DIR still wins), and
+    // node-gyp-build is bundled rather than required from node_modules at run time.
+    ['join(dirname(fileURLToPath(import.meta.url)), "..", "..")', 'dirname(fileURLToPath(__qisBundleUrl))'],
+    ['require("node-gyp-build")', '__qisNodeGypBuild'],
+    ['createRequire(import.meta.url)', 'createRequire(__qisBundleUrl)'],
+  ],
+  'src/cli/demo-swarm.ts': [['new URL("./agent-worker.js", import.meta.url)', '__qisBundleUrl']],
+};
+const PREPEND = {
+  'src/packet/native.ts': 'import __qisNodeGypBuild from "node-gyp-build";\n',
+};
+// Anywhere in src/: the package's version read from ../../package.json is inlined.
+const VERSION_READ = /readFileSync\(\s*new URL\(\s*"\.\.\/\.\.\/package\.json"\s*,\s*import\.meta\.url\s*\)\s*,\s*"utf-?8"\s*\)/g;
+const warnings = [];
+
+// `import Type from "typebox"` is a namespace object: every builder in it (the TypeScript-syntax
+// parser too) would be bundled. For src/ the default import becomes an object of just the
+// builders src/ uses (found by scanning each importing file for `<its default import>.X`),
+// which lets esbuild drop the rest.
+function typeboxShim() {
+  const used = new Set();
+  const walk = (dir) => {
+    for (const e of readdirSync(dir, { withFileTypes: true })) {
+      const f = path.join(dir, e.name);
+      if (e.isDirectory()) walk(f);
+      else if (f.endsWith('.ts')) {
+        const text = readFileSync(f, 'utf8');
+        // The default import's local name (`import Type, { … } from "typebox"`, or any other name).
+        for (const imp of text.matchAll(/import\s+([A-Za-z_$][\w$]*)\s*(?:,\s*\{[^}]*\})?\s*from\s*"typebox"/g)) {
+          for (const m of text.matchAll(new RegExp(`\\b${imp[1].replace(/\$/g, '\\$')}\\.([A-Za-z_$][\\w$]*)`, 'g'))) used.add(m[1]);
+        }
+      }
+    }
+  };
+  walk(path.join(root, 'src'));
+  const real = path.join(root, 'node_modules', 'typebox', 'build', 'index.mjs');
+  const names = [...used].sort();
+  return [
+    `export * from ${JSON.stringify(real)};`,
+    `import { ${names.map((n, i) => `${n} as T${i}`).join(', ')} } from ${JSON.stringify(path.join(path.dirname(real), 'typebox.mjs'))};`,
+    `export default { ${names.map((n, i) => `${n}: T${i}`).join(', ')} };`,
+  ].join('\n');
+}
+
+// typebox's compiled Validator imports every value operation (Clean, Convert, Create, Default,
+// Decode, Encode, Parse: ~20 kB) for its methods of those names. src/ only calls Check and
+// Errors on validators; while no src file calls a method of those names, the validator gets
+// stubs that throw if called, and the bundle is that much smaller.
+const VALUE_OPS = ['Clean', 'Convert', 'Create', 'Default', 'Decode', 'Encode', 'Parser', 'ParseError'];
+function srcCallsValueOps() {
+  const hits = [];
+  const walk = (dir) => {
+    for (const e of readdirSync(dir, { withFileTypes: true })) {
+      const f = path.join(dir, e.name);
+      if (e.isDirectory()) walk(f);
+      else if (f.endsWith('.ts') && /\.(Clean|Convert|Create|Default|Decode|Encode|Parse)\(/.test(readFileSync(f, 'utf8'))) hits.push(rel(f));
+    }
+  };
+  walk(path.join(root, 'src'));
+  return hits;
+}
+// typebox/value's index also builds a `Value` namespace of every operation; src/ imports named
+// operations only (`import { Check } from "typebox/value"`), so it gets just those operations'
+// modules (value/check/ for Check), or the whole index when a name has no module of its own.
+function valueShim() {
+  const value = path.join(root, 'node_modules', 'typebox', 'build', 'value');
+  const names = new Set();
+  const walk = (dir) => {
+    for (const e of readdirSync(dir, { withFileTypes: true })) {
+      const f = path.join(dir, e.name);
+      if (e.isDirectory()) walk(f);
+      else if (f.endsWith('.ts'))
+        for (const m of readFileSync(f, 'utf8').matchAll(/import\s*\{([^}]*)\}\s*from\s*"typebox\/value"/g))
+          for (const n of m[1].split(',')) if (n.trim() && !n.trim().startsWith('type ')) names.add(n.trim().split(/\s+as\s+/)[0]);
+    }
+  };
+  walk(path.join(root, 'src'));
+  const lines = [];
+  for (const n of names) {
+    const mod = path.join(value, n.toLowerCase(), 'index.mjs');
+    lines.push(`export { ${n} } from ${JSON.stringify(existsSync(mod) ? mod : path.join(value, 'index.mjs'))};`);
+  }
+  return lines.join('\n');
+}
+function validatorValueShim() {
+  const value = path.join(root, 'node_modules', 'typebox', 'build', 'value');
+  const stub = (n) => `export function ${n}() { throw new Error("typebox ${n} is left out of the qis-edge bundle (scripts/bundle.js)"); }`;
+  return [
+    `export { Errors } from ${JSON.stringify(path.join(value, 'errors', 'index.mjs'))};`,
+    `export { HasCodec } from ${JSON.stringify(path.join(value, 'codec', 'has.mjs'))};`,
+    ...VALUE_OPS.map(stub),
+  ].join('\n');
+}
+
+const patchPlugin = {
+  name: 'qis-edge-patches',
+  setup(build) {
+    const valueOpsUsed = srcCallsValueOps();
+    if (valueOpsUsed.length > 0) warnings.push(`${valueOpsUsed.join(', ')} call typebox value operations: the whole of typebox/value is bundled`);
+    else {
+      build.onResolve({ filter: /^\.\.\/value\/index\.mjs$/ }, (args) =>
+        /typebox[\\/]build[\\/]compile[\\/]validator\.mjs$/.test(args.importer) ? { path: 'validator-value', namespace: 'qis-typebox' } : undefined,
+      );
+    }
+    build.onResolve({ filter: /^typebox(\/value)?$/ }, (args) => (rel(args.importer).startsWith('src/') ? { path: args.path, namespace: 'qis-typebox' } : undefined));
+    // typebox's modules are pure (definitions only) but esbuild cannot prove it of their
+    // top-level calls: marking them side-effect free lets it drop the ones nothing uses.
+    const inTypebox = /[\\/]node_modules[\\/]typebox[\\/]/;
+    build.onResolve({ filter: /^(\.\.?\/|\/)/ }, (args) => {
+      const file = path.isAbsolute(args.path) ? args.path : path.resolve(args.resolveDir, args.path);
+      return inTypebox.test(file) && file.endsWith('.mjs') ? { path: file, sideEffects: false } : undefined;
+    });
+    const shims = { typebox: typeboxShim, 'typebox/value': valueShim, 'validator-value': validatorValueShim };
+    build.onLoad({ filter: /.*/, namespace: 'qis-typebox' }, (args) => ({ contents: shims[args.path](), loader: 'js', resolveDir: root }));
+    build.onLoad({ filter: /[\\/]zeromq[\\/]lib[\\/]load-addon\.js$/ }, (args) => {
+      let text = readFileSync(args.path, 'utf8');
+      text = replaceOnce(text, 'path_1.default.resolve(__dirname, "..", "build")', 'path_1.default.resolve(__dirname, "build")', args.path);
+      return { contents: text, loader: 'js' };
+    });
+    build.onLoad({ filter: /[\\/]src[\\/].*\.ts$/ }, (args) => {
+      const file = rel(args.path);
+      let text = readFileSync(args.path, 'utf8');
+      for (const [from, to] of SRC_PATCHES[file] ?? []) text = replaceOnce(text, from, to, args.path);
+      text = text.replace(VERSION_READ, () => JSON.stringify(JSON.stringify({ version: pkg.version })));
+      // Left as is (it is the bundle's own URL at run time), but said: it may need a patch here.
+      if (text.includes('import.meta.url')) warnings.push(`${file} uses import.meta.url: in the bundle it is the bundle's URL (scripts/bundle.js may need a patch for it)`);
+      return { contents: (PREPEND[file] ?? '') + text, loader: 'ts' };
+    });
+  },
+};
+
+// The entry: a forked demo worker (IPC channel, a JSON config argument) runs the agent worker;
+// anything else is the CLI.
+const ENTRY = `
+if (process.send !== undefined && process.argv.length === 3 && process.argv[2].startsWith("{")) {
+  await import("./src/cli/agent-worker.ts");
+} else {
+  const { main } = await import("./src/cli/main.ts");
+  process.exitCode = await main(process.argv.slice(2), { stdin: process.stdin, stdout: process.stdout, stderr: process.stderr });
+}
+`;
+
+// CommonJS dependencies (zeromq, node-gyp-build, cmake-ts) use require, __dirname and __filename.
+// In the bundle they are the bundle's own. __qisBundleUrl is the bundle's URL, for the patches.
+const BANNER = [
+  'import { createRequire as __qisCreateRequire } from "node:module";',
+  'import { fileURLToPath as __qisFileURLToPath } from "node:url";',
+  'import { dirname as __qisDirname } from "node:path";',
+  'const require = __qisCreateRequire(import.meta.url);',
+  'const __filename = __qisFileURLToPath(import.meta.url);',
+  'const __dirname = __qisDirname(__filename);',
+  'const __qisBundleUrl = import.meta.url;',
+].join('');
+
+async function bundle() {
+  const esbuild = await import('esbuild');
+  mkdirSync(out, { recursive: true });
+  const file = path.join(out, 'qis-edge.mjs');
+  const result = await esbuild.build({
+    stdin: { contents: ENTRY, resolveDir: root, sourcefile: 'qis-edge-entry.mjs', loader: 'ts' },
+    bundle: true,
+    minify: true,
+    format: 'esm',
+    platform: 'node',
+    target: 'node20',
+    outfile: file,
+    banner: { js: `#!/usr/bin/env node\n${BANNER}` },
+    plugins: [patchPlugin],
+    // cbor-x's optional native string extractor: not shipped (cbor-x then runs in pure JS, as
+    // its own try/catch intends), so its loader (node-gyp-build-optional-packages, detect-libc)
+    // stays out of the bundle too.
+    external: ['cbor-extract'],
+    metafile: true,
+    legalComments: 'none',
+    charset: 'utf8',
+    logLevel: 'warning',
+    // Only the CJS build of each dependency, never a browser field.
+    mainFields: ['module', 'main'],
+    conditions: ['node', 'import', 'default'],
+  });
+  writeFileSync(path.join(out, 'qis-edge.meta.json'), JSON.stringify(result.metafile));
+  return { file, bytes: statSync(file).size };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Addons beside the bundle
+
+const ARMV = { arm: 'armv7', arm64: '', x64: '' };
+
+/** Our addon: build/Release (a native build on this machine) or prebuilds/linux-<arch>/ (cross/build.sh). */
+function ourAddon() {
+  const dir = path.join(out, 'prebuilds', `linux-${arch}`);
+  rmSync(dir, { recursive: true, force: true });
+  const name = `node.napi${ARMV[arch] ? `.${ARMV[arch]}` : ''}.node`;
+  const candidates = [path.join(root, 'prebuilds', `linux-${arch}`, name)];
+  if (arch === process.arch && process.platform === 'linux') candidates.push(path.join(root, 'build', 'Release', 'qis_edge.node'));
+  const from = candidates.find((f) => existsSync(f));
+  if (from === undefined) {
+    say(`no native addon for linux-${arch} (looked for ${candidates.map(rel).join(', ')}): the bundle will use the TypeScript fallback`);
+    return null;
+  }
+  mkdirSync(dir, { recursive: true });
+  copyFileSync(from, path.join(dir, name));
+  return rel(from);
+}
+
+/** The newest GLIBC_2.N symbol version a shared object asks for, as N (0: none). */
+function glibcNeeded(file) {
+  let n = 0;
+  for (const m of readFileSync(file).toString('latin1').matchAll(/GLIBC_2\.(\d+)/g)) n = Math.max(n, Number(m[1]));
+  return n;
+}
+
+/** zeromq's addon: one manifest entry and its binary (ours for armv7, the package's otherwise). */
+function zeromqAddon() {
+  const zmqBuild = path.join(root, 'node_modules', 'zeromq', 'build');
+  const dest = path.join(out, 'build');
+  rmSync(dest, { recursive: true, force: true });
+  let key;
+  let from;
+  if (arch === 'arm') {
+    from = path.join(root, 'cross', '.cache', 'zeromq-armv7', 'addon.node');
+    if (!existsSync(from)) throw new Error(`bundle: no armv7 zeromq addon at ${rel(from)}: run cross/build.sh armv7 first`);
+    key = { os: 'linux', arch: 'arm', runtime: 'node', nodeAPI: 'node-addon-api', buildType: 'Release', abi: 115, libc: 'glibc', builtBy: 'cross/build.sh' };
+    key = JSON.stringify(key);
+  } else {
+    const manifest = JSON.parse(readFileSync(path.join(zmqBuild, 'manifest.json'), 'utf8'));
+    const entries = Object.entries(manifest)
+      .map(([k, v]) => [k, v, JSON.parse(k)])
+      .filter(([, , c]) => c.os === 'linux' && c.arch === arch && c.libc === 'glibc' && c.runtime === 'node')
+      .sort((a, b) => (b[2].abi ?? 0) - (a[2].abi ?? 0));
+    if (entries.length === 0) throw new Error(`bundle: zeromq ships no linux ${arch} glibc addon`);
+    // Any ABI works (node-addon-api is ABI-stable), but some builds need a newer glibc than
+    // Debian 12 / Raspberry Pi OS 12 have (2.36): take the one needing the oldest glibc.
+    const pick = entries
+      .map((e) => [...e, glibcNeeded(path.join(zmqBuild, e[1]))])
+      .sort((a, b) => a[3] - b[3] || (b[2].abi ?? 0) - (a[2].abi ?? 0))[0];
+    key = pick[0];
+    from = path.join(zmqBuild, pick[1]);
+  }
+  const relPath = `linux/${arch}/node/glibc-${JSON.parse(key).abi}-Release/addon.node`;
+  mkdirSync(path.dirname(path.join(dest, relPath)), { recursive: true });
+  copyFileSync(from, path.join(dest, relPath));
+  writeFileSync(path.join(dest, 'manifest.json'), `${JSON.stringify({ [key]: relPath })}\n`);
+  return { from: rel(from), bytes: statSync(from).size, glibc: glibcNeeded(from) };
+}
+
+// Only the prebuilds/ and build/ this script lays out are replaced; a stale other arch is removed.
+function cleanOtherArches() {
+  const pre = path.join(out, 'prebuilds');
+  if (existsSync(pre)) for (const d of readdirSync(pre)) if (d !== `linux-${arch}`) rmSync(path.join(pre, d), { recursive: true, force: true });
+}
+
+try {
+  if (withJs) {
+    const { bytes } = await bundle();
+    say(`${rel(path.join(out, "qis-edge.mjs"))}: ${bytes} bytes (${(bytes / 1024).toFixed(1)} KiB) minified`);
+    for (const w of warnings) say(`warning: ${w}`);
+  }
+  if (process.platform !== 'linux' && !process.argv.includes('--arch')) {
+    // The targets are Linux: a bundle built on e.g. macOS is JS only (no addons beside it).
+    say(`addons are laid out for Linux targets only: none beside the bundle on ${process.platform} (pass --arch to lay out Linux ones)`);
+    process.exit(0);
+  }
+  cleanOtherArches();
+  const ours = ourAddon();
+  if (ours) say(`native addon for linux-${arch}: ${ours}`);
+  const zmq = zeromqAddon();
+  say(`zeromq addon for linux-${arch}: ${zmq.from} (${(zmq.bytes / 1e6).toFixed(1)} MB, needs glibc ≥ 2.${zmq.glibc})`);
+} catch (err) {
+  process.stderr.write(`${err.message ?? err}\n`);
+  process.exit(1);
+}

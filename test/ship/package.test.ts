@@ -1,0 +1,149 @@
+/**
+ * `npm run package -- --target NAME` for every profile in targets/: the tarball lists exactly
+ * what the target needs (tar tzf), its binaries are for the target's architecture (file), the
+ * unit and config are the profile's, and nothing comes from node_modules. The x64 package is
+ * also extracted and run: selftest, and an agent on its default config and the profile's Node
+ * flags reaching "ready". ARM packages run under QEMU in cross/qemu-test.sh (.ci/run).
+ * ARM addons are cross-built by scripts/package.js (cross/build.sh) when missing.
+ */
+import { spawn, spawnSync } from "node:child_process";
+import { mkdtempSync, readFileSync, readdirSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+
+const root = fileURLToPath(new URL("../../", import.meta.url));
+const version = (JSON.parse(readFileSync(join(root, "package.json"), "utf8")) as { version: string }).version;
+const out = mkdtempSync(join(tmpdir(), "qis-packages-"));
+afterAll(() => rmSync(out, { recursive: true, force: true }));
+
+interface Profile {
+  name: string;
+  arch: string;
+  nodeArch: string;
+  node: { flags: string[] };
+  store: { capacity: number };
+  batch: { size: number };
+  hwm: { send: number; receive: number };
+  systemd: { MemoryMax: string };
+  agentConfig: string;
+  devicePackages: string[];
+}
+const profiles: Profile[] = readdirSync(join(root, "targets"))
+  .filter((f) => f.endsWith(".json") && !f.endsWith(".agent.json"))
+  .map((f) => JSON.parse(readFileSync(join(root, "targets", f), "utf8")) as Profile);
+
+/** What `file` says of an ELF for each nodeArch. */
+const ELF: Record<string, RegExp> = {
+  x64: /ELF 64-bit LSB shared object, x86-64/,
+  arm64: /ELF 64-bit LSB shared object, ARM aarch64/,
+  arm: /ELF 32-bit LSB shared object, ARM, EABI5/,
+};
+const ADDON: Record<string, string> = {
+  x64: "prebuilds/linux-x64/node.napi.node",
+  arm64: "prebuilds/linux-arm64/node.napi.node",
+  arm: "prebuilds/linux-arm/node.napi.armv7.node",
+};
+
+describe("device targets", () => {
+  it("are the four profiles, each with a default agent config that `config check` accepts", () => {
+    expect(profiles.map((p) => p.name).sort()).toEqual(["gateway-x64", "jetson-arm64", "pi-arm64", "pi-armv7"]);
+    for (const p of profiles) {
+      const file = join(root, "targets", p.agentConfig);
+      const r = spawnSync(process.execPath, [join(root, "dist", "qis-edge.mjs"), "config", "check", "--ignore-env", file], { encoding: "utf8" });
+      expect(r.stdout + r.stderr, p.name).toBe(`ok: ${file}\n`);
+      // The profile's sizing is what the config says.
+      const c = JSON.parse(readFileSync(file, "utf8")) as { store: { capacity: number }; batch: { size: number }; hwm: { send: number; receive: number } };
+      expect(c.store.capacity, p.name).toBe(p.store.capacity);
+      expect(c.batch.size, p.name).toBe(p.batch.size);
+      expect(c.hwm, p.name).toEqual(p.hwm);
+      expect(p.node.flags.some((f) => /^--max-old-space-size=\d+$/.test(f)) && p.node.flags.some((f) => /^--max-semi-space-size=\d+$/.test(f)), p.name).toBe(true);
+    }
+  });
+});
+
+describe.each(profiles.map((p) => [p.name, p] as const))("package %s", (name, profile) => {
+  const base = `qis-edge-${version}-${name}`;
+  const tarball = join(out, `${base}.tar.gz`);
+  let listing: string[] = [];
+  let dir = "";
+
+  beforeAll(() => {
+    const r = spawnSync(process.execPath, [join(root, "scripts", "package.js"), "--target", name, "--out", out], { cwd: root, encoding: "utf8", timeout: 600_000 });
+    expect(r.status, `${r.stdout}${r.stderr}`).toBe(0);
+    listing = spawnSync("tar", ["tzf", tarball], { encoding: "utf8" }).stdout.trim().split("\n");
+    dir = mkdtempSync(join(tmpdir(), "qis-pkg-x-"));
+    expect(spawnSync("tar", ["xzf", tarball, "-C", dir]).status).toBe(0);
+    dir = join(dir, base);
+  }, 600_000);
+  afterAll(() => rmSync(join(dir, ".."), { recursive: true, force: true }));
+
+  it("lists only what the target needs (tar tzf)", () => {
+    const a = profile.nodeArch;
+    const zmq = listing.find((f) => f.startsWith(`${base}/build/linux/${a}/node/glibc-`) && f.endsWith("/addon.node"));
+    expect(zmq, listing.join("\n")).toBeDefined();
+    const files = listing.filter((f) => !f.endsWith("/")).sort();
+    expect(files).toEqual(
+      [
+        "INSTALL",
+        "agent.json",
+        "build/manifest.json",
+        zmq!.slice(base.length + 1),
+        ADDON[a]!,
+        "qis-edge",
+        "qis-edge.mjs",
+        "qis-edge.service",
+        "target.json",
+      ]
+        .map((f) => `${base}/${f}`)
+        .sort(),
+    );
+    expect(listing.some((f) => f.includes("node_modules"))).toBe(false);
+  });
+
+  it("has binaries for the target's architecture (file) and a manifest naming only them", () => {
+    for (const f of listing.filter((x) => x.endsWith(".node"))) {
+      const r = spawnSync("file", ["-b", join(dir, "..", f)], { encoding: "utf8" });
+      expect(r.status, "the `file` command is missing (apt-get install file)").toBe(0);
+      expect(r.stdout, f).toMatch(ELF[profile.nodeArch]!);
+    }
+    const manifest = JSON.parse(readFileSync(join(dir, "build", "manifest.json"), "utf8")) as Record<string, string>;
+    expect(Object.keys(manifest).map((k) => (JSON.parse(k) as { arch: string }).arch)).toEqual([profile.nodeArch]);
+  });
+
+  it("has a systemd unit with its own user, restart on failure and the profile's MemoryMax and Node flags", () => {
+    const unit = readFileSync(join(dir, "qis-edge.service"), "utf8");
+    expect(unit).toMatch(/^User=qis-edge$/m);
+    expect(unit).toMatch(/^Restart=on-failure$/m);
+    expect(unit).toMatch(new RegExp(`^MemoryMax=${profile.systemd.MemoryMax}$`, "m"));
+    expect(unit).toContain(`node ${profile.node.flags.join(" ")} /opt/qis-edge/qis-edge.mjs run --config /etc/qis-edge/agent.json`);
+    expect(readFileSync(join(dir, "agent.json"), "utf8")).toBe(readFileSync(join(root, "targets", profile.agentConfig), "utf8"));
+    const install = readFileSync(join(dir, "INSTALL"), "utf8");
+    for (const p of profile.devicePackages) expect(install).toContain(`apt-get install -y ${p}`);
+  });
+
+  it.runIf(profile.nodeArch === process.arch)("runs here: selftest, and an agent on the default config reaches ready", async () => {
+    const self = spawnSync(join(dir, "qis-edge"), ["selftest", "--state-dir", dir], { encoding: "utf8", timeout: 60_000 });
+    expect(self.status, self.stdout + self.stderr).toBe(0);
+    // The default config binds 0.0.0.0:5600/5601 and /var/lib/qis-edge: moved to loopback and temp.
+    const env = { ...process.env, QIS_EDGE_STATE_DIR: dir, QIS_EDGE_STORE_FILE: join(dir, "store.bin"), QIS_EDGE_PUB_BIND: "tcp://127.0.0.1:*", QIS_EDGE_STORE_BIND: "tcp://127.0.0.1:*" };
+    const child = spawn(join(dir, "qis-edge"), ["run", "--config", join(dir, "agent.json")], { env, stdio: ["ignore", "ignore", "pipe"] });
+    let err = "";
+    const ready = await new Promise<boolean>((resolve) => {
+      const t = setTimeout(() => resolve(false), 20_000);
+      child.stderr.on("data", (d: Buffer) => {
+        err += d.toString();
+        if (err.includes('"msg":"ready"')) {
+          clearTimeout(t);
+          resolve(true);
+        }
+      });
+      child.once("exit", () => resolve(false));
+    });
+    child.kill("SIGTERM");
+    const code = await new Promise((r) => (child.exitCode !== null ? r(child.exitCode) : child.once("exit", (c) => r(c))));
+    expect(ready, err).toBe(true);
+    expect(code).toBe(0);
+  }, 60_000);
+});
