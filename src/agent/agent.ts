@@ -113,6 +113,9 @@ export class Agent extends EventEmitter {
   readonly #batchBuf = Buffer.alloc(OBSERVE_CHUNK * PACKET_SIZE);
   readonly #view = new PacketView();
   #synthEvents: SynthesisEvent[] = [];
+  /** store cursors of synthesized packets not yet published */
+  #synthCursors: number[] = [];
+  readonly #synthView = new PacketView();
   #closed = false;
   readonly counters = { observed: 0, published: 0, received: 0, duplicates: 0, synthesized: 0, synthEventsDropped: 0 };
 
@@ -396,11 +399,9 @@ export class Agent extends EventEmitter {
   #onSynthesized(p: Readonly<SynthPacket>): void {
     codec.encode(p, this.#synthScratch, 0);
     if (this.store.insert(this.#synthScratch, 0) !== InsertStatus.STORED) return;
-    const cursor = this.store.cursor;
     this.counters.synthesized++;
-    this.#publisher.publish(this.#synthScratch, 0, cursor);
-    this.#legacy.publish(this.#synthScratch, 0);
-    if (this.listenerCount("packet") > 0) this.#emitPacket("synthesis", this.#synthScratch, 0, cursor);
+    // Published after the synthesis events (#flushSynthEvents): the local listener first.
+    this.#synthCursors.push(this.store.cursor);
     if (this.#synthEvents.length >= SYNTH_EVENT_QUEUE) {
       this.counters.synthEventsDropped++;
       return;
@@ -418,15 +419,30 @@ export class Agent extends EventEmitter {
     });
   }
 
-  /** Emits the queued synthesis events, now that the engine is free to answer consensus(). */
+  /**
+   * Emits the queued synthesis events, now that the engine is free to answer consensus(), then
+   * publishes the synthesized packets from the store.
+   */
   #flushSynthEvents(): void {
-    if (this.#synthEvents.length === 0) return;
+    if (this.#synthCursors.length === 0) return;
     const events = this.#synthEvents;
+    const cursors = this.#synthCursors;
     this.#synthEvents = [];
-    for (const e of events) {
-      e.consensus = this.synth.consensus(e.domain);
-      this.log.debug("synthesis", { address: e.address, estimate: e.estimate, confidence: e.confidence, n: e.nObservations });
-      this.emit("synthesis", e);
+    this.#synthCursors = [];
+    if (this.listenerCount("synthesis") > 0 || this.log.enabled("debug")) {
+      for (const e of events) {
+        e.consensus = this.synth.consensus(e.domain);
+        this.log.debug("synthesis", { address: e.address, estimate: e.estimate, confidence: e.confidence, n: e.nObservations });
+        this.emit("synthesis", e);
+      }
+    }
+    const emitPackets = this.listenerCount("packet") > 0;
+    for (const cursor of cursors) {
+      const v = this.store.read(cursor, this.#synthView);
+      if (v === undefined) continue; // expired at once (ttl) or evicted by a tiny store
+      this.#publisher.publish(v.buf, v.offset, cursor);
+      this.#legacy.publish(v.buf, v.offset);
+      if (emitPackets) this.#emitPacket("synthesis", v.buf, v.offset, cursor);
     }
   }
 
