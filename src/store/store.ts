@@ -125,8 +125,10 @@ export class PacketStore {
     this.capacity = capacity;
     this.#now = now ?? Date.now;
     this.#syncWrites = syncWrites === true;
-    // Off the V8 heap, its own ArrayBuffer (so 8-byte aligned), zeroed once.
-    this.#data = Buffer.allocUnsafeSlow(capacity * PACKET_SIZE).fill(0);
+    // Off the V8 heap, its own ArrayBuffer (Buffer.alloc of more than 4 kB never pools): 8-byte aligned.
+    // Buffer.alloc gets zeroed pages from the OS (calloc): they become resident only when a
+    // slot is first written, so an idle agent does not pay for its whole store at start.
+    this.#data = Buffer.alloc(capacity * PACKET_SIZE);
     this.#data64 = f64View(this.#data);
     this.#data32 = i32View(this.#data);
     this.#run = new PendingRun(this.#data);

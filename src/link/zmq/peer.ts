@@ -175,7 +175,8 @@ export class ZmqPeer {
 
   #onMessage(frames: Buffer[]): void {
     this.counters.messages++;
-    const [addressFrame, headerFrame, packets] = frames;
+    const [addressFrame, headerFrame] = frames;
+    let packets = frames[2];
     if (addressFrame === undefined || headerFrame === undefined || frames.length > 3) {
       this.#refuseMessage("ERR_WIRE_FRAMES", `a message has 2 or 3 frames (address, header[, packets]): got ${frames.length}`, 0);
       return;
@@ -203,6 +204,7 @@ export class ZmqPeer {
       return;
     }
     this.#track(address, h.epoch, h.prev, h.last);
+    packets = aligned(packets);
     const count = packets.length / PACKET_SIZE;
     const codes = this.#codes;
     codec.verifyBatch(packets, codes);
@@ -311,7 +313,7 @@ export class ZmqPeer {
         return -1;
       }
       this.#epoch = reply.epoch;
-      if (reply.count > 0) this.#deliverPage(packets, reply.count, pattern);
+      if (reply.count > 0) this.#deliverPage(aligned(packets), reply.count, pattern);
       got += reply.count;
       this.counters.caughtUpPackets += reply.count;
       // next < since: the peer's store lost its newest records (restarted without its file).
@@ -362,6 +364,17 @@ function sameAddress(packets: Uint8Array, o: number, address: Buffer): boolean {
   const a = o + OFFSETS.address;
   for (let i = 0; i < len; i++) if (packets[a + i] !== address[i]) return false;
   return true;
+}
+
+/**
+ * ZeroMQ hands over large frames as Buffers over libzmq's own memory, which may start at any
+ * address; the codec and the store read packets through Float64Array/Int32Array views. x86-64
+ * and arm64 tolerate unaligned reads, 32-bit ARM raises SIGBUS: copy there.
+ */
+const COPY_FRAMES = process.arch === "arm";
+
+function aligned<T extends Uint8Array>(frame: T): T | Buffer {
+  return COPY_FRAMES ? Buffer.from(frame) : frame;
 }
 
 function sleep(ms: number): Promise<void> {
