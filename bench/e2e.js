@@ -95,6 +95,8 @@ async function agents(synth) {
   await receiver.next("ready");
   await receiver.next("caught-up");
   let lastStats = null;
+  /** [sender, receiver] CPU µs per packet, per round */
+  const cpu = [];
   return {
     async burst() {
       const prepared = sender.next("prepared");
@@ -103,10 +105,12 @@ async function agents(synth) {
       const done = receiver.next("done");
       receiver.send({ op: "burst", n: N });
       await new Promise((r) => setTimeout(r, 20));
+      const sent = sender.next("sent-burst");
       const t0 = hr();
       sender.send({ op: "burst", n: N });
       const m = await done;
       lastStats = m.stats;
+      cpu.push([(await sent).cpuUs, m.cpuUs]);
       return N / (Number(BigInt(m.t) - t0) / 1e9);
     },
     async latency() {
@@ -127,6 +131,7 @@ async function agents(synth) {
       return us;
     },
     stats: () => lastStats,
+    cpu: () => [median(cpu.map((c) => c[0])), median(cpu.map((c) => c[1]))],
     close() {
       sender.send({ op: "exit" });
       receiver.send({ op: "exit" });
@@ -176,6 +181,7 @@ async function main() {
     ),
     "",
     `Rounds (packets/s): raw ${rawRates.map(fmtRate).join(", ")}; qis-edge ${qisRates.map(fmtRate).join(", ")}.`,
+    `CPU per packet (median over the rounds, warm-up included): sender ${q.cpu()[0].toFixed(2)} µs (store with verify, synthesis, batching, send), receiver ${q.cpu()[1].toFixed(2)} µs (receive, verify, store, synthesis).`,
     `Receiver after the last round: ${JSON.stringify(q.stats())}. Latency samples: raw ${rawLat.length}, qis-edge ${qisLat.length}.`,
   ];
   process.stdout.write(md.join("\n") + "\n");

@@ -120,11 +120,14 @@ async function agent(kind, synth, peer) {
         send({ event: "prepared" });
       } else if (m.op === "burst") {
         const CHUNK = 1024;
+        const cpu0 = process.cpuUsage();
         for (let i = 0; i < m.n; i += CHUNK) {
           a.publish(prepared.subarray(i * PACKET_SIZE, Math.min(m.n, i + CHUNK) * PACKET_SIZE));
           // Let the publisher flush and ZeroMQ's I/O thread run between chunks.
           await new Promise((r) => setImmediate(r));
         }
+        const cpu = process.cpuUsage(cpu0);
+        send({ event: "sent-burst", cpuUs: (cpu.user + cpu.system) / m.n });
       } else if (m.op === "ping") {
         const sent = {};
         for (let i = 0; i < m.n; i++) {
@@ -154,10 +157,12 @@ async function agent(kind, synth, peer) {
         a.removeAllListeners("packet");
         a.removeAllListeners("synthesis");
         expect = a.counters.received + m.n;
+        const cpu0 = process.cpuUsage();
         const poll = setInterval(() => {
           if (a.counters.received >= expect) {
             clearInterval(poll);
-            send({ event: "done", t: String(hr()), stats: { received: a.counters.received, synthOffered: a.synth.counters.offered, invalid: a.stats().peers[0].invalidPackets, gaps: a.stats().peers[0].gaps } });
+            const cpu = process.cpuUsage(cpu0);
+            send({ event: "done", t: String(hr()), cpuUs: (cpu.user + cpu.system) / m.n, stats: { received: a.counters.received, synthOffered: a.synth.counters.offered, invalid: a.stats().peers[0].invalidPackets, gaps: a.stats().peers[0].gaps } });
           }
         }, 1);
       } else if (m.op === "collect") send({ event: "synth", synth });

@@ -1,8 +1,8 @@
 /** The packet store: fixed-capacity ring of 512-byte slots with identity, address and expiry indexes (docs/store.md). */
+export { PacketStore } from "./store.js";
 export {
   InsertStatus,
   MAX_CAPACITY,
-  PacketStore,
   type PacketStoreOptions,
   type QueryResult,
   type QueryStrategy,
@@ -10,7 +10,7 @@ export {
   type StoredPacket,
   type StorePattern,
   type StoreStats,
-} from "./store.js";
+} from "./types.js";
 export { StoreError, StoreErrorCode, type StoreErrorDetail, type StoreFileProblem } from "./errors.js";
 export {
   FILE_HEADER,

@@ -30,18 +30,6 @@ import {
   type StoreStats,
 } from "./types.js";
 
-export {
-  InsertStatus,
-  MAX_CAPACITY,
-  type PacketStoreOptions,
-  type QueryResult,
-  type QueryStrategy,
-  type QueryVisitor,
-  type StoredPacket,
-  type StorePattern,
-  type StoreStats,
-} from "./types.js";
-
 /** Records staged before one positioned write (file mode). */
 const RUN_RECORDS = 64;
 /** Packets verified per codec.verifyBatch call in insertBatch. */
