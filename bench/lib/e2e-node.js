@@ -92,7 +92,6 @@ async function agent(kind, synth, peer) {
     {
       stateDir,
       log: { level: "warn" },
-      store: { capacity: 1 << 19 },
       synth,
       ...(peer ? { peers: [peer] } : {}),
     },

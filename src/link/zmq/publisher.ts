@@ -11,6 +11,7 @@
  */
 import * as zmq from "zeromq";
 import { OFFSETS, PACKET_SIZE } from "../../packet/index.js";
+import { copyPacket, f64View } from "../../store/copy.js";
 import { encodeBatchHeader, Kind } from "./wire.js";
 
 export interface PublisherOptions {
@@ -35,6 +36,7 @@ interface Lane {
   readonly address: Buffer;
   /** the pending batch, allocated per batch: ZeroMQ sends large frames zero-copy and keeps them */
   buf: Buffer | null;
+  buf64: Float64Array | null;
   count: number;
   /** store cursor of the last packet of the last batch sent on this lane (0 = none) */
   prev: number;
@@ -64,6 +66,9 @@ export class ZmqPublisher {
   readonly #lanes = new Map<number, Lane>();
   #laneCount = 0;
   #recent: Lane | null = null;
+  /** the last source buffer and its Float64Array view (copies without a view per packet) */
+  #src: Uint8Array | null = null;
+  #src64: Float64Array | null = null;
   /** performance.now() of the last batch sent */
   #lastSend = 0;
   /** lanes with a pending batch, in the order they got their first packet */
@@ -107,11 +112,14 @@ export class ZmqPublisher {
     const lane = this.#lane(src, offset);
     if (lane.buf === null) {
       lane.buf = Buffer.allocUnsafeSlow(this.#opts.batchSize * PACKET_SIZE);
+      lane.buf64 = f64View(lane.buf);
       this.#pending.push(lane);
     }
-    // Buffer.copy takes offsets: no subarray view allocated per packet.
-    if (Buffer.isBuffer(src)) src.copy(lane.buf, lane.count * PACKET_SIZE, offset, offset + PACKET_SIZE);
-    else lane.buf.set(src.subarray(offset, offset + PACKET_SIZE), lane.count * PACKET_SIZE);
+    if (src !== this.#src) {
+      this.#src = src;
+      this.#src64 = f64View(src);
+    }
+    copyPacket(src, this.#src64, offset, lane.buf, lane.buf64, lane.count * PACKET_SIZE);
     lane.count++;
     lane.last = cursor;
     this.packets++;
@@ -154,6 +162,7 @@ export class ZmqPublisher {
     lane.prev = lane.last;
     this.#lastSend = performance.now();
     lane.buf = null;
+    lane.buf64 = null;
     lane.count = 0;
     lane.markers = TAIL_MARKERS;
   }
@@ -197,6 +206,7 @@ export class ZmqPublisher {
       hash: Buffer.from(src.subarray(h, h + 16)),
       address: Buffer.from(src.subarray(a, a + src[offset + LEN_AT]!)),
       buf: null,
+      buf64: null,
       count: 0,
       prev: 0,
       last: 0,
