@@ -2,8 +2,9 @@
  * A stdio session: an agent driven by a supervisor over stdin/stdout (docs/stdio.md).
  *
  * Every request (every non-blank line, every frame) gets exactly one `ack` or one `error`, in
- * request order. Requests are handled synchronously as their bytes arrive; what they produce is
- * collected and written with one write() per input chunk (or per event-loop turn for events
+ * request order. Requests are handled synchronously as their bytes arrive (consecutive
+ * observations of one input chunk go to the agent as one observeMany batch); what they produce
+ * is collected and written with one write() per input chunk (or per event-loop turn for events
  * from peers and timers).
  *
  * Flow control: the output stream is never waited on. While it is backed up (write() returned
