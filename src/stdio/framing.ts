@@ -11,6 +11,7 @@
  *
  * Writers collect the messages of one event-loop turn and hand them over as one chunk.
  */
+import { decodeFlatMap } from "./cbor-flat.js";
 import { Decoder, Encoder } from "cbor-x";
 
 /** Largest request accepted, in bytes (the line without its newline, or the frame without its length). */
@@ -231,7 +232,11 @@ export class CborReader implements Reader {
       this.#sink.bad("ERR_STDIO_SYNTAX", "empty frame: expected a CBOR map", n);
       return;
     }
-    let value: unknown;
+    let value: unknown = decodeFlatMap(b, start, end);
+    if (value !== undefined) {
+      this.#sink.message(value, n);
+      return;
+    }
     try {
       value = cborDecoder.decode(b.subarray(start, end));
     } catch (e) {
