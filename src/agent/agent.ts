@@ -14,7 +14,7 @@ import { randomBytes } from "node:crypto";
 import { EventEmitter } from "node:events";
 import { compilePattern, type AddressPattern } from "../address/index.js";
 import { QisError } from "../errors.js";
-import { codec, nativeStatus, PACKET_SIZE, PacketView, type PacketFields } from "../packet/index.js";
+import { codec, nativeStatus, OFFSETS, PACKET_SIZE, PacketView, type PacketFields } from "../packet/index.js";
 import { InsertStatus, PacketStore, type StoredPacket } from "../store/index.js";
 import { SynthEngine, type DomainConsensus, type SynthPacket } from "../synth/index.js";
 import { ZmqPublisher } from "../link/zmq/publisher.js";
@@ -101,6 +101,8 @@ export class Agent extends EventEmitter {
   #legacy!: LegacyLinks;
   readonly #patterns = new Map<string, AddressPattern>();
   readonly #seq: SequenceCounter;
+  /** the clock of the store and the engine */
+  readonly #now: () => number;
   readonly #lock: { release(): void };
   readonly #timers: NodeJS.Timeout[] = [];
   /** scratch for one local packet */
@@ -113,9 +115,8 @@ export class Agent extends EventEmitter {
   readonly #batchBuf = Buffer.alloc(OBSERVE_CHUNK * PACKET_SIZE);
   readonly #view = new PacketView();
   #synthEvents: SynthesisEvent[] = [];
-  /** store cursors of synthesized packets not yet published */
-  #synthCursors: number[] = [];
-  readonly #synthView = new PacketView();
+  /** synthesized packets not yet stored and published */
+  #synthPackets: SynthPacket[] = [];
   #closed = false;
   readonly counters = { observed: 0, published: 0, received: 0, duplicates: 0, synthesized: 0, synthEventsDropped: 0 };
 
@@ -135,6 +136,7 @@ export class Agent extends EventEmitter {
     this.#seq = new SequenceCounter();
     this.#statuses = new Uint8Array(Math.max(MAX_BATCH, config.catchUp.pageSize));
     const now = options.now ?? Date.now;
+    this.#now = now;
     try {
       this.store = new PacketStore({
         capacity: config.store.capacity,
@@ -216,12 +218,24 @@ export class Agent extends EventEmitter {
   /** Validates an observation, turns it into this node's next packet, stores, synthesizes and publishes it. */
   observe(input: unknown): ObserveResult {
     this.#assertOpen();
-    const { address, seq } = this.#encodeObservation(input, this.#scratch, 0);
-    const status = this.store.insert(this.#scratch, 0);
-    if (status !== InsertStatus.STORED) throw expired(address, seq);
-    const cursor = this.store.cursor;
+    const buf = this.#scratch;
+    const { address, seq } = this.#encodeObservation(input, buf, 0);
+    // The store refuses an expired packet, and nothing else of ours (a fresh seq, just
+    // encoded); so, with expiry checked here, the packet will be stored at the next cursor and
+    // can leave first: on an idle link the send is the latency a peer sees.
+    const ttl = buf.readUInt32LE(OFFSETS.ttl_s);
+    const timestampMs = buf.readUInt32LE(OFFSETS.timestamp_ms) + buf.readUInt32LE(OFFSETS.timestamp_ms + 4) * 2 ** 32;
+    if (ttl !== 0 && timestampMs + ttl * 1000 <= this.#now()) throw expired(address, seq);
+    const cursor = this.store.cursor + 1;
+    this.#publisher.publish(buf, 0, cursor);
+    this.#legacy.publish(buf, 0);
+    const status = this.store.insert(buf, 0);
+    if (status !== InsertStatus.STORED) throw expired(address, seq); // the clock moved past its expiry meanwhile
     this.counters.observed++;
-    this.#local(this.#scratch, 0, cursor, "local");
+    this.counters.published++;
+    this.synth.addAt(buf, 0);
+    if (this.listenerCount("packet") > 0) this.#emitPacket("local", buf, 0, cursor);
+    this.#flushSynthEvents();
     return { address, seq, cursor };
   }
 
@@ -332,17 +346,6 @@ export class Agent extends EventEmitter {
     }
   }
 
-  /** A stored local packet: synthesis, then out to peers. */
-  #local(buf: Uint8Array, offset: number, cursor: number, source: string): void {
-    // Out to peers first: on an idle link the packet leaves now, before local synthesis runs.
-    this.#publisher.publish(buf, offset, cursor);
-    this.#legacy.publish(buf, offset);
-    this.synth.addAt(buf, offset);
-    this.counters.published++;
-    if (this.listenerCount("packet") > 0) this.#emitPacket(source, buf, offset, cursor);
-    this.#flushSynthEvents();
-  }
-
   // ===========================================================================================
   // From peers
 
@@ -397,11 +400,9 @@ export class Agent extends EventEmitter {
 
   /** Called by the engine, synchronously, for each synthesized packet (the object is reused). */
   #onSynthesized(p: Readonly<SynthPacket>): void {
-    codec.encode(p, this.#synthScratch, 0);
-    if (this.store.insert(this.#synthScratch, 0) !== InsertStatus.STORED) return;
-    this.counters.synthesized++;
-    // Published after the synthesis events (#flushSynthEvents): the local listener first.
-    this.#synthCursors.push(this.store.cursor);
+    // Its fields are all numbers and strings (nodeId is ours, never changed): a shallow copy
+    // holds it until #flushSynthEvents encodes, stores and publishes it, after the events.
+    this.#synthPackets.push({ ...p });
     if (this.#synthEvents.length >= SYNTH_EVENT_QUEUE) {
       this.counters.synthEventsDropped++;
       return;
@@ -420,15 +421,16 @@ export class Agent extends EventEmitter {
   }
 
   /**
-   * Emits the queued synthesis events, now that the engine is free to answer consensus(), then
-   * publishes the synthesized packets from the store.
+   * Emits the queued synthesis events, now that the engine is free to answer consensus() (the
+   * local listener first: it is the latency that matters), then encodes, stores and publishes
+   * the synthesized packets.
    */
   #flushSynthEvents(): void {
-    if (this.#synthCursors.length === 0) return;
+    if (this.#synthPackets.length === 0) return;
     const events = this.#synthEvents;
-    const cursors = this.#synthCursors;
+    const packets = this.#synthPackets;
     this.#synthEvents = [];
-    this.#synthCursors = [];
+    this.#synthPackets = [];
     if (this.listenerCount("synthesis") > 0 || this.log.enabled("debug")) {
       for (const e of events) {
         e.consensus = this.synth.consensus(e.domain);
@@ -437,12 +439,15 @@ export class Agent extends EventEmitter {
       }
     }
     const emitPackets = this.listenerCount("packet") > 0;
-    for (const cursor of cursors) {
-      const v = this.store.read(cursor, this.#synthView);
-      if (v === undefined) continue; // expired at once (ttl) or evicted by a tiny store
-      this.#publisher.publish(v.buf, v.offset, cursor);
-      this.#legacy.publish(v.buf, v.offset);
-      if (emitPackets) this.#emitPacket("synthesis", v.buf, v.offset, cursor);
+    const buf = this.#synthScratch;
+    for (const p of packets) {
+      codec.encode(p, buf, 0);
+      if (this.store.insert(buf, 0) !== InsertStatus.STORED) continue;
+      const cursor = this.store.cursor;
+      this.counters.synthesized++;
+      this.#publisher.publish(buf, 0, cursor);
+      this.#legacy.publish(buf, 0);
+      if (emitPackets) this.#emitPacket("synthesis", buf, 0, cursor);
     }
   }
 
