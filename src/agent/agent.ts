@@ -316,18 +316,18 @@ export class Agent extends EventEmitter {
       const part = packets.subarray(start * PACKET_SIZE, (start + n) * PACKET_SIZE);
       let cursor = this.store.cursor;
       const statuses = this.#statuses;
-      this.store.insertBatch(part, n, undefined, statuses);
+      const storedHere = this.store.insertBatch(part, n, undefined, statuses);
       this.#synthesizeStored(part, n, statuses);
       const emitPackets = this.listenerCount("packet") > 0;
       for (let i = 0; i < n; i++) {
         if (statuses[i] !== InsertStatus.STORED) continue;
-        stored++;
         cursor++;
         this.#publisher.publish(part, i * PACKET_SIZE, cursor);
         this.#legacy.publish(part, i * PACKET_SIZE);
         if (emitPackets) this.#emitPacket("local", part, i * PACKET_SIZE, cursor);
       }
-      this.counters.published += stored;
+      stored += storedHere;
+      this.counters.published += storedHere;
       this.#flushSynthEvents();
     }
     return stored;

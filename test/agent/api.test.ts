@@ -118,3 +118,19 @@ describe("observeMany", () => {
     expect(a.synth.estimate("qis.hvac.energy-anomaly")!.packets).toBe(594);
   });
 });
+
+describe("publish", () => {
+  it("counts each stored packet once, over more than one internal batch", async () => {
+    const a = await startAgent();
+    const { codec, PACKET_SIZE } = await import("../../src/packet/index.js");
+    const n = 5000; // more than one 4096-packet insert batch
+    const buf = Buffer.alloc(n * PACKET_SIZE);
+    const now = Date.now();
+    for (let i = 0; i < n; i++)
+      codec.encode({ address: "qis.hvac.energy-anomaly", timestampMs: now, ttlS: 600, nObservations: 1, outcomeDelta: 0.1, confidence: 0.5, seq: i + 1, nodeId: Buffer.alloc(16, 5) }, buf, i * PACKET_SIZE);
+    expect(a.publish(buf)).toBe(n);
+    expect(a.stats()).toMatchObject({ published: n, observed: 0 });
+    expect(a.publish(buf.subarray(0, 10 * PACKET_SIZE))).toBe(0); // duplicates: stored once
+    expect(a.stats().published).toBe(n);
+  });
+});
