@@ -14,8 +14,8 @@ import { randomBytes } from "node:crypto";
 import { EventEmitter } from "node:events";
 import { compilePattern, type AddressPattern } from "../address/index.js";
 import { QisError } from "../errors.js";
-import { codec, nativeStatus, OFFSETS, PACKET_SIZE, PacketView, type PacketFields } from "../packet/index.js";
-import { InsertStatus, PacketStore, type StoredPacket } from "../store/index.js";
+import { codec, nativeStatus, PACKET_SIZE, PacketView, type PacketFields } from "../packet/index.js";
+import { expiryOf, InsertStatus, PacketStore, type StoredPacket } from "../store/index.js";
 import { SynthEngine, type DomainConsensus, type SynthPacket } from "../synth/index.js";
 import { ZmqPublisher } from "../link/zmq/publisher.js";
 import { StoreServer } from "../link/zmq/store-server.js";
@@ -223,12 +223,9 @@ export class Agent extends EventEmitter {
     // The store refuses an expired packet, and nothing else of ours (a fresh seq, just
     // encoded); so, with expiry checked here, the packet will be stored at the next cursor and
     // can leave first: on an idle link the send is the latency a peer sees.
-    const ttl = buf.readUInt32LE(OFFSETS.ttl_s);
-    const timestampMs = buf.readUInt32LE(OFFSETS.timestamp_ms) + buf.readUInt32LE(OFFSETS.timestamp_ms + 4) * 2 ** 32;
-    if (ttl !== 0 && timestampMs + ttl * 1000 <= this.#now()) throw expired(address, seq);
+    if (expiryOf(buf, 0) <= this.#now()) throw expired(address, seq);
     const cursor = this.store.cursor + 1;
-    this.#publisher.publish(buf, 0, cursor);
-    this.#legacy.publish(buf, 0);
+    this.#send(buf, 0, cursor, "local", false);
     const status = this.store.insert(buf, 0);
     if (status !== InsertStatus.STORED) throw expired(address, seq); // the clock moved past its expiry meanwhile
     this.counters.observed++;
@@ -279,9 +276,7 @@ export class Agent extends EventEmitter {
         }
         stored++;
         cursor++;
-        this.#publisher.publish(buf, k * PACKET_SIZE, cursor);
-        this.#legacy.publish(buf, k * PACKET_SIZE);
-        if (emitPackets) this.#emitPacket("local", buf, k * PACKET_SIZE, cursor);
+        this.#send(buf, k * PACKET_SIZE, cursor, "local", emitPackets);
         results[index[k]!] = { address, seq, cursor };
       }
       this.counters.observed += stored;
@@ -321,16 +316,20 @@ export class Agent extends EventEmitter {
       const emitPackets = this.listenerCount("packet") > 0;
       for (let i = 0; i < n; i++) {
         if (statuses[i] !== InsertStatus.STORED) continue;
-        cursor++;
-        this.#publisher.publish(part, i * PACKET_SIZE, cursor);
-        this.#legacy.publish(part, i * PACKET_SIZE);
-        if (emitPackets) this.#emitPacket("local", part, i * PACKET_SIZE, cursor);
+        this.#send(part, i * PACKET_SIZE, ++cursor, "local", emitPackets);
       }
       stored += storedHere;
       this.counters.published += storedHere;
       this.#flushSynthEvents();
     }
     return stored;
+  }
+
+  /** One of our packets (stored, or about to be at `cursor`) out to peers and legacy subscribers. */
+  #send(buf: Uint8Array, offset: number, cursor: number, source: string, emitPacket: boolean): void {
+    this.#publisher.publish(buf, offset, cursor);
+    this.#legacy.publish(buf, offset);
+    if (emitPacket) this.#emitPacket(source, buf, offset, cursor);
   }
 
   /** Feeds the packets that insertBatch stored to synthesis, one addBatch per run of them. */
@@ -443,11 +442,8 @@ export class Agent extends EventEmitter {
     for (const p of packets) {
       codec.encode(p, buf, 0);
       if (this.store.insert(buf, 0) !== InsertStatus.STORED) continue;
-      const cursor = this.store.cursor;
       this.counters.synthesized++;
-      this.#publisher.publish(buf, 0, cursor);
-      this.#legacy.publish(buf, 0);
-      if (emitPackets) this.#emitPacket("synthesis", buf, 0, cursor);
+      this.#send(buf, 0, this.store.cursor, "synthesis", emitPackets);
     }
   }
 

@@ -1,5 +1,5 @@
 /** The packet store: fixed-capacity ring of 512-byte slots with identity, address and expiry indexes (docs/store.md). */
-export { PacketStore } from "./store.js";
+export { expiryOf, PacketStore } from "./store.js";
 export {
   InsertStatus,
   MAX_CAPACITY,

@@ -602,8 +602,8 @@ export class PacketStore {
   }
 }
 
-/** timestamp_ms + ttl_s × 1000, or Infinity for ttl 0. */
-function expiryOf(b: Uint8Array, o: number): number {
+/** When the packet at b[o] expires: timestamp_ms + ttl_s × 1000, or Infinity for ttl 0 (expired once ≤ now). */
+export function expiryOf(b: Uint8Array, o: number): number {
   const ttl = readU32(b, o + TTL_AT);
   return ttl === 0 ? Infinity : readU64(b, o + TS_AT) + ttl * 1000;
 }
