@@ -191,7 +191,12 @@ export class ZmqPeer {
     }
     const address = addressFrame.toString("latin1");
     let matched = false;
-    for (const p of this.#patterns.values()) if (p.match(address)) matched = true;
+    for (const p of this.#patterns.values()) {
+      if (p.match(address)) {
+        matched = true;
+        break;
+      }
+    }
     // The prefix filter let through an address that the pattern as a whole does not match.
     if (!matched) return;
     if (h.kind === Kind.TAIL) {

@@ -130,6 +130,9 @@ export class ZmqPublisher {
 
   /** Sends every pending batch now. */
   flush(): void {
+    // Let go of the caller's buffer: the view would keep a whole batch buffer alive until the next publish.
+    this.#src = null;
+    this.#src64 = null;
     const pending = this.#pending;
     this.#pending = [];
     for (const lane of pending) if (lane.count > 0) this.#send(lane);
