@@ -233,7 +233,9 @@ export class ConfigError extends QisError {
 }
 
 const MAX_PROBLEMS = 1000;
-const validator = Compile(AgentConfigSchema);
+/** Compiled on first use: without a config file there is nothing for it to check. */
+const compileValidator = () => Compile(AgentConfigSchema);
+let validator: ReturnType<typeof compileValidator> | undefined;
 type Schema = Record<string, unknown>;
 
 function describeSchema(s: Schema): string {
@@ -298,14 +300,15 @@ function unknownKey(objectSchema: Schema, key: string): ConfigProblem["expected"
 
 /** The schema's verdict on the file, one problem per location. */
 function schemaProblems(input: unknown): ConfigProblem[] {
-  if (validator.Check(input)) return [];
+  const v = (validator ??= compileValidator());
+  if (v.Check(input)) return [];
   // TypeBox stops at 8 errors by default; we want all of them. Set and restored around the call
   // (synchronous), since the setting is process-wide.
   const before = Settings.Get().maxErrors;
   Settings.Set({ maxErrors: MAX_PROBLEMS });
   let errors;
   try {
-    errors = validator.Errors(input);
+    errors = v.Errors(input);
   } finally {
     Settings.Set({ maxErrors: before });
   }
@@ -440,7 +443,8 @@ export function resolveConfig(input: unknown, options: ResolveOptions = {}): Age
 function resolve(input: unknown, options: ResolveOptions, extra: ConfigProblem[]): AgentConfig {
   const file = input === undefined ? {} : input;
   const overrides = readEnv(options.env ?? process.env);
-  const problems = [...extra, ...schemaProblems(file), ...envProblems(overrides)];
+  // No file: {} is valid by construction (every key is optional), so the schema is not compiled.
+  const problems = [...extra, ...(input === undefined ? [] : schemaProblems(file)), ...envProblems(overrides)];
   const envPaths = new Set(problems.filter((p) => p.path.startsWith("env:")).map((p) => p.path));
   // Valid env values replace the file's; `owner` remembers which keys they now speak for.
   // Copied only along the overridden keys: the caller's object is never changed.

@@ -48,12 +48,18 @@ export class ObservationError extends QisError {
   }
 }
 
-const validator = Compile(ObservationSchema);
+/**
+ * Compiled on first use: an agent that is never given a local observation (a plain `run`, a
+ * relay) never pays for the generated code (docs/devices.md, "Idle memory").
+ */
+const compileValidator = () => Compile(ObservationSchema);
+let validator: ReturnType<typeof compileValidator> | undefined;
 
 /** Validates untrusted input; every problem is listed, not just the first. */
 export function parseObservation(value: unknown): Observation {
-  if (validator.Check(value)) return value;
-  const problems = validator.Errors(value).map((e) => ({
+  const v = (validator ??= compileValidator());
+  if (v.Check(value)) return value;
+  const problems = v.Errors(value).map((e) => ({
     path: e.instancePath,
     message: e.keyword === "additionalProperties" ? `${e.message}: ${(e.params as { additionalProperties?: string[] }).additionalProperties?.join(", ")}` : e.message,
   }));

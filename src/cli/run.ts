@@ -8,7 +8,7 @@ import { createAgent } from "../agent/agent.js";
 import { ConfigError, loadConfigFile, type AgentConfig } from "../agent/config.js";
 import { createLogger, type Logger, type LogLevel } from "../agent/log.js";
 import { UsageError } from "../errors.js";
-import { FRAMINGS, type Framing } from "../stdio/framing.js";
+import { FRAMINGS, type Framing } from "../stdio/framings.js";
 import type { CommandContext } from "./main.js";
 
 export const runHelp = `Usage: qis-edge run [--config FILE] [--log-level LEVEL] [--stdio [--framing ndjson|cbor]]

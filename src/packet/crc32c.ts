@@ -83,9 +83,11 @@ export function crc32cWords(buf: Uint8Array, words: Int32Array, base: number, of
  * step (4 lookups). A packet is mostly zero padding (on average ~330 of its 508 covered bytes),
  * so skipping the padding this way halves the work of a JavaScript CRC over a packet whose
  * padding is known to be zero. ZERO[k] advances over 16 << k bytes (k = 0..3: 16..128);
- * 4 and 8 zero bytes are the slice-by-8 tables' own rows.
+ * 4 and 8 zero bytes are the slice-by-8 tables' own rows. Built on first use: with the native
+ * addon loaded it never is, and its ~30,000 steps at load would wake V8's optimising compiler
+ * during start-up (resident memory of an idle agent, docs/devices.md).
  */
-const ZERO = buildZeroTables();
+let ZERO: Uint32Array | null = null;
 
 function buildZeroTables(): Uint32Array {
   const z = new Uint32Array(4 * 1024);
@@ -113,7 +115,7 @@ export function crcZeros(c: number, n: number): number {
   const t = TABLE;
   if ((n & 4) !== 0) c = t[768 + (c & 0xff)]! ^ t[512 + ((c >>> 8) & 0xff)]! ^ t[256 + ((c >>> 16) & 0xff)]! ^ t[c >>> 24]!;
   if ((n & 8) !== 0) c = zeros8(c);
-  const z = ZERO;
+  const z = (ZERO ??= buildZeroTables());
   for (let k = 0, bit = 16; bit <= n; k += 1024, bit <<= 1) {
     if ((n & bit) !== 0) c = z[k + (c & 0xff)]! ^ z[k + 256 + ((c >>> 8) & 0xff)]! ^ z[k + 512 + ((c >>> 16) & 0xff)]! ^ z[k + 768 + (c >>> 24)]!;
   }

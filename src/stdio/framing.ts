@@ -17,8 +17,8 @@ import { Decoder, Encoder } from "cbor-x";
 /** Largest request accepted, in bytes (the line without its newline, or the frame without its length). */
 export const MAX_MESSAGE_BYTES = 65_536;
 
-export type Framing = "ndjson" | "cbor";
-export const FRAMINGS: readonly Framing[] = ["ndjson", "cbor"];
+import type { Framing } from "./framings.js";
+export { FRAMINGS, type Framing } from "./framings.js";
 
 export interface MessageSink {
   /** a decoded message (any JSON/CBOR value: the session checks that it is an object) */

@@ -3,10 +3,18 @@
  * from a free list) and a doubly-linked list of its slots in arrival (cursor) order, threaded
  * through the per-slot arrays `prev`/`next`. Distinct addresses are found through an
  * open-addressing table keyed by the packet's 16-byte address_hash (mixed with a per-store
- * seed); a hit is confirmed on the full 16-byte hash (kept per address id) and on the
- * address_len and address bytes of the address's newest slot (recently written, so usually
- * in cache, unlike the oldest). `live` is a dense array of the ids in use, so a query visits
- * each distinct address once.
+ * seed); a hit is confirmed on the full 16-byte hash, the address_len and the address bytes.
+ * `live` is a dense array of the ids in use, so a query visits each distinct address once.
+ *
+ * The confirmation used to read the address's newest slot, and the table (P buckets of 4
+ * bytes, its few live entries each on its own cache line) is far larger than the caches: two
+ * or three cache misses per insert. So the first RECORD_IDS ids (the free list hands out the
+ * lowest ids first, so these are the ids in use unless thousands of addresses are live at
+ * once) keep a compact record of their address: hash words, length and bytes, 128 bytes; and
+ * a small direct-mapped front cache (FRONT entries of 4 bytes, 16 KB) maps the seeded hash to
+ * the id last seen with it. An insert whose address is in the front cache and has a record
+ * touches neither the table nor a slot. An id without a record is confirmed against its
+ * newest slot as before.
  */
 import { OFFSETS, PACKET_SIZE } from "../packet/layout.js";
 import { i32View } from "./copy.js";
@@ -16,6 +24,15 @@ import type { PendingRun } from "./pending.js";
 const HASH_AT = OFFSETS.address_hash;
 const LEN_AT = OFFSETS.address_len;
 const ADDR_AT = OFFSETS.address;
+
+/** Ids with a compact record (at most; the capacity if smaller). */
+export const RECORD_IDS = 4096;
+/** Words per record: address_hash (4), address_len (1), the address (24 words, 96 bytes), padding (3). */
+const REC = 32;
+const REC_LEN = 4;
+const REC_ADDR = 5;
+/** Entries of the front cache (at most; fewer for a small table), a power of two. */
+export const FRONT = 4096;
 
 export class AddressIndex {
   /** per slot: address id, -1 when the slot is empty */
@@ -36,8 +53,16 @@ export class AddressIndex {
   readonly #idHash: Int32Array;
   /** per address id: the packet's 16-byte address_hash as 4 words */
   readonly #hashWords: Int32Array;
+  /** per id below #recordIds: REC words (hash words, length, the address as little-endian words, zero after the length) */
+  readonly #records: Int32Array;
+  readonly #recordIds: number;
+  /** seeded hash → id + 1 of the address last seen with it (0: none); never names a dropped id */
+  readonly #front: Int32Array;
+  readonly #frontShift: number;
   readonly #free: Int32Array;
   #freeTop: number;
+  /** ids below this have been handed out at least once */
+  #highId = 0;
   readonly #table: Int32Array;
   readonly #mask: number;
   readonly #data: Uint8Array;
@@ -48,22 +73,31 @@ export class AddressIndex {
   readonly #home: (entry: number) => number;
 
   constructor(capacity: number, data: Uint8Array, seed: number, run: PendingRun) {
+    // Only slotAddr needs its -1 up front (remove() is called on never-used slots); the other
+    // per-slot and per-id arrays are written before they are read (append, #create), so they
+    // stay zero pages, not resident, until used (an idle agent's memory, docs/devices.md).
     this.slotAddr = new Int32Array(capacity).fill(-1);
-    this.prev = new Int32Array(capacity).fill(-1);
-    this.next = new Int32Array(capacity).fill(-1);
-    this.head = new Int32Array(capacity).fill(-1);
-    this.tail = new Int32Array(capacity).fill(-1);
+    this.prev = new Int32Array(capacity);
+    this.next = new Int32Array(capacity);
+    this.head = new Int32Array(capacity);
+    this.tail = new Int32Array(capacity);
     this.count = new Int32Array(capacity);
     this.live = new Int32Array(capacity);
-    this.#livePos = new Int32Array(capacity).fill(-1);
+    this.#livePos = new Int32Array(capacity);
     this.#idHash = new Int32Array(capacity);
     this.#hashWords = new Int32Array(capacity * 4);
+    this.#recordIds = Math.min(capacity, RECORD_IDS);
+    this.#records = new Int32Array(this.#recordIds * REC);
     this.#free = new Int32Array(capacity);
-    for (let i = 0; i < capacity; i++) this.#free[i] = capacity - 1 - i; // pop gives 0, 1, 2...
-    this.#freeTop = capacity;
+    this.#freeTop = 0;
     const size = pow2AtLeast(capacity * 2);
     this.#table = new Int32Array(size);
     this.#mask = size - 1;
+    const front = Math.min(size, FRONT);
+    this.#front = new Int32Array(front);
+    // The front cache takes the hash's top bits (the table its low ones): addresses that share
+    // a probe run of the table rarely share a front entry.
+    this.#frontShift = 32 - Math.log2(front);
     this.#data = data;
     this.#data32 = i32View(data);
     this.#run = run;
@@ -78,6 +112,8 @@ export class AddressIndex {
       this.slotAddr.byteLength * 3 +
       this.head.byteLength * 6 +
       this.#hashWords.byteLength +
+      this.#records.byteLength +
+      this.#front.byteLength +
       this.#free.byteLength +
       this.#table.byteLength
     );
@@ -103,8 +139,15 @@ export class AddressIndex {
       w3 = word(src, o + HASH_AT + 12);
     }
     const h = this.#hash(w0, w1, w2, w3);
-    let id = this.#find(h, w0, w1, w2, w3, src, src32, o + ADDR_AT, src[o + LEN_AT]!);
-    if (id < 0) id = this.#create(h, w0, w1, w2, w3);
+    const len = src[o + LEN_AT]!;
+    const f = h >>> this.#frontShift;
+    const e = this.#front[f]!;
+    let id = e - 1;
+    if (e === 0 || !this.#same(id, w0, w1, w2, w3, src, src32, o + ADDR_AT, len)) {
+      id = this.#find(h, w0, w1, w2, w3, src, src32, o + ADDR_AT, len);
+      if (id < 0) id = this.#create(h, w0, w1, w2, w3, src, o + ADDR_AT, len);
+      this.#front[f] = id + 1;
+    }
     const tail = this.tail[id]!;
     this.slotAddr[slot] = id;
     this.prev[slot] = tail;
@@ -153,46 +196,81 @@ export class AddressIndex {
   }
 
   /**
-   * The id of the address with hash words w0..w3 and bytes `b[o, o + len)` (`b32`: an Int32
-   * view of `b`, or null), or -1. A hit on the 16-byte hash is confirmed on the bytes of the
-   * address's newest packet: compared a word at a time when both sides allow it (the zero
-   * padding after the address included), else byte by byte.
+   * The id of the address with hash words w0..w3 and bytes `b[a, a + len)` (`b32`: an Int32
+   * view of `b`, or null), or -1.
    */
-  #find(h: number, w0: number, w1: number, w2: number, w3: number, b: Uint8Array, b32: Int32Array | null, o: number, len: number): number {
+  #find(h: number, w0: number, w1: number, w2: number, w3: number, b: Uint8Array, b32: Int32Array | null, a: number, len: number): number {
     const table = this.#table;
     const mask = this.#mask;
-    const words = this.#hashWords;
     for (let i = h & mask; ; i = (i + 1) & mask) {
       const e = table[i]!;
       if (e === 0) return -1;
-      const id = e - 1;
-      const q = id * 4;
-      if (words[q] !== w0 || words[q + 1] !== w1 || words[q + 2] !== w2 || words[q + 3] !== w3) continue;
-      // The newest packet of the address: in its slot, or still in the batch (pending run).
-      const tail = this.tail[id]!;
-      const run = this.#run;
-      let s: Uint8Array = this.#data;
-      let s32: Int32Array | null = this.#data32;
-      let r = tail * PACKET_SIZE;
-      if (run.has(tail)) {
-        s = run.src;
-        s32 = run.src32;
-        r = run.offsetOf(tail);
-      }
-      if (s[r + LEN_AT] !== len) continue;
-      const a = r + ADDR_AT;
-      if (s32 !== null && b32 !== null && ((a | o) & 3) === 0 ? sameWords(s32, a >>> 2, b32, o >>> 2, (len + 3) >>> 2) : same(s, a, b, o, len)) return id;
+      if (this.#same(e - 1, w0, w1, w2, w3, b, b32, a, len)) return e - 1;
     }
   }
 
-  #create(h: number, w0: number, w1: number, w2: number, w3: number): number {
-    const id = this.#free[--this.#freeTop]!;
+  /**
+   * Whether address `id` (in use) has hash words w0..w3, length `len` and the bytes
+   * `b[a, a + len)`: checked against its record, or, for an id without one, against the bytes
+   * of its newest packet (in its slot, or still in the batch: the pending run). Bytes are
+   * compared a word at a time when `b32` allows it; the zero padding after the address is not
+   * compared.
+   */
+  #same(id: number, w0: number, w1: number, w2: number, w3: number, b: Uint8Array, b32: Int32Array | null, a: number, len: number): boolean {
+    if (id < this.#recordIds) {
+      const rec = this.#records;
+      const r = id * REC;
+      if (rec[r] !== w0 || rec[r + 1] !== w1 || rec[r + 2] !== w2 || rec[r + 3] !== w3 || rec[r + REC_LEN] !== len) return false;
+      return sameRecord(rec, r + REC_ADDR, b, b32, a, len);
+    }
+    const words = this.#hashWords;
+    const q = id * 4;
+    if (words[q] !== w0 || words[q + 1] !== w1 || words[q + 2] !== w2 || words[q + 3] !== w3) return false;
+    const tail = this.tail[id]!;
+    const run = this.#run;
+    let s: Uint8Array = this.#data;
+    let s32: Int32Array | null = this.#data32;
+    let r = tail * PACKET_SIZE;
+    if (run.has(tail)) {
+      s = run.src;
+      s32 = run.src32;
+      r = run.offsetOf(tail);
+    }
+    if (s[r + LEN_AT] !== len) return false;
+    const sa = r + ADDR_AT;
+    if (s32 !== null && b32 !== null && ((sa | a) & 3) === 0) {
+      const full = len >>> 2;
+      if (!sameWords(s32, sa >>> 2, b32, a >>> 2, full)) return false;
+      return same(s, sa + full * 4, b, a + full * 4, len & 3);
+    }
+    return same(s, sa, b, a, len);
+  }
+
+  #create(h: number, w0: number, w1: number, w2: number, w3: number, b: Uint8Array, a: number, len: number): number {
+    // A freed id first (the most recently freed), else the lowest never used: ids stay low.
+    const id = this.#freeTop > 0 ? this.#free[--this.#freeTop]! : this.#highId++;
     this.#idHash[id] = h;
     const q = id * 4;
     this.#hashWords[q] = w0;
     this.#hashWords[q + 1] = w1;
     this.#hashWords[q + 2] = w2;
     this.#hashWords[q + 3] = w3;
+    if (id < this.#recordIds) {
+      const rec = this.#records;
+      const r = id * REC;
+      rec[r] = w0;
+      rec[r + 1] = w1;
+      rec[r + 2] = w2;
+      rec[r + 3] = w3;
+      rec[r + REC_LEN] = len;
+      // The address as little-endian words, zero after `len` (whatever padding the packet has).
+      for (let k = 0; k < 24; k++) {
+        let v = 0;
+        const at = k * 4;
+        for (let j = 0; j < 4 && at + j < len; j++) v |= b[a + at + j]! << (8 * j);
+        rec[r + REC_ADDR + k] = v;
+      }
+    }
     const table = this.#table;
     const mask = this.#mask;
     let i = h & mask;
@@ -211,9 +289,12 @@ export class AddressIndex {
     const table = this.#table;
     const mask = this.#mask;
     const target = id + 1;
-    let i = this.#idHash[id]! & mask;
+    const h = this.#idHash[id]!;
+    let i = h & mask;
     while (table[i] !== target) i = (i + 1) & mask;
     backwardShiftDelete(table, mask, i, this.#home);
+    const f = h >>> this.#frontShift;
+    if (this.#front[f] === target) this.#front[f] = 0;
     const pos = this.#livePos[id]!;
     const last = this.live[--this.liveCount]!;
     this.live[pos] = last;
@@ -224,6 +305,27 @@ export class AddressIndex {
     this.#free[this.#freeTop++] = id;
     this.generation++;
   }
+}
+
+/**
+ * Whether the record words `rec[r..]` (little-endian, zero after the address) hold the `len`
+ * bytes `b[a, a + len)`; `b32` (an Int32 view of `b` on a little-endian host, or null) is read
+ * when `a` is 4-aligned.
+ */
+function sameRecord(rec: Int32Array, r: number, b: Uint8Array, b32: Int32Array | null, a: number, len: number): boolean {
+  const full = len >>> 2;
+  const rest = len & 3;
+  if (b32 !== null && (a & 3) === 0) {
+    const q = a >>> 2;
+    for (let k = 0; k < full; k++) if (rec[r + k] !== b32[q + k]) return false;
+    // The last partial word: only its first `rest` bytes (the rest of the packet's word is padding).
+    return rest === 0 || ((rec[r + full]! ^ b32[q + full]!) & ((1 << (rest * 8)) - 1)) === 0;
+  }
+  for (let k = 0; k < full; k++) if (rec[r + k] !== word(b, a + k * 4)) return false;
+  const w = rec[r + full]!;
+  const at = a + full * 4;
+  for (let j = 0; j < rest; j++) if (((w >>> (8 * j)) & 0xff) !== b[at + j]) return false;
+  return true;
 }
 
 function sameWords(a: Int32Array, ai: number, b: Int32Array, bi: number, n: number): boolean {

@@ -84,7 +84,7 @@ export class AddressTable {
     const h = mix4(this.seed, h0, h1, h2, h3);
     let i = h & mask;
     for (;;) {
-      const a = cells[2 * i]!;
+      const a = cells[2 * i]! - 1; // stored as id + 1, 0 = empty
       if (a < 0) return -1;
       const k = a << 2;
       if (cells[2 * i + 1] === h && hw[k] === h0 && hw[k + 1] === h1 && hw[k + 2] === h2 && hw[k + 3] === h3) return a;

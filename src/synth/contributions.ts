@@ -21,8 +21,10 @@ export class Contributions {
    */
   readonly cF: Float64Array;
   readonly cI: Int32Array;
+  /** freed slots (a stack), and the slots never used yet: high..cap (nothing to fill at construction) */
   private readonly freeSlots: Int32Array;
-  private freeTop: number;
+  private freeTop = 0;
+  private high = 0;
   /** which live contribution expires first */
   readonly expiry: ExpiryQueue;
   /** live contributions by (node, seq) */
@@ -40,11 +42,9 @@ export class Contributions {
     this.cF = new Float64Array(C * 8);
     this.cI = new Int32Array(C * 8);
     this.freeSlots = new Int32Array(C);
-    for (let i = 0; i < C; i++) this.freeSlots[i] = C - 1 - i;
-    this.freeTop = C;
     this.expiry = new ExpiryQueue(C);
     this.seen = new IdTable(C);
-    this.aHead = new Int32Array(maxAddresses).fill(-1);
+    this.aHead = new Int32Array(maxAddresses); // set to -1 when an address id is given out (SynthCore.internAddress)
     this.T = T;
     this.seed = seed;
   }
@@ -62,7 +62,7 @@ export class Contributions {
     const mask = t.mask;
     let i = h & mask;
     for (;;) {
-      const s = cells[2 * i]!;
+      const s = cells[2 * i]! - 1; // stored as id + 1, 0 = empty
       if (s < 0) return -1;
       if (cells[2 * i + 1] === h && this.cI[s * 8 + 2] === g && this.cF[s * 8 + 7] === seq) return s;
       i = (i + 1) & mask;
@@ -71,7 +71,7 @@ export class Contributions {
 
   /** A free slot (there is always one: at most cap + 1 are live, briefly). */
   take(): number {
-    return this.freeSlots[--this.freeTop]!;
+    return this.freeTop > 0 ? this.freeSlots[--this.freeTop]! : this.high++;
   }
 
   /**

@@ -41,7 +41,7 @@ export class AddressSums {
     this.aObs = new Float64Array(A);
     this.hopSlots = maxHops + 1;
     this.aHopHist = new Int32Array(A * this.hopSlots);
-    this.aMaxHops = new Int32Array(A).fill(-1);
+    this.aMaxHops = new Int32Array(A); // set to -1 when an address id is given out (SynthCore.internAddress)
     this.aTsMin = new Float64Array(A);
     this.aTsMax = new Float64Array(A);
     this.aWinDirty = new Uint8Array(A);

@@ -13,7 +13,8 @@ import { fmix32 } from "../util/hash.js";
 export class IdTable {
   readonly mask: number;
   /**
-   * Two ints per position: cells[2i] the id (-1: empty), cells[2i + 1] the id's full 32-bit hash
+   * Two ints per position: cells[2i] the id + 1 (0: empty, so that a new table is all zeros and
+   * its pages stay untouched, not resident, until used), cells[2i + 1] the id's full 32-bit hash
    * (its home is hash & mask). An owner probing compares the hash before reading its own keys,
    * so a probe past another entry reads no record of that entry, and both halves share a cache line.
    */
@@ -25,7 +26,6 @@ export class IdTable {
     while (size < (capacity - 1) * 2) size *= 2;
     this.mask = size - 1;
     this.cells = new Int32Array(size * 2);
-    for (let i = 0; i < size * 2; i += 2) this.cells[i] = -1;
   }
 
   get size(): number {
@@ -41,8 +41,8 @@ export class IdTable {
     const cells = this.cells;
     const mask = this.mask;
     let i = hash & mask;
-    while (cells[2 * i]! >= 0) i = (i + 1) & mask;
-    cells[2 * i] = id;
+    while (cells[2 * i] !== 0) i = (i + 1) & mask;
+    cells[2 * i] = id + 1;
     cells[2 * i + 1] = hash;
     this.count++;
   }
@@ -52,14 +52,14 @@ export class IdTable {
     const cells = this.cells;
     const mask = this.mask;
     let hole = hash & mask;
-    while (cells[2 * hole] !== id) hole = (hole + 1) & mask;
+    while (cells[2 * hole] !== id + 1) hole = (hole + 1) & mask;
     // Backward shift: move later entries of the cluster into the hole unless their home lies
     // cyclically in (hole, j].
     let j = hole;
     for (;;) {
       j = (j + 1) & mask;
       const v = cells[2 * j]!;
-      if (v < 0) break;
+      if (v === 0) break;
       const hj = cells[2 * j + 1]!;
       const h = hj & mask;
       if (hole <= j ? h > hole && h <= j : h > hole || h <= j) continue;
@@ -67,7 +67,7 @@ export class IdTable {
       cells[2 * hole + 1] = hj;
       hole = j;
     }
-    cells[2 * hole] = -1;
+    cells[2 * hole] = 0;
     this.count--;
   }
 }

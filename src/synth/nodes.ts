@@ -40,7 +40,7 @@ export class NodeTable {
     const h = mix4(this.seed, n0, n1, n2, n3);
     let i = h & mask;
     for (;;) {
-      const g = cells[2 * i]!;
+      const g = cells[2 * i]! - 1; // stored as id + 1, 0 = empty
       if (g < 0) return -1;
       const k = g << 2;
       if (cells[2 * i + 1] === h && nw[k] === n0 && nw[k + 1] === n1 && nw[k + 2] === n2 && nw[k + 3] === n3) return g;
@@ -92,9 +92,11 @@ export class PairTable {
   constructor(maxAddresses: number, perAddress: number) {
     const A = maxAddresses;
     this.P = perAddress;
-    this.pNode = new Int32Array(A * perAddress).fill(-1);
+    // Not filled with -1: entries at or above an address's aPairHigh are never read before
+    // insert() writes them, and untouched pages stay out of an idle agent's RSS.
+    this.pNode = new Int32Array(A * perAddress);
     this.pRaw = new Int32Array(A * perAddress);
-    this.pSynth = new Int32Array(A * perAddress).fill(-1);
+    this.pSynth = new Int32Array(A * perAddress);
     this.aNodes = new Int32Array(A);
     this.aPairHigh = new Int32Array(A);
   }

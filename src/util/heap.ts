@@ -3,7 +3,8 @@
  * owner's per-slot key array (`keyOf[slot]`, e.g. expiry times) and, when `orderOf` is given, by
  * the owner's per-slot order on equal keys (the synthesis engine expires equal times in arrival
  * order; the store does not care). `slots` and `keys` sit side by side (a node's four children
- * share a cache line of keys) and `pos` holds each slot's index (-1: not in the heap), so a slot
+ * share a cache line of keys) and `pos` holds each slot's index + 1 (0: not in the heap, so a new
+ * heap is all zeros and its pages stay untouched until used), so a slot
  * freed early leaves in O(log₄ n). Used by the store (src/store/expiry.ts) and, as the fallback
  * for out-of-order expiries, by the ExpiryQueue of both (src/util/expiry.ts).
  *
@@ -23,7 +24,7 @@ export class ExpiryHeap {
   constructor(capacity: number, keyOf: Float64Array, orderOf: Float64Array | null = null) {
     this.#slots = new Int32Array(capacity);
     this.keys = new Float64Array(capacity);
-    this.#pos = new Int32Array(capacity).fill(-1);
+    this.#pos = new Int32Array(capacity);
     this.#keyOf = keyOf;
     this.#orderOf = orderOf;
   }
@@ -48,21 +49,21 @@ export class ExpiryHeap {
   }
 
   has(slot: number): boolean {
-    return this.#pos[slot]! >= 0;
+    return this.#pos[slot]! > 0;
   }
 
   /** `slot`, in the heap, has a new key: moves it up or down. */
   update(slot: number): void {
-    const i = this.#pos[slot]!;
+    const i = this.#pos[slot]! - 1;
     if (i > 0 && this.#before(slot, this.#slots[(i - 1) >> 2]!)) this.#up(i, slot);
     else this.#down(i, slot);
   }
 
   /** Removes `slot` if it is in the heap. */
   remove(slot: number): void {
-    const i = this.#pos[slot]!;
+    const i = this.#pos[slot]! - 1;
     if (i < 0) return;
-    this.#pos[slot] = -1;
+    this.#pos[slot] = 0;
     const last = --this.size;
     if (i === last) return;
     const moved = this.#slots[last]!;
@@ -91,12 +92,12 @@ export class ExpiryHeap {
       if (pk < key || (pk === key && (ord === null || ord[ps]! <= ord[slot]!))) break;
       slots[i] = ps;
       keys[i] = pk;
-      pos[ps] = i;
+      pos[ps] = i + 1;
       i = p;
     }
     slots[i] = slot;
     keys[i] = key;
-    pos[slot] = i;
+    pos[slot] = i + 1;
   }
 
   /** Puts `slot` at the hole `i`, moving it down. */
@@ -124,11 +125,11 @@ export class ExpiryHeap {
       const cs = slots[c]!;
       slots[i] = cs;
       keys[i] = ck;
-      pos[cs] = i;
+      pos[cs] = i + 1;
       i = c;
     }
     slots[i] = slot;
     keys[i] = key;
-    pos[slot] = i;
+    pos[slot] = i + 1;
   }
 }
