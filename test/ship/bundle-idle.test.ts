@@ -1,13 +1,23 @@
 /**
- * The bundle's source stays in V8's heap for the life of the process: as a one-byte string only
- * when every character is Latin-1, else at twice the size (scripts/bundle.js: charset ascii).
+ * What keeps an idle agent from the bundle small (docs/devices.md, "Idle memory"):
+ * - the bundle's source stays in V8's heap for the life of the process: as a one-byte string
+ *   only when every character is Latin-1, else at twice the size (scripts/bundle.js: charset ascii);
+ * - nothing runs hot enough during start-up to wake V8's optimising compiler, whose code and
+ *   zone memory cost an idle agent about 5 MiB resident (self-checks and table builds run on
+ *   first use instead).
  */
-import { existsSync, readFileSync } from "node:fs";
+import { spawn } from "node:child_process";
+import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { describe, expect, it } from "vitest";
+import { afterAll, describe, expect, it } from "vitest";
 
 const BUNDLE = join(fileURLToPath(new URL("../..", import.meta.url)), "dist", "qis-edge.mjs");
+const dirs: string[] = [];
+afterAll(() => {
+  for (const d of dirs) rmSync(d, { recursive: true, force: true });
+});
 
 describe("the bundle's source", () => {
   it("is ASCII (non-ASCII characters escaped), so V8 holds it as a one-byte string", () => {
@@ -16,4 +26,35 @@ describe("the bundle's source", () => {
     const at = text.findIndex((b) => b > 0x7f);
     expect(at, at < 0 ? "" : `non-ASCII byte at ${at}: ${JSON.stringify(text.subarray(Math.max(0, at - 40), at + 10).toString())}`).toBe(-1);
   });
+});
+
+describe("an idle agent from the bundle", () => {
+  it("optimises no function from start to 1 s after ready (node --trace-opt)", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "qis-idle-"));
+    dirs.push(dir);
+    const env = { ...process.env, QIS_EDGE_STATE_DIR: dir, QIS_EDGE_PUB_BIND: "tcp://127.0.0.1:*", QIS_EDGE_STORE_BIND: "tcp://127.0.0.1:*", QIS_EDGE_LOG_LEVEL: "info" };
+    const child = spawn(process.execPath, ["--trace-opt", BUNDLE, "run"], { env, stdio: ["ignore", "pipe", "pipe"] });
+    let out = "";
+    let err = "";
+    child.stdout.on("data", (d: Buffer) => (out += d.toString()));
+    const ready = await new Promise<boolean>((resolve) => {
+      const t = setTimeout(() => resolve(false), 20_000);
+      child.stderr.on("data", (d: Buffer) => {
+        err += d.toString();
+        if (err.includes('"msg":"ready"')) {
+          clearTimeout(t);
+          resolve(true);
+        }
+      });
+      child.once("exit", () => resolve(false));
+    });
+    await new Promise((r) => setTimeout(r, 1000));
+    child.kill("SIGTERM");
+    const code = await new Promise((r) => (child.exitCode !== null ? r(child.exitCode) : child.once("exit", (c) => r(c))));
+    expect(ready, err).toBe(true);
+    expect(code).toBe(0);
+    // V8 prints "[marking <JSFunction name ...> for optimization to TURBOFAN ...]" on stdout.
+    const marked = out.split("\n").filter((l) => l.includes("for optimization to TURBOFAN") || l.includes("compiling method"));
+    expect(marked, "functions hot during start-up: run them on first use instead").toEqual([]);
+  }, 30_000);
 });
