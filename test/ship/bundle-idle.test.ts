@@ -12,6 +12,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterAll, describe, expect, it } from "vitest";
+import { exitCode, waitForReady } from "./agent-process.js";
 
 const BUNDLE = join(fileURLToPath(new URL("../..", import.meta.url)), "dist", "qis-edge.mjs");
 const dirs: string[] = [];
@@ -35,23 +36,13 @@ describe("an idle agent from the bundle", () => {
     const env = { ...process.env, QIS_EDGE_STATE_DIR: dir, QIS_EDGE_PUB_BIND: "tcp://127.0.0.1:*", QIS_EDGE_STORE_BIND: "tcp://127.0.0.1:*", QIS_EDGE_LOG_LEVEL: "info" };
     const child = spawn(process.execPath, ["--trace-opt", BUNDLE, "run"], { env, stdio: ["ignore", "pipe", "pipe"] });
     let out = "";
-    let err = "";
     child.stdout.on("data", (d: Buffer) => (out += d.toString()));
-    const ready = await new Promise<boolean>((resolve) => {
-      const t = setTimeout(() => resolve(false), 20_000);
-      child.stderr.on("data", (d: Buffer) => {
-        err += d.toString();
-        if (err.includes('"msg":"ready"')) {
-          clearTimeout(t);
-          resolve(true);
-        }
-      });
-      child.once("exit", () => resolve(false));
-    });
+    const started = waitForReady(child);
+    const ready = await started.ready;
     await new Promise((r) => setTimeout(r, 1000));
     child.kill("SIGTERM");
-    const code = await new Promise((r) => (child.exitCode !== null ? r(child.exitCode) : child.once("exit", (c) => r(c))));
-    expect(ready, err).toBe(true);
+    const code = await exitCode(child);
+    expect(ready, started.log()).toBe(true);
     expect(code).toBe(0);
     // V8 prints "[marking <JSFunction name ...> for optimization to TURBOFAN ...]" on stdout.
     const marked = out.split("\n").filter((l) => l.includes("for optimization to TURBOFAN") || l.includes("compiling method"));

@@ -12,6 +12,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { exitCode, waitForReady } from "./agent-process.js";
 
 const root = fileURLToPath(new URL("../../", import.meta.url));
 const version = (JSON.parse(readFileSync(join(root, "package.json"), "utf8")) as { version: string }).version;
@@ -129,21 +130,11 @@ describe.each(profiles.map((p) => [p.name, p] as const))("package %s", (name, pr
     // The default config binds 0.0.0.0:5600/5601 and /var/lib/qis-edge: moved to loopback and temp.
     const env = { ...process.env, QIS_EDGE_STATE_DIR: dir, QIS_EDGE_STORE_FILE: join(dir, "store.bin"), QIS_EDGE_PUB_BIND: "tcp://127.0.0.1:*", QIS_EDGE_STORE_BIND: "tcp://127.0.0.1:*" };
     const child = spawn(join(dir, "qis-edge"), ["run", "--config", join(dir, "agent.json")], { env, stdio: ["ignore", "ignore", "pipe"] });
-    let err = "";
-    const ready = await new Promise<boolean>((resolve) => {
-      const t = setTimeout(() => resolve(false), 20_000);
-      child.stderr.on("data", (d: Buffer) => {
-        err += d.toString();
-        if (err.includes('"msg":"ready"')) {
-          clearTimeout(t);
-          resolve(true);
-        }
-      });
-      child.once("exit", () => resolve(false));
-    });
+    const started = waitForReady(child);
+    const ready = await started.ready;
     child.kill("SIGTERM");
-    const code = await new Promise((r) => (child.exitCode !== null ? r(child.exitCode) : child.once("exit", (c) => r(c))));
-    expect(ready, err).toBe(true);
+    const code = await exitCode(child);
+    expect(ready, started.log()).toBe(true);
     expect(code).toBe(0);
   }, 60_000);
 });
