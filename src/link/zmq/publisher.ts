@@ -110,6 +110,10 @@ export class ZmqPublisher {
   publish(src: Uint8Array, offset: number, cursor: number): void {
     if (this.#closed) return;
     const lane = this.#lane(src, offset);
+    if (this.#pending.length === 0 && performance.now() - this.#lastSend > IDLE_MS) {
+      this.#sendAlone(lane, src, offset, cursor);
+      return;
+    }
     if (lane.buf === null) {
       lane.buf = Buffer.allocUnsafeSlow(this.#opts.batchSize * PACKET_SIZE);
       lane.buf64 = f64View(lane.buf);
@@ -124,8 +128,22 @@ export class ZmqPublisher {
     lane.last = cursor;
     this.packets++;
     if (lane.count === this.#opts.batchSize) this.#send(lane);
-    else if (this.#pending.length === 1 && lane.count === 1 && performance.now() - this.#lastSend > IDLE_MS) this.flush();
     else this.#scheduleFlush();
+  }
+
+  /**
+   * An idle link (nothing pending, nothing sent for IDLE_MS): the packet goes out at once, in a
+   * message of its own, from a pooled 512-byte buffer rather than a fresh batch buffer, so that
+   * light traffic pays neither batching delay nor a batch-sized allocation.
+   */
+  #sendAlone(lane: Lane, src: Uint8Array, offset: number, cursor: number): void {
+    const one = Buffer.allocUnsafe(PACKET_SIZE);
+    one.set(src.subarray(offset, offset + PACKET_SIZE));
+    this.packets++;
+    this.#write([lane.address, encodeBatchHeader(Kind.BATCH, this.#opts.epoch, lane.prev, cursor), one]);
+    lane.prev = cursor;
+    lane.markers = TAIL_MARKERS;
+    this.#lastSend = performance.now();
   }
 
   /** Sends every pending batch now. */
