@@ -7,7 +7,7 @@
 import type { AddressTable } from "./addresses.js";
 import type { ResolvedConfig } from "./config.js";
 import type { Contributions } from "./contributions.js";
-import { nadd } from "./sums.js";
+import { nadd3 } from "./sums.js";
 import type { AddressEstimate } from "./types.js";
 
 export class AddressSums {
@@ -59,7 +59,7 @@ export class AddressSums {
     const count = ++this.aCount[a]!;
     if (positive) {
       this.aWCount[a]!++;
-      nadd(acc, ai, cF, slot * 8, 3, 1); // w, w·δ, w·δ²
+      nadd3(acc, ai, cF, slot * 8, 1); // w, w·δ, w·δ²
     }
     if (this.cI[slot * 8 + 7] === 1) this.aSynthCount[a]!++;
     this.aObs[a]! += cF[slot * 8 + 3]!;
@@ -87,7 +87,7 @@ export class AddressSums {
     if (positive) {
       // When no weighted contribution is left the exact sums are 0: reset rather than keep ~1e-30.
       if (--this.aWCount[a]! === 0) acc.fill(0, ai, ai + 6);
-      else nadd(acc, ai, cF, slot * 8, 3, -1);
+      else nadd3(acc, ai, cF, slot * 8, -1);
     }
     if (this.cI[slot * 8 + 7] === 1) this.aSynthCount[a]!--;
     this.aObs[a]! -= cF[slot * 8 + 3]!;

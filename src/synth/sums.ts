@@ -21,14 +21,22 @@ export const MIN_WEIGHT = 2 ** -30;
  * Only ints and arrays are passed: a double argument to a call V8 does not inline is boxed.
  */
 export function nadd(acc: Float64Array, at: number, src: Float64Array, from: number, n: number, sign: number): void {
-  for (let j = 0; j < n; j++) {
-    const i = at + 2 * j;
-    const x = sign * src[from + j]!;
-    const s = acc[i]!;
-    const t = s + x;
-    acc[i + 1] = acc[i + 1]! + (Math.abs(s) >= Math.abs(x) ? s - t + x : x - t + s);
-    acc[i] = t;
-  }
+  for (let j = 0; j < n; j++) nstep(acc, at + 2 * j, sign * src[from + j]!);
+}
+
+/** nadd of three terms (w, w·δ, w·δ²: the per-address hot path), written out: no loop to run. */
+export function nadd3(acc: Float64Array, at: number, src: Float64Array, from: number, sign: number): void {
+  nstep(acc, at, sign * src[from]!);
+  nstep(acc, at + 2, sign * src[from + 1]!);
+  nstep(acc, at + 4, sign * src[from + 2]!);
+}
+
+/** One compensated step: acc[i] += x, its rounding error into acc[i + 1]. Small enough for V8 to inline. */
+function nstep(acc: Float64Array, i: number, x: number): void {
+  const s = acc[i]!;
+  const t = s + x;
+  acc[i + 1] = acc[i + 1]! + (Math.abs(s) >= Math.abs(x) ? s - t + x : x - t + s);
+  acc[i] = t;
 }
 
 export function signOf(e: number): -1 | 0 | 1 {
