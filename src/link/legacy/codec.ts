@@ -135,8 +135,11 @@ function bucketTenthsAt(buf: Uint8Array, offset: number, delta: number, tokenEnd
   return tenthsOf(delta);
 }
 
-/** [start, end) of the address's token 1 (the domain) in buf, or throws ERR_LEGACY_ADDRESS. */
-function domainSpan(buf: Uint8Array, offset: number): [number, number] {
+/** findDomain's result: [start, end) of the domain token in the buffer (module scratch: no allocation per packet) */
+const SPAN = new Int32Array(2);
+
+/** Finds the address's token 1 (the domain) into SPAN; false when the address has none. */
+function findDomain(buf: Uint8Array, offset: number): boolean {
   const start = offset + OFFSETS.address;
   const end = start + buf[offset + OFFSETS.address_len]!;
   let i = start;
@@ -144,13 +147,22 @@ function domainSpan(buf: Uint8Array, offset: number): [number, number] {
   const from = i + 1;
   let j = from;
   while (j < end && buf[j] !== DOT) j++;
-  if (i >= end || j === from) {
+  SPAN[0] = from;
+  SPAN[1] = j;
+  return i < end && j !== from;
+}
+
+/** [start, end) of the address's token 1 (the domain) in buf, or throws ERR_LEGACY_ADDRESS. */
+function domainSpan(buf: Uint8Array, offset: number): [number, number] {
+  if (!findDomain(buf, offset)) {
+    const start = offset + OFFSETS.address;
+    const end = start + buf[offset + OFFSETS.address_len]!;
     throw new LegacyError(
       LegacyErrorCode.ADDRESS,
       `address ${JSON.stringify(Buffer.from(buf.subarray(start, end)).toString("utf8"))} has no domain token: expected qis.<domain>.…`,
     );
   }
-  return [from, j];
+  return [SPAN[0]!, SPAN[1]!];
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -374,14 +386,9 @@ export function legacyPrefixes(patterns: readonly AddressPattern[]): string[] {
  * returns its length, allocating nothing; -1 when the address has no domain token.
  */
 export function writeLegacyTopic(buf: Uint8Array, offset: number, scratch: Uint8Array): number {
-  const start = offset + OFFSETS.address;
-  const end = start + buf[offset + OFFSETS.address_len]!;
-  let i = start;
-  while (i < end && buf[i] !== DOT) i++;
-  const from = i + 1;
-  let j = from;
-  while (j < end && buf[j] !== DOT) j++;
-  if (i >= end || j === from) return -1;
+  if (!findDomain(buf, offset)) return -1;
+  const from = SPAN[0]!;
+  const j = SPAN[1]!;
   // qis.
   scratch[0] = 0x71;
   scratch[1] = 0x69;
