@@ -140,10 +140,7 @@ export class ZmqPublisher {
     const one = Buffer.allocUnsafe(PACKET_SIZE);
     one.set(src.subarray(offset, offset + PACKET_SIZE));
     this.packets++;
-    this.#write([lane.address, encodeBatchHeader(Kind.BATCH, this.#opts.epoch, lane.prev, cursor), one]);
-    lane.prev = cursor;
-    lane.markers = TAIL_MARKERS;
-    this.#lastSend = performance.now();
+    this.#sendBatch(lane, one, cursor);
   }
 
   /** Sends every pending batch now. */
@@ -175,17 +172,22 @@ export class ZmqPublisher {
     else setTimeout(run, this.#opts.lingerMs);
   }
 
+  /** Sends the lane's pending batch. */
   #send(lane: Lane): void {
     const buf = lane.buf!;
     const bytes = lane.count * PACKET_SIZE;
-    const header = encodeBatchHeader(Kind.BATCH, this.#opts.epoch, lane.prev, lane.last);
-    this.#write([lane.address, header, bytes === buf.length ? buf : buf.subarray(0, bytes)]);
-    lane.prev = lane.last;
-    this.#lastSend = performance.now();
+    this.#sendBatch(lane, bytes === buf.length ? buf : buf.subarray(0, bytes), lane.last);
     lane.buf = null;
     lane.buf64 = null;
     lane.count = 0;
+  }
+
+  /** One batch message on the lane: its packets, `last` the cursor of the last one; re-arms the tail markers. */
+  #sendBatch(lane: Lane, packets: Buffer, last: number): void {
+    this.#write([lane.address, encodeBatchHeader(Kind.BATCH, this.#opts.epoch, lane.prev, last), packets]);
+    lane.prev = last;
     lane.markers = TAIL_MARKERS;
+    this.#lastSend = performance.now();
   }
 
   #sendTails(): void {
