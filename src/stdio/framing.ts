@@ -11,14 +11,14 @@
  *
  * Writers collect the messages of one event-loop turn and hand them over as one chunk.
  */
-import { decodeFlatMap } from "./cbor-flat.js";
 import { Decoder, Encoder } from "cbor-x";
+import { decodeFlatMap } from "./cbor-flat.js";
+import type { Framing } from "./framings.js";
+
+export { FRAMINGS, type Framing } from "./framings.js";
 
 /** Largest request accepted, in bytes (the line without its newline, or the frame without its length). */
 export const MAX_MESSAGE_BYTES = 65_536;
-
-import type { Framing } from "./framings.js";
-export { FRAMINGS, type Framing } from "./framings.js";
 
 export interface MessageSink {
   /** a decoded message (any JSON/CBOR value: the session checks that it is an object) */

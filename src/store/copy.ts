@@ -38,7 +38,7 @@ export function i32View(buf: Uint8Array): Int32Array | null {
 
 /** Copies 512 bytes `src[so..]` → `dst[d..]`; pass each buffer's `f64View` (or null). */
 export function copyPacket(src: Uint8Array, src64: Float64Array | null, so: number, dst: Uint8Array, dst64: Float64Array | null, d: number): void {
-  if (src64 !== null && dst64 !== null && ((so | d) & 7) === 0 && (exact > 0 || (exact === 0 && copyIsExact()))) copyWords(src64, so, dst64, d);
+  if (src64 !== null && dst64 !== null && ((so | d) & 7) === 0 && (exact > 0 || copyIsExact())) copyWords(src64, so, dst64, d);
   else dst.set(src.subarray(so, so + PACKET_SIZE), d);
 }
 
