@@ -20,6 +20,7 @@ import { OFFSETS, PACKET_SIZE } from "../packet/layout.js";
 import { i32View } from "./copy.js";
 import { backwardShiftDelete, finish, mixWord, pow2AtLeast, word } from "./hash.js";
 import type { PendingRun } from "./pending.js";
+import { zeroedArrays } from "../util/zeroed.js";
 
 const HASH_AT = OFFSETS.address_hash;
 const LEN_AT = OFFSETS.address_len;
@@ -35,7 +36,7 @@ const REC_ADDR = 5;
 export const FRONT = 4096;
 
 export class AddressIndex {
-  /** per slot: address id, -1 when the slot is empty */
+  /** per slot: address id + 1, 0 when the slot is empty (so the array starts as untouched zero pages) */
   readonly slotAddr: Int32Array;
   /** per slot: previous / next slot of the same address in cursor order, -1 at the ends */
   readonly prev: Int32Array;
@@ -73,28 +74,20 @@ export class AddressIndex {
   readonly #home: (entry: number) => number;
 
   constructor(capacity: number, data: Uint8Array, seed: number, run: PendingRun) {
-    // Only slotAddr needs its -1 up front (remove() is called on never-used slots); the other
-    // per-slot and per-id arrays are written before they are read (append, #create), so they
-    // stay zero pages, not resident, until used (an idle agent's memory, docs/devices.md).
-    this.slotAddr = new Int32Array(capacity).fill(-1);
-    this.prev = new Int32Array(capacity);
-    this.next = new Int32Array(capacity);
-    this.head = new Int32Array(capacity);
-    this.tail = new Int32Array(capacity);
-    this.count = new Int32Array(capacity);
-    this.live = new Int32Array(capacity);
-    this.#livePos = new Int32Array(capacity);
-    this.#idHash = new Int32Array(capacity);
-    this.#hashWords = new Int32Array(capacity * 4);
+    // Nothing is filled: slotAddr holds id + 1 (0: empty), the other per-slot and per-id arrays
+    // are written before they are read (append, #create), so all stay zero pages, not
+    // resident, until used (an idle agent's memory, docs/devices.md).
+    // One buffer for all of them (src/util/zeroed.ts says why).
     this.#recordIds = Math.min(capacity, RECORD_IDS);
-    this.#records = new Int32Array(this.#recordIds * REC);
-    this.#free = new Int32Array(capacity);
-    this.#freeTop = 0;
     const size = pow2AtLeast(capacity * 2);
-    this.#table = new Int32Array(size);
-    this.#mask = size - 1;
     const front = Math.min(size, FRONT);
-    this.#front = new Int32Array(front);
+    [this.slotAddr, this.prev, this.next, this.head, this.tail, this.count, this.live, this.#livePos, this.#idHash, this.#hashWords, this.#records, this.#free, this.#table, this.#front] =
+      zeroedArrays(
+        ["i32", capacity], ["i32", capacity], ["i32", capacity], ["i32", capacity], ["i32", capacity], ["i32", capacity], ["i32", capacity],
+        ["i32", capacity], ["i32", capacity], ["i32", capacity * 4], ["i32", this.#recordIds * REC], ["i32", capacity], ["i32", size], ["i32", front],
+      );
+    this.#freeTop = 0;
+    this.#mask = size - 1;
     // The front cache takes the hash's top bits (the table its low ones): addresses that share
     // a probe run of the table rarely share a front entry.
     this.#frontShift = 32 - Math.log2(front);
@@ -149,7 +142,7 @@ export class AddressIndex {
       this.#front[f] = id + 1;
     }
     const tail = this.tail[id]!;
-    this.slotAddr[slot] = id;
+    this.slotAddr[slot] = id + 1;
     this.prev[slot] = tail;
     this.next[slot] = -1;
     if (tail < 0) this.head[id] = slot;
@@ -160,7 +153,7 @@ export class AddressIndex {
 
   /** Unlinks `slot`; an address left without slots is dropped. */
   remove(slot: number): void {
-    const id = this.slotAddr[slot]!;
+    const id = this.slotAddr[slot]! - 1;
     if (id < 0) return;
     const p = this.prev[slot]!;
     const n = this.next[slot]!;
@@ -168,7 +161,7 @@ export class AddressIndex {
     else this.next[p] = n;
     if (n < 0) this.tail[id] = p;
     else this.prev[n] = p;
-    this.slotAddr[slot] = -1;
+    this.slotAddr[slot] = 0;
     this.prev[slot] = -1;
     this.next[slot] = -1;
     if (--this.count[id]! === 0) this.#drop(id);

@@ -10,6 +10,7 @@
 import { OFFSETS, PACKET_SIZE } from "../packet/layout.js";
 import { finish, mixWord, pow2AtLeast, word } from "./hash.js";
 import { PendingRun } from "./pending.js";
+import { zeroedArrays } from "../util/zeroed.js";
 
 /** Identity bytes: seq (8) at 32, node_id (16) at 40, contiguous. */
 const ID_AT = OFFSETS.seq;
@@ -28,9 +29,8 @@ export class IdentityIndex {
   /** `run`: the store's pending run (slots whose bytes are still in the batch); none by default. */
   constructor(capacity: number, data: Uint8Array, seed: number, run: PendingRun = new PendingRun(data)) {
     const size = pow2AtLeast(capacity * 2);
-    this.#table = new Int32Array(size * 2);
+    [this.#table, this.#slotHash] = zeroedArrays(["i32", size * 2], ["i32", capacity]); // src/util/zeroed.ts says why
     this.#mask = size - 1;
-    this.#slotHash = new Int32Array(capacity);
     this.#data = data;
     this.#seed = seed;
     this.#run = run;

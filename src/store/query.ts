@@ -167,7 +167,7 @@ export class QueryRunner {
         let c = Math.max(since, cur - cap) + 1;
         let slot = (c - 1) % cap;
         for (; c <= cur; c++) {
-          if (cursorOf[slot] === c && (all || match[slotAddr[slot]!] === 1)) {
+          if (cursorOf[slot] === c && (all || match[slotAddr[slot]! - 1] === 1)) {
             count++;
             last = c;
             if (visit !== null) {
@@ -208,7 +208,7 @@ export class QueryRunner {
     const prev = addrs.prev;
     if (since >= 1) {
       const s = (since - 1) % this.#capacity;
-      if (cursorOf[s] === since && addrs.slotAddr[s] === id) return next[s]!;
+      if (cursorOf[s] === since && addrs.slotAddr[s] === id + 1) return next[s]!;
     }
     let a = addrs.head[id]!;
     let b = addrs.tail[id]!;

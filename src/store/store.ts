@@ -29,6 +29,7 @@ import {
   type StorePattern,
   type StoreStats,
 } from "./types.js";
+import { zeroedArrays } from "../util/zeroed.js";
 
 /** Records staged before one positioned write (file mode). */
 const RUN_RECORDS = 64;
@@ -120,8 +121,7 @@ export class PacketStore {
     this.#data64 = f64View(this.#data);
     this.#data32 = i32View(this.#data);
     this.#run = new PendingRun(this.#data);
-    this.#cursorOf = new Float64Array(capacity);
-    this.#expiry = new Float64Array(capacity);
+    [this.#cursorOf, this.#expiry] = zeroedArrays(["f64", capacity], ["f64", capacity]); // src/util/zeroed.ts says why
     const seed = randomSeed();
     this.#ids = new IdentityIndex(capacity, this.#data, seed, this.#run);
     this.#addrs = new AddressIndex(capacity, this.#data, seed ^ 0x5bd1e995, this.#run);

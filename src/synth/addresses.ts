@@ -8,6 +8,7 @@
 import { parseAddress } from "../address/index.js";
 import { OFFSETS as F } from "../packet/index.js";
 import { IdTable, mix4 } from "./idtable.js";
+import { zeroedArrays } from "../util/zeroed.js";
 
 const ADDRESS_WORDS = 24;
 const utf8 = new TextDecoder("utf-8", { fatal: false });
@@ -59,20 +60,11 @@ export class AddressTable {
     this.aCount = aCount;
     this.table = new IdTable(A);
     this.aStr = new Array<string>(A).fill("");
-    this.aWords = new Int32Array(A * ADDRESS_WORDS);
-    this.aLen = new Uint8Array(A);
-    this.aHash = new Int32Array(A * 4);
-    this.aClass = new Int32Array(A);
-    this.aInUse = new Uint8Array(A);
-    this.emptyStack = new Int32Array(A);
-    this.aEmptyListed = new Uint8Array(A);
+    [this.aWords, this.aHash, this.aClass, this.emptyStack, this.clsDomain, this.clsRefs, this.freeClasses, this.domRefs, this.freeDomains, this.aLen, this.aInUse, this.aEmptyListed] = zeroedArrays(
+      ["i32", A * ADDRESS_WORDS], ["i32", A * 4], ["i32", A], ["i32", A], ["i32", A], ["i32", A], ["i32", A], ["i32", A], ["i32", A], ["u8", A], ["u8", A], ["u8", A],
+    ); // one buffer (src/util/zeroed.ts says why)
     this.clsName = new Array<string>(A).fill("");
-    this.clsDomain = new Int32Array(A);
-    this.clsRefs = new Int32Array(A);
-    this.freeClasses = new Int32Array(A);
     this.domName = new Array<string>(A).fill("");
-    this.domRefs = new Int32Array(A);
-    this.freeDomains = new Int32Array(A);
   }
 
   /** The id of the address with this 16-byte hash, or -1. */

@@ -13,6 +13,7 @@ import type { AddressTable } from "./addresses.js";
 import type { ResolvedConfig } from "./config.js";
 import type { AddressSums } from "./estimates.js";
 import { signOf } from "./sums.js";
+import { zeroedArrays } from "../util/zeroed.js";
 import type { ClassEstimate, DomainConsensus } from "./types.js";
 
 export class ConsensusReader {
@@ -30,9 +31,7 @@ export class ConsensusReader {
     this.config = config;
     this.names = names;
     this.sums = sums;
-    this.clsAcc = new Float64Array(A * 4);
-    this.clsCount = new Int32Array(A);
-    this.clsWCount = new Int32Array(A);
+    [this.clsAcc, this.clsCount, this.clsWCount] = zeroedArrays(["f64", A * 4], ["i32", A], ["i32", A]); // one buffer (src/util/zeroed.ts says why)
   }
 
   /** The consensus of domain d, or undefined when none of its addresses has a live contribution. */

@@ -9,6 +9,7 @@
  */
 import { ExpiryQueue } from "./expiry.js";
 import { IdTable, mix2 } from "./idtable.js";
+import { zeroedArrays } from "../util/zeroed.js";
 
 export class Contributions {
   /** maxContributions: above this many live contributions the one expiring first is dropped */
@@ -39,12 +40,10 @@ export class Contributions {
   constructor(maxContributions: number, maxAddresses: number, seed: number, T: Float64Array) {
     const C = maxContributions + 1;
     this.cap = maxContributions;
-    this.cF = new Float64Array(C * 8);
-    this.cI = new Int32Array(C * 8);
-    this.freeSlots = new Int32Array(C);
+    // aHead: set to -1 when an address id is given out (SynthCore.internAddress)
+    [this.cF, this.cI, this.freeSlots, this.aHead] = zeroedArrays(["f64", C * 8], ["i32", C * 8], ["i32", C], ["i32", maxAddresses]); // one buffer (src/util/zeroed.ts says why)
     this.expiry = new ExpiryQueue(C);
     this.seen = new IdTable(C);
-    this.aHead = new Int32Array(maxAddresses); // set to -1 when an address id is given out (SynthCore.internAddress)
     this.T = T;
     this.seed = seed;
   }

@@ -11,6 +11,7 @@ import { describeValue, SynthError, SynthErrorCode } from "./errors.js";
 import type { AddressSums } from "./estimates.js";
 import type { PairTable } from "./nodes.js";
 import type { SynthCounters, SynthPacket } from "./types.js";
+import { zeroedArrays } from "../util/zeroed.js";
 
 const U32_MAX = 0xffff_ffff;
 
@@ -60,14 +61,11 @@ export class Emitter {
     this.sums = sums;
     this.aNodes = pairs.aNodes;
     this.maxA = A;
-    this.aLastE = new Float64Array(A);
-    this.aLastT = new Float64Array(A);
-    this.aEmitted = new Uint8Array(A);
-    this.aChanged = new Uint8Array(A);
-    this.aDirty = new Uint8Array(A);
-    this.aPending = new Uint8Array(A);
-    this.dirtyList = new Int32Array(A);
-    this.pendingList = new Int32Array(A);
+    [this.aLastE, this.aLastT, this.qE, this.qConf, this.qN, this.qTs, this.dirtyList, this.pendingList, this.aQueuePos, this.qAddr, this.aEmitted, this.aChanged, this.aDirty, this.aPending, this.qHops] =
+      zeroedArrays(
+        ["f64", A], ["f64", A], ["f64", A], ["f64", A], ["f64", A], ["f64", A], ["i32", A], ["i32", A], ["i32", A], ["i32", A], ["u8", A], ["u8", A], ["u8", A], ["u8", A], ["u8", A],
+      ); // one buffer (src/util/zeroed.ts says why)
+    this.aQueuePos.fill(-1);
     this.seqCounter = config.seqStart;
     this.pkt = {
       flags: FLAG_SYNTHESIZED,
@@ -81,14 +79,7 @@ export class Emitter {
       nodeId: config.nodeId,
       address: "",
     };
-    this.aQueuePos = new Int32Array(A).fill(-1);
-    this.qAddr = new Int32Array(A);
     this.qStr = new Array<string>(A).fill("");
-    this.qE = new Float64Array(A);
-    this.qConf = new Float64Array(A);
-    this.qN = new Float64Array(A);
-    this.qHops = new Uint8Array(A);
-    this.qTs = new Float64Array(A);
   }
 
   /** Address a got a new id: no emission history, and a packet still queued for the old address stays, detached from the id. */

@@ -8,6 +8,7 @@ import type { AddressTable } from "./addresses.js";
 import type { ResolvedConfig } from "./config.js";
 import type { Contributions } from "./contributions.js";
 import { nadd3 } from "./sums.js";
+import { zeroedArrays } from "../util/zeroed.js";
 import type { AddressEstimate } from "./types.js";
 
 export class AddressSums {
@@ -34,17 +35,11 @@ export class AddressSums {
   constructor(config: ResolvedConfig, store: Contributions) {
     const A = config.maxAddresses;
     const maxHops = config.maxHops;
-    this.aAcc = new Float64Array(A * 6);
-    this.aCount = new Int32Array(A);
-    this.aWCount = new Int32Array(A);
-    this.aSynthCount = new Int32Array(A);
-    this.aObs = new Float64Array(A);
     this.hopSlots = maxHops + 1;
-    this.aHopHist = new Int32Array(A * this.hopSlots);
-    this.aMaxHops = new Int32Array(A); // set to -1 when an address id is given out (SynthCore.internAddress)
-    this.aTsMin = new Float64Array(A);
-    this.aTsMax = new Float64Array(A);
-    this.aWinDirty = new Uint8Array(A);
+    // aMaxHops: set to -1 when an address id is given out (SynthCore.internAddress)
+    [this.aAcc, this.aObs, this.aTsMin, this.aTsMax, this.aCount, this.aWCount, this.aSynthCount, this.aHopHist, this.aMaxHops, this.aWinDirty] = zeroedArrays(
+      ["f64", A * 6], ["f64", A], ["f64", A], ["f64", A], ["i32", A], ["i32", A], ["i32", A], ["i32", A * this.hopSlots], ["i32", A], ["u8", A],
+    ); // one buffer (src/util/zeroed.ts says why)
     this.cF = store.cF;
     this.cI = store.cI;
     this.config = config;

@@ -7,6 +7,7 @@
  * supersede" are O(1) checks, and `nodes` is exact.
  */
 import { IdTable, mix4 } from "./idtable.js";
+import { zeroedArrays } from "../util/zeroed.js";
 
 /** Node ids (16 bytes, four int32 words) with a live contribution, reference-counted by contributions. */
 export class NodeTable {
@@ -22,9 +23,7 @@ export class NodeTable {
   constructor(maxNodes: number, seed: number) {
     this.seed = seed;
     this.table = new IdTable(maxNodes);
-    this.nWords = new Int32Array(maxNodes * 4);
-    this.nRef = new Int32Array(maxNodes);
-    this.freeNodes = new Int32Array(maxNodes);
+    [this.nWords, this.nRef, this.freeNodes] = zeroedArrays(["i32", maxNodes * 4], ["i32", maxNodes], ["i32", maxNodes]); // one buffer (src/util/zeroed.ts says why)
   }
 
   get size(): number {
@@ -94,11 +93,9 @@ export class PairTable {
     this.P = perAddress;
     // Not filled with -1: entries at or above an address's aPairHigh are never read before
     // insert() writes them, and untouched pages stay out of an idle agent's RSS.
-    this.pNode = new Int32Array(A * perAddress);
-    this.pRaw = new Int32Array(A * perAddress);
-    this.pSynth = new Int32Array(A * perAddress);
-    this.aNodes = new Int32Array(A);
-    this.aPairHigh = new Int32Array(A);
+    [this.pNode, this.pRaw, this.pSynth, this.aNodes, this.aPairHigh] = zeroedArrays(
+      ["i32", A * perAddress], ["i32", A * perAddress], ["i32", A * perAddress], ["i32", A], ["i32", A],
+    ); // one buffer (src/util/zeroed.ts says why)
   }
 
   /** The entry of node g at address a, or -1. */

@@ -15,6 +15,7 @@
  * Slots are the owner's, 0..capacity-1. Nothing allocates after construction.
  */
 import { ExpiryHeap } from "./heap.js";
+import { zeroedArrays } from "./zeroed.js";
 
 export const QUEUES = 8;
 export const MAX_WALK = 8;
@@ -61,9 +62,11 @@ export class ExpiryQueue {
   constructor(capacity: number, exp: Float64Array | null = null, ord: Float64Array | null = null) {
     this.ownExp = exp === null;
     this.ownOrd = ord === null;
-    this.exp = exp ?? new Float64Array(capacity);
-    this.ord = ord ?? new Float64Array(capacity);
-    this.links = new Int32Array(capacity * 4);
+    // One buffer for all of them (src/util/zeroed.ts says why); a kept owner array takes no room.
+    const [ownExp, ownOrd, links] = zeroedArrays(["f64", exp === null ? capacity : 0], ["f64", ord === null ? capacity : 0], ["i32", capacity * 4]);
+    this.exp = exp ?? ownExp;
+    this.ord = ord ?? ownOrd;
+    this.links = links;
     this.qTtl = new Float64Array(QUEUES).fill(-1);
     this.qHead = new Int32Array(QUEUES).fill(-1);
     this.qTail = new Int32Array(QUEUES).fill(-1);

@@ -1,3 +1,5 @@
+import { zeroedArrays } from "./zeroed.js";
+
 /**
  * A 4-ary min-heap of slots (ints 0..capacity-1) in preallocated typed arrays, keyed by the
  * owner's per-slot key array (`keyOf[slot]`, e.g. expiry times) and, when `orderOf` is given, by
@@ -22,9 +24,7 @@ export class ExpiryHeap {
   size = 0;
 
   constructor(capacity: number, keyOf: Float64Array, orderOf: Float64Array | null = null) {
-    this.#slots = new Int32Array(capacity);
-    this.keys = new Float64Array(capacity);
-    this.#pos = new Int32Array(capacity);
+    [this.keys, this.#slots, this.#pos] = zeroedArrays(["f64", capacity], ["i32", capacity], ["i32", capacity]); // src/util/zeroed.ts says why
     this.#keyOf = keyOf;
     this.#orderOf = orderOf;
   }
