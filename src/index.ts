@@ -1,8 +1,8 @@
 export { QisError, UsageError } from "./errors.js";
 export * from "./packet/index.js";
 export * from "./address/index.js";
+export { ObservationSchema } from "./agent/observation-schema.js";
 export {
-  ObservationSchema,
   ObservationError,
   parseObservation,
   observationToFields,
@@ -11,6 +11,7 @@ export {
 export * from "./store/index.js";
 export * from "./synth/index.js";
 export { Agent, createAgent, type AgentOptions, type ObserveResult, type PacketEvent, type PeerEvent, type SynthesisEvent, type AgentEndpoints } from "./agent/agent.js";
-export { resolveConfig, loadConfigFile, configJsonSchema, ConfigError, AgentConfigSchema, type AgentConfig, type PeerConfig } from "./agent/config.js";
+export { resolveConfig, loadConfigFile, ConfigError, type AgentConfig, type PeerConfig } from "./agent/config.js";
+export { configJsonSchema, AgentConfigSchema } from "./agent/config-schema.js";
 export { createLogger, type Logger, type LogLevel } from "./agent/log.js";
 export type { AgentStats, PeerStats } from "./agent/stats.js";

@@ -1,36 +1,16 @@
 /**
- * An observation: what local sensing has distilled, before it becomes a packet. The schema is
- * shared by `qis-edge pack`, the agent's observe() and the stdio protocol.
+ * An observation: what local sensing has distilled, before it becomes a packet. The schema
+ * (src/agent/observation-schema.ts) is shared by `qis-edge pack`, the agent's observe() and the
+ * stdio protocol.
  */
-import { randomBytes } from "node:crypto";
-import Type, { type Static } from "typebox";
-import { Compile } from "typebox/compile";
+import { randomBytes } from "../util/random.js";
 import { AddressError, buildAddress } from "../address/index.js";
 import { QisError } from "../errors.js";
-import { CONTEXT_MAX, ID_SIZE, U64_MAX_SAFE, type PacketFields } from "../packet/index.js";
+import { ID_SIZE, type PacketFields } from "../packet/index.js";
+import type { Observation } from "./observation-schema.js";
+import { observationSchema } from "./schemas.js";
 
-const Hex16 = Type.String({ pattern: "^[0-9a-fA-F]{32}$", description: "16 bytes as 32 hex digits" });
-
-export const ObservationSchema = Type.Object(
-  {
-    domain: Type.String({ minLength: 1, maxLength: 256, description: "e.g. hvac, iot" }),
-    problemClass: Type.String({ minLength: 1, maxLength: 256, description: "e.g. energy-anomaly" }),
-    tokens: Type.Optional(Type.Array(Type.String({ minLength: 1, maxLength: 256 }), { maxItems: 5, description: "further address tokens" })),
-    outcomeDelta: Type.Number({ minimum: -1, maximum: 1 }),
-    confidence: Type.Number({ minimum: 0, maximum: 1 }),
-    nObservations: Type.Integer({ minimum: 0, maximum: 0xffff_ffff }),
-    timestampMs: Type.Optional(Type.Integer({ minimum: 0, maximum: U64_MAX_SAFE, description: "default: now" })),
-    ttlS: Type.Optional(Type.Integer({ minimum: 0, maximum: 0xffff_ffff, description: "default 3600; 0 = never expires" })),
-    nodeId: Type.Optional(Hex16),
-    seq: Type.Optional(Type.Integer({ minimum: 0, maximum: U64_MAX_SAFE })),
-    context: Type.Optional(Type.Array(Type.Number(), { maxItems: CONTEXT_MAX })),
-    conclusion: Type.Optional(Type.String({ description: "cut to 172 bytes of UTF-8" })),
-    contextHash: Type.Optional(Hex16),
-  },
-  { additionalProperties: false },
-);
-
-export type Observation = Static<typeof ObservationSchema>;
+export type { Observation } from "./observation-schema.js";
 
 export const DEFAULT_TTL_S = 3600;
 
@@ -49,22 +29,14 @@ export class ObservationError extends QisError {
 }
 
 /**
- * Compiled on first use: an agent that is never given a local observation (a plain `run`, a
- * relay) never pays for the generated code (docs/devices.md, "Idle memory").
+ * Validates untrusted input; every problem is listed, not just the first. The schema (and
+ * typebox) is loaded on the first call: an agent that is never given a local observation (a
+ * plain `run`, a relay) never pays for it (docs/devices.md, "Idle memory").
  */
-const compileValidator = () => Compile(ObservationSchema);
-let validator: ReturnType<typeof compileValidator> | undefined;
-
-/** Validates untrusted input; every problem is listed, not just the first. */
 export function parseObservation(value: unknown): Observation {
-  const v = (validator ??= compileValidator());
-  if (v.Check(value)) return value;
-  const problems = v.Errors(value).map((e) => ({
-    path: e.instancePath,
-    message: e.keyword === "additionalProperties" ? `${e.message}: ${(e.params as { additionalProperties?: string[] }).additionalProperties?.join(", ")}` : e.message,
-  }));
-  // additionalProperties reports each unknown key twice (as a false schema and as a list).
-  throw new ObservationError(problems.filter((p, i) => !(p.message === "schema is false" && problems.some((q, j) => j !== i && q.message.includes("additional")))));
+  const problems = observationSchema().observationProblems(value);
+  if (problems === null) return value as Observation;
+  throw new ObservationError(problems);
 }
 
 /** Address token i came from: 1 domain, 2 problemClass, 3.. tokens (0 is the fixed "qis"). */
@@ -80,10 +52,6 @@ export interface Identity {
   seq: number;
 }
 
-/**
- * The packet fields for an observation: its address from domain + problem class (+ tokens),
- * identity from the observation when it names one, else from `identity`.
- */
 /**
  * Addresses built lately, by their raw parts: normalising (NFKD, lower case, charset checks)
  * costs microseconds and a sensor sends the same few problem types again and again. Bounded:
@@ -106,6 +74,10 @@ function addressOf(o: Observation): string {
   return address;
 }
 
+/**
+ * The packet fields for an observation: its address from domain + problem class (+ tokens),
+ * identity from the observation when it names one, else from `identity`.
+ */
 export function observationToFields(o: Observation, identity?: Identity, now: number = Date.now()): PacketFields {
   let address: string;
   try {

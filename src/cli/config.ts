@@ -1,6 +1,7 @@
 import { parseArgs } from "node:util";
 import { ENV_OVERRIDES } from "../agent/config-env.js";
-import { ConfigError, configJsonSchema, loadConfigFile } from "../agent/config.js";
+import { ConfigError, loadConfigFile } from "../agent/config.js";
+import { configJsonSchema } from "../agent/config-schema.js";
 import { UsageError } from "../errors.js";
 import type { CommandContext } from "./main.js";
 

@@ -3,7 +3,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { Compile } from "typebox/compile";
-import { AgentConfigSchema, CONFIG_DEFAULTS, ConfigError, configJsonSchema, formatProblem, loadConfigFile, resolveConfig, type AgentConfig } from "../../src/agent/config.js";
+import { AgentConfigSchema, configJsonSchema } from "../../src/agent/config-schema.js";
+import { CONFIG_DEFAULTS, ConfigError, formatProblem, loadConfigFile, resolveConfig, type AgentConfig } from "../../src/agent/config.js";
 import { catchError } from "../catch-error.js";
 
 const cwd = "/srv/agent";
