@@ -23,8 +23,11 @@
 //     version, inlined (no package.json on the device);
 //   - src/cli/demo-swarm.ts: demo workers are the bundle itself (forked with an IPC channel and
 //     a JSON config as the only argument, which no CLI command starts with).
+//   - src/agent/schemas.ts: its static imports of the typebox-based schema modules become
+//     lazy require()s (see that file).
 // Any other `import.meta.url` under src/ is left alone (the bundle's URL) with a warning.
 import { copyFileSync, existsSync, mkdirSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { isBuiltin } from 'node:module';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -72,6 +75,14 @@ const SRC_PATCHES = {
     ['createRequire(import.meta.url)', 'createRequire(__qisBundleUrl)'],
   ],
   'src/cli/demo-swarm.ts': [['new URL("./agent-worker.js", import.meta.url)', '__qisBundleUrl']],
+  // The typebox-based schema modules become require()s, which esbuild evaluates on first call
+  // (with typebox, whose modules nothing else imports): an idle agent never runs them.
+  'src/agent/schemas.ts': [
+    ['import * as config from "./config-schema.js";\n', ''],
+    ['import * as observation from "./observation-schema.js";\n', ''],
+    ['(): typeof config => config;', '() => require("./config-schema.ts");'],
+    ['(): typeof observation => observation;', '() => require("./observation-schema.ts");'],
+  ],
 };
 const PREPEND = {
   'src/packet/native.ts': 'import __qisNodeGypBuild from "node-gyp-build";\n',
@@ -79,6 +90,8 @@ const PREPEND = {
 // Anywhere in src/: the package's version read from ../../package.json is inlined.
 const VERSION_READ = /readFileSync\(\s*new URL\(\s*"\.\.\/\.\.\/package\.json"\s*,\s*import\.meta\.url\s*\)\s*,\s*"utf-?8"\s*\)/g;
 const warnings = [];
+// Files whose import.meta.url may be the bundle's (they only require Node's built-ins with it).
+const IMPORT_META_OK = new Set(['src/util/random.ts']);
 
 // `import Type from "typebox"` is a namespace object: every builder in it (the TypeScript-syntax
 // parser too) would be bundled. For src/ the default import becomes an object of just the
@@ -169,6 +182,16 @@ const patchPlugin = {
         /typebox[\\/]build[\\/]compile[\\/]validator\.mjs$/.test(args.importer) ? { path: 'validator-value', namespace: 'qis-typebox' } : undefined,
       );
     }
+    // Node's built-ins are required, not imported. esbuild hoists an ESM import of an external
+    // module to the top of the bundle, so every built-in that any module names would load at
+    // start-up (child_process for the demo, crypto and its dozen internal modules, streams);
+    // and an ESM import of a built-in reads all of its exports, waking its lazy getters (util's
+    // MIMEType and parseArgs). Required inside the importing module's wrapper, a built-in loads
+    // when that module first runs: an idle `run` loads 40-odd fewer (~2 MiB; docs/devices.md).
+    build.onResolve({ filter: /^[a-z_/:]+$/ }, (args) =>
+      args.kind === 'import-statement' && isBuiltin(args.path) ? { path: args.path, namespace: 'qis-builtin' } : undefined,
+    );
+    build.onLoad({ filter: /.*/, namespace: 'qis-builtin' }, (args) => ({ contents: `module.exports = require(${JSON.stringify(args.path)});`, loader: 'js' }));
     build.onResolve({ filter: /^typebox(\/value)?$/ }, (args) => (rel(args.importer).startsWith('src/') ? { path: args.path, namespace: 'qis-typebox' } : undefined));
     // typebox's modules are pure (definitions only) but esbuild cannot prove it of their
     // top-level calls: marking them side-effect free lets it drop the ones nothing uses.
@@ -190,7 +213,7 @@ const patchPlugin = {
       for (const [from, to] of SRC_PATCHES[file] ?? []) text = replaceOnce(text, from, to, args.path);
       text = text.replace(VERSION_READ, () => JSON.stringify(JSON.stringify({ version: pkg.version })));
       // Left as is (it is the bundle's own URL at run time), but said: it may need a patch here.
-      if (text.includes('import.meta.url')) warnings.push(`${file} uses import.meta.url: in the bundle it is the bundle's URL (scripts/bundle.js may need a patch for it)`);
+      if (text.includes('import.meta.url') && !IMPORT_META_OK.has(file)) warnings.push(`${file} uses import.meta.url: in the bundle it is the bundle's URL (scripts/bundle.js may need a patch for it)`);
       return { contents: (PREPEND[file] ?? '') + text, loader: 'ts' };
     });
   },

@@ -10,7 +10,7 @@
  * "synthesis", "peer", "caught-up", "error" (only emitted when someone listens: a bad peer
  * must not crash an agent nobody is watching; it is logged either way).
  */
-import { randomBytes } from "node:crypto";
+import { randomBytes } from "../util/random.js";
 import { EventEmitter } from "node:events";
 import { compilePattern, type AddressPattern } from "../address/index.js";
 import { QisError } from "../errors.js";

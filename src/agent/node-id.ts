@@ -3,7 +3,7 @@
  * sharing one (two agents with one node id would look like one node to every peer, and their
  * seq counters would collide).
  */
-import { randomBytes } from "node:crypto";
+import { randomBytes } from "../util/random.js";
 import { closeSync, fsyncSync, mkdirSync, openSync, readFileSync, realpathSync, renameSync, statSync, unlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { QisError } from "../errors.js";

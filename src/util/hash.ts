@@ -4,7 +4,7 @@
  * 32-bit seed), so that a peer cannot choose identities, addresses or node ids that pile up in
  * one probe run without knowing the seed.
  */
-import { randomBytes } from "node:crypto";
+import { randomBytes } from "./random.js";
 
 /** A random 32-bit seed (per table owner, at construction). */
 export function randomSeed(): number {
