@@ -75,13 +75,13 @@ const SRC_PATCHES = {
     ['createRequire(import.meta.url)', 'createRequire(__qisBundleUrl)'],
   ],
   'src/cli/demo-swarm.ts': [['new URL("./agent-worker.js", import.meta.url)', '__qisBundleUrl']],
-  // The typebox-based schema modules become require()s, which esbuild evaluates on first call
-  // (with typebox, whose modules nothing else imports): an idle agent never runs them.
+  // The typebox-based schema modules become require()s of their vendored text (VENDORS below),
+  // evaluated on first call: an idle agent neither parses nor runs them.
   'src/agent/schemas.ts': [
     ['import * as config from "./config-schema.js";\n', ''],
     ['import * as observation from "./observation-schema.js";\n', ''],
-    ['(): typeof config => config;', '() => require("./config-schema.ts");'],
-    ['(): typeof observation => observation;', '() => require("./observation-schema.ts");'],
+    ['(): typeof config => config;', '() => require("qis-vendor:schemas").configSchema;'],
+    ['(): typeof observation => observation;', '() => require("qis-vendor:schemas").observationSchema;'],
   ],
 };
 const PREPEND = {
@@ -172,8 +172,9 @@ function validatorValueShim() {
   ].join('\n');
 }
 
-const patchPlugin = {
-  name: 'qis-edge-patches',
+/** typebox for the schemas' vendor build: just what src/ uses of it (the shims above). */
+const typeboxPlugin = {
+  name: 'qis-edge-typebox',
   setup(build) {
     const valueOpsUsed = srcCallsValueOps();
     if (valueOpsUsed.length > 0) warnings.push(`${valueOpsUsed.join(', ')} call typebox value operations: the whole of typebox/value is bundled`);
@@ -182,6 +183,151 @@ const patchPlugin = {
         /typebox[\\/]build[\\/]compile[\\/]validator\.mjs$/.test(args.importer) ? { path: 'validator-value', namespace: 'qis-typebox' } : undefined,
       );
     }
+    const fromOurs = (importer) => rel(importer).startsWith('src/') || importer.endsWith('-vendor.mjs');
+    build.onResolve({ filter: /^typebox(\/value)?$/ }, (args) => (fromOurs(args.importer) ? { path: args.path, namespace: 'qis-typebox' } : undefined));
+    // typebox's modules are pure (definitions only) but esbuild cannot prove it of their
+    // top-level calls: marking them side-effect free lets it drop the ones nothing uses.
+    const inTypebox = /[\\/]node_modules[\\/]typebox[\\/]/;
+    build.onResolve({ filter: /^(\.\.?\/|\/)/ }, (args) => {
+      const file = path.isAbsolute(args.path) ? args.path : path.resolve(args.resolveDir, args.path);
+      return inTypebox.test(file) && file.endsWith('.mjs') ? { path: file, sideEffects: false } : undefined;
+    });
+    const shims = { typebox: typeboxShim, 'typebox/value': valueShim, 'validator-value': validatorValueShim };
+    build.onLoad({ filter: /.*/, namespace: 'qis-typebox' }, (args) => ({ contents: shims[args.path](), loader: 'js', resolveDir: root }));
+  },
+};
+
+// ---------------------------------------------------------------------------------------------
+// Vendored text: libraries only some commands use, embedded as source text compiled on first use
+//
+// V8 pre-parses every function of a script it loads, used or not: each kB of code in the bundle
+// costs an idle agent ~9 kB of RSS (measured: 166 kB of dead code, +1.5 MiB; the same text in a
+// string, +0.05 MiB). typebox and the schemas built on it (config file, observations, stdio) and
+// cbor-x (stdio's CBOR framing) are ~130 kB that a plain `run` never calls. Each is bundled on
+// its own (CommonJS, with its own copy of the few pure modules it needs) and lands in the bundle
+// as a string, run with `new Function` on its first require(). The rest of the bundle reaches
+// them only through the names below; a src/ import of anything else from them fails the build.
+const VENDORS = {
+  'qis-vendor:schemas': {
+    entry: [
+      'export * as configSchema from "./src/agent/config-schema.ts";',
+      'export * as observationSchema from "./src/agent/observation-schema.ts";',
+      'export { default as Type } from "typebox";',
+      'export { Compile } from "typebox/compile";',
+    ].join('\n'),
+    // what the bundle's other modules may import from each specifier (`default`: the default import)
+    provides: { typebox: { default: 'Type' }, 'typebox/compile': { Compile: 'Compile' } },
+    plugins: [typeboxPlugin],
+  },
+  'qis-vendor:cbor': {
+    entry: 'export { Decoder, Encoder } from "cbor-x";',
+    provides: { 'cbor-x': { Decoder: 'Decoder', Encoder: 'Encoder' } },
+    plugins: [],
+  },
+};
+/** src/ files that live in a vendor build only: the bundle reaches them through src/agent/schemas.ts. */
+const VENDORED_SRC = new Set(['src/agent/config-schema.ts', 'src/agent/observation-schema.ts']);
+/**
+ * The only other src/ files a vendor may copy: pure constants and functions. A copy of a module
+ * with state (the packet codec and its addon, an error class checked with instanceof) would be
+ * a second, different instance, so the build fails if a vendor pulls one in.
+ */
+const VENDOR_MAY_COPY = new Set(['src/agent/config-defaults.ts', 'src/agent/config-env.ts', 'src/synth/defaults.ts', 'src/packet/layout.ts']);
+
+/** The vendor that provides `specifier`, checked against what `file` imports from it. */
+function vendorOf(specifier, file) {
+  const name = Object.keys(VENDORS).find((v) => specifier in VENDORS[v].provides);
+  if (name === undefined) return undefined;
+  const provided = VENDORS[name].provides[specifier];
+  const text = readFileSync(path.join(root, file), 'utf8');
+  const esc = specifier.replace(/[/-]/g, '\\$&');
+  for (const m of text.matchAll(new RegExp(`import\\s+(?!type\\b)([^;]*?)\\s+from\\s*"${esc}"`, 'g'))) {
+    const clause = m[1];
+    const names = [];
+    const dflt = /^([A-Za-z_$][\w$]*)/.exec(clause);
+    if (dflt) names.push('default');
+    const braces = /\{([^}]*)\}/.exec(clause);
+    if (braces) for (const n of braces[1].split(',')) if (n.trim() && !n.trim().startsWith('type ')) names.push(n.trim().split(/\s+as\s+/)[0]);
+    if (clause.includes('*')) names.push('*');
+    const missing = names.filter((n) => !(n in provided));
+    if (missing.length > 0) {
+      throw new Error(`scripts/bundle.js: ${file} imports ${missing.join(', ')} from "${specifier}", which the vendored ${name} does not provide: add it to VENDORS`);
+    }
+  }
+  return name;
+}
+
+async function buildVendors(esbuild) {
+  const built = {};
+  for (const [name, v] of Object.entries(VENDORS)) {
+    const result = await esbuild.build({
+      stdin: { contents: v.entry, resolveDir: root, sourcefile: `${name.slice(11)}-vendor.mjs`, loader: 'ts' },
+      bundle: true,
+      minify: true,
+      format: 'cjs',
+      platform: 'node',
+      target: 'node20',
+      write: false,
+      plugins: v.plugins,
+      external: ['cbor-extract'],
+      metafile: true,
+      legalComments: 'none',
+      charset: 'ascii',
+      logLevel: 'error',
+      mainFields: ['module', 'main'],
+      conditions: ['node', 'import', 'default'],
+    });
+    const copied = Object.keys(result.metafile.inputs).filter((f) => f.startsWith('src/') && !VENDORED_SRC.has(f) && !VENDOR_MAY_COPY.has(f));
+    if (copied.length > 0) throw new Error(`scripts/bundle.js: the vendored ${name} would copy ${copied.join(', ')}; import constants from leaf modules (e.g. src/packet/layout.ts), or add a pure module to VENDOR_MAY_COPY`);
+    built[name] = { code: result.outputFiles[0].text, metafile: result.metafile };
+  }
+  return built;
+}
+
+/** Resolves the vendors' specifiers in the bundle to the embedded text (see VENDORS). */
+function vendorPlugin(built) {
+  return {
+    name: 'qis-edge-vendors',
+    setup(build) {
+      build.onResolve({ filter: /^qis-vendor:/ }, (args) => ({ path: args.path, namespace: 'qis-vendor' }));
+      build.onResolve({ filter: /^(typebox(\/[a-z]+)?|cbor-x)$/ }, (args) => {
+        const file = rel(args.importer);
+        if (!file.startsWith('src/')) return undefined;
+        const name = vendorOf(args.path, file);
+        if (name === undefined) throw new Error(`scripts/bundle.js: ${file} imports "${args.path}", which no vendor provides: add it to VENDORS`);
+        return { path: `${name}|${args.path}`, namespace: 'qis-vendor-ref' };
+      });
+      build.onResolve({ filter: /-schema\.js$/ }, (args) => {
+        const file = rel(path.resolve(args.resolveDir, args.path.replace(/\.js$/, '.ts')));
+        if (VENDORED_SRC.has(file)) throw new Error(`scripts/bundle.js: ${rel(args.importer)} imports ${file}, which the bundle has only as vendored text: reach it through src/agent/schemas.ts`);
+        return undefined;
+      });
+      build.onLoad({ filter: /.*/, namespace: 'qis-vendor' }, (args) => ({
+        // Inside the module wrapper esbuild gives a CommonJS module, so the string is not even
+        // materialised before the first require().
+        // The names of the vendors evaluated are listed under a global symbol, for diagnostics
+        // (test/ship/bundle-vendored.test.ts checks that an idle agent evaluates none).
+        contents:
+          `(globalThis[Symbol.for("qis-edge.vendored")] ??= []).push(${JSON.stringify(args.path)});\n` +
+          `const m = { exports: {} };\nnew Function("module", "exports", "require", ${JSON.stringify(built[args.path].code)})(m, m.exports, require);\nmodule.exports = m.exports;\n`,
+        loader: 'js',
+      }));
+      build.onLoad({ filter: /.*/, namespace: 'qis-vendor-ref' }, (args) => {
+        const [name, specifier] = args.path.split('|');
+        const provided = VENDORS[name].provides[specifier];
+        // A default import takes module.exports itself (esbuild's Node-compatible interop, as
+        // for any CommonJS module imported from ESM), so a default comes alone.
+        if ('default' in provided && Object.keys(provided).length > 1) throw new Error(`scripts/bundle.js: VENDORS: "${specifier}" provides a default and names; give it either`);
+        const exported = 'default' in provided ? `v.${provided.default}` : `{ ${Object.entries(provided).map(([k, v]) => `${k}: v.${v}`).join(', ')} }`;
+        return { contents: `const v = require(${JSON.stringify(name)});\nmodule.exports = ${exported};\n`, loader: 'js', resolveDir: root };
+      });
+    },
+  };
+}
+
+const patchPlugin = {
+  name: 'qis-edge-patches',
+  setup(build) {
     // Node's built-ins are required, not imported. esbuild hoists an ESM import of an external
     // module to the top of the bundle, so every built-in that any module names would load at
     // start-up (child_process for the demo, crypto and its dozen internal modules, streams);
@@ -192,16 +338,6 @@ const patchPlugin = {
       args.kind === 'import-statement' && isBuiltin(args.path) ? { path: args.path, namespace: 'qis-builtin' } : undefined,
     );
     build.onLoad({ filter: /.*/, namespace: 'qis-builtin' }, (args) => ({ contents: `module.exports = require(${JSON.stringify(args.path)});`, loader: 'js' }));
-    build.onResolve({ filter: /^typebox(\/value)?$/ }, (args) => (rel(args.importer).startsWith('src/') ? { path: args.path, namespace: 'qis-typebox' } : undefined));
-    // typebox's modules are pure (definitions only) but esbuild cannot prove it of their
-    // top-level calls: marking them side-effect free lets it drop the ones nothing uses.
-    const inTypebox = /[\\/]node_modules[\\/]typebox[\\/]/;
-    build.onResolve({ filter: /^(\.\.?\/|\/)/ }, (args) => {
-      const file = path.isAbsolute(args.path) ? args.path : path.resolve(args.resolveDir, args.path);
-      return inTypebox.test(file) && file.endsWith('.mjs') ? { path: file, sideEffects: false } : undefined;
-    });
-    const shims = { typebox: typeboxShim, 'typebox/value': valueShim, 'validator-value': validatorValueShim };
-    build.onLoad({ filter: /.*/, namespace: 'qis-typebox' }, (args) => ({ contents: shims[args.path](), loader: 'js', resolveDir: root }));
     build.onLoad({ filter: /[\\/]zeromq[\\/]lib[\\/]load-addon\.js$/ }, (args) => {
       let text = readFileSync(args.path, 'utf8');
       text = replaceOnce(text, 'path_1.default.resolve(__dirname, "..", "build")', 'path_1.default.resolve(__dirname, "build")', args.path);
@@ -245,6 +381,7 @@ const BANNER = [
 async function bundle() {
   const esbuild = await import('esbuild');
   mkdirSync(out, { recursive: true });
+  const vendors = await buildVendors(esbuild);
   const file = path.join(out, 'qis-edge.mjs');
   const result = await esbuild.build({
     stdin: { contents: ENTRY, resolveDir: root, sourcefile: 'qis-edge-entry.mjs', loader: 'ts' },
@@ -255,7 +392,7 @@ async function bundle() {
     target: 'node20',
     outfile: file,
     banner: { js: `#!/usr/bin/env node\n${BANNER}` },
-    plugins: [patchPlugin],
+    plugins: [vendorPlugin(vendors), patchPlugin],
     // cbor-x's optional native string extractor: not shipped (cbor-x then runs in pure JS, as
     // its own try/catch intends), so its loader (node-gyp-build-optional-packages, detect-libc)
     // stays out of the bundle too.
@@ -271,7 +408,14 @@ async function bundle() {
     mainFields: ['module', 'main'],
     conditions: ['node', 'import', 'default'],
   });
-  writeFileSync(path.join(out, 'qis-edge.meta.json'), JSON.stringify(result.metafile));
+  // One metafile: the vendors' inputs in place of their embedded text (bench/bundle.js counts bytes per input).
+  const meta = result.metafile;
+  const inputs = Object.values(meta.outputs)[0].inputs;
+  for (const [name, v] of Object.entries(vendors)) {
+    delete inputs[`qis-vendor:${name}`];
+    Object.assign(inputs, Object.values(v.metafile.outputs)[0].inputs);
+  }
+  writeFileSync(path.join(out, 'qis-edge.meta.json'), JSON.stringify(meta));
   return { file, bytes: statSync(file).size };
 }
 

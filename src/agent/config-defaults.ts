@@ -2,7 +2,7 @@
  * The agent config's shape and defaults, apart from its schema (src/agent/config-schema.ts), so
  * that resolving a config without a file never loads typebox (docs/devices.md, "Idle memory").
  */
-import { DEFAULTS as SYNTH } from "../synth/config.js";
+import { DEFAULTS as SYNTH } from "../synth/defaults.js";
 
 export type LogLevel = "debug" | "info" | "warn" | "error" | "silent";
 

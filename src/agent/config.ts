@@ -10,7 +10,8 @@ import { resolve as resolvePath } from "node:path";
 import { AddressError, compilePattern } from "../address/index.js";
 import { QisError } from "../errors.js";
 import { CONFIG_DEFAULTS, type AgentConfig, type ConfigProblem } from "./config-defaults.js";
-import { parseJsonText, pointer, readEnv } from "./config-env.js";
+import { checkConfig } from "./config-check.js";
+import { parseJsonText, pointer, readEnv, type EnvOverride } from "./config-env.js";
 import { configSchema } from "./schemas.js";
 
 export { CONFIG_DEFAULTS, type AgentConfig, type ConfigProblem, type LogLevel, type PeerConfig } from "./config-defaults.js";
@@ -101,6 +102,17 @@ function crossProblems(merged: Rec, where: (keys: (string | number)[]) => string
   return problems;
 }
 
+/** The env values as a config file would hold them. */
+function envObject(overrides: EnvOverride[]): Rec {
+  const out: Rec = {};
+  for (const o of overrides) {
+    let target = out;
+    for (const k of o.key.slice(0, -1)) target = (target[k] ??= {}) as Rec;
+    target[o.key[o.key.length - 1]!] = o.value;
+  }
+  return out;
+}
+
 /** Deep-fills `defaults` with `given`; lists and null replace, objects merge. */
 function withDefaults(defaults: unknown, given: unknown): unknown {
   if (given === undefined) return structuredClone(defaults);
@@ -131,9 +143,12 @@ export function resolveConfig(input: unknown, options: ResolveOptions = {}): Age
 function resolve(input: unknown, options: ResolveOptions, extra: ConfigProblem[]): AgentConfig {
   const file = input === undefined ? {} : input;
   const overrides = readEnv(options.env ?? process.env);
-  // No file: {} is valid by construction (every key is optional), so the schema is not even
-  // loaded; nor without environment overrides.
-  const problems = [...extra, ...(input === undefined ? [] : configSchema().schemaProblems(file)), ...(overrides.length === 0 ? [] : configSchema().envProblems(overrides))];
+  // The generated check (src/agent/config-check.ts) says whether the file and the env values are
+  // valid; only when one is not is the schema module (and typebox) loaded, to say why. No file:
+  // {} is valid by construction (every key is optional).
+  const fileProblems = input === undefined || checkConfig(file) ? [] : configSchema().schemaProblems(file);
+  const envValid = overrides.length === 0 || checkConfig(envObject(overrides));
+  const problems = [...extra, ...fileProblems, ...(envValid ? [] : configSchema().envProblems(overrides))];
   const envPaths = new Set(problems.filter((p) => p.path.startsWith("env:")).map((p) => p.path));
   // Valid env values replace the file's; `owner` remembers which keys they now speak for.
   // Copied only along the overridden keys: the caller's object is never changed.

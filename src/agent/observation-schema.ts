@@ -4,7 +4,7 @@
  */
 import Type, { type Static } from "typebox";
 import { Compile } from "typebox/compile";
-import { CONTEXT_MAX, U64_MAX_SAFE } from "../packet/index.js";
+import { CONTEXT_MAX, U64_MAX_SAFE } from "../packet/layout.js";
 import type { ObservationProblem } from "./observation.js";
 
 const Hex16 = Type.String({ pattern: "^[0-9a-fA-F]{32}$", description: "16 bytes as 32 hex digits" });

@@ -1,7 +1,7 @@
 import { parseArgs } from "node:util";
 import { ENV_OVERRIDES } from "../agent/config-env.js";
 import { ConfigError, loadConfigFile } from "../agent/config.js";
-import { configJsonSchema } from "../agent/config-schema.js";
+import { configSchema } from "../agent/schemas.js";
 import { UsageError } from "../errors.js";
 import type { CommandContext } from "./main.js";
 
@@ -59,7 +59,7 @@ export async function configCommand(argv: string[], ctx: CommandContext): Promis
   switch (action) {
     case "schema":
       if (file !== undefined) throw new UsageError("config schema takes no argument");
-      ctx.stdout.write(`${JSON.stringify(configJsonSchema(), null, 2)}\n`);
+      ctx.stdout.write(`${JSON.stringify(configSchema().configJsonSchema(), null, 2)}\n`);
       return 0;
     case "check":
     case "show": {

@@ -3,7 +3,8 @@
  * (docs/synth.md, "Configuration"). Every problem is an ERR_SYNTH_CONFIG naming the key, what
  * was expected and what was found.
  */
-import { ID_SIZE, U64_MAX_SAFE } from "../packet/index.js";
+import { ID_SIZE, U64_MAX_SAFE } from "../packet/layout.js";
+import { DEFAULTS } from "./defaults.js";
 import type { SynthPacket } from "./types.js";
 import { describeValue, SynthError, SynthErrorCode } from "./errors.js";
 
@@ -64,20 +65,7 @@ export interface ResolvedConfig {
   readonly onEmit: ((packet: Readonly<SynthPacket>) => void) | undefined;
 }
 
-export const DEFAULTS = {
-  maxAddresses: 1024,
-  maxContributions: 16_384,
-  maxNodes: 4096,
-  maxNodesPerAddress: 32,
-  maxHops: 3,
-  alertThreshold: 0.6,
-  confidenceScale: 10,
-  minDelta: 0.05,
-  minIntervalMs: 1000,
-  minContributors: 2,
-  ttlS: 3600,
-  seqStart: 0,
-} as const;
+export { DEFAULTS } from "./defaults.js";
 
 const KEYS = [
   "nodeId",

@@ -87,6 +87,8 @@ export interface StartOptions {
   args?: string[];
   env?: NodeJS.ProcessEnv;
   timeoutMs?: number;
+  /** the script to run: bin/qis-edge.js (dist/) by default, or the bundle */
+  entry?: string;
 }
 
 /** Decodes the agent's stdout as it comes. */
@@ -124,7 +126,7 @@ function decoder(framing: Framing, onMsg: (m: Msg) => void, onBad: (why: string)
 export async function startStdio(options: StartOptions = {}): Promise<StdioAgent> {
   const framing = options.framing ?? "ndjson";
   const { file } = writeConfig(options.config);
-  const args = [bin, "run", "--stdio", "--framing", framing, "--config", file, ...(options.args ?? [])];
+  const args = [options.entry ?? bin, "run", "--stdio", "--framing", framing, "--config", file, ...(options.args ?? [])];
   const env = { ...process.env, ...options.env };
   for (const k of Object.keys(env)) if (k.startsWith("QIS_EDGE_") && !(options.env && k in options.env)) delete env[k];
   const child = spawn(process.execPath, args, { cwd: root, env, stdio: ["pipe", "pipe", "pipe"] });

@@ -3,7 +3,10 @@
  * stream of 10,000 valid observations mixed with every kind of bad input, the end of stdin.
  */
 import { afterEach, describe, expect, it } from "vitest";
-import { cleanupAll, frame, obs, rawFrame, startStdio, type Msg } from "./helpers.js";
+import { join } from "node:path";
+import { cleanupAll, frame, obs, rawFrame, root, startStdio, type Msg } from "./helpers.js";
+
+const BUNDLE = join(root, "dist", "qis-edge.mjs");
 
 afterEach(cleanupAll);
 
@@ -67,8 +70,13 @@ function badInputs(framing: Framing): Bad[] {
 
 for (const framing of ["ndjson", "cbor"] as const) {
   describe(`run --stdio --framing ${framing}`, () => {
-    it("says ready, acks each request with what it produced, answers query and stats, ends on shutdown", async () => {
-      const a = await startStdio({ framing, config: { synth: { minContributors: 1, minIntervalMs: 0 } } });
+    // Also from the bundle, where typebox (the protocol's and the observation's schemas) and
+    // cbor-x are vendored text evaluated on first use (scripts/bundle.js, VENDORS).
+    it.each([
+      ["dist/", undefined],
+      ["the bundle", BUNDLE],
+    ])("says ready, acks each request with what it produced, answers query and stats, ends on shutdown (%s)", async (_label, entry) => {
+      const a = await startStdio({ framing, config: { synth: { minContributors: 1, minIntervalMs: 0 } }, ...(entry === undefined ? {} : { entry }) });
       expect(a.ready).toMatchObject({ event: "ready", framing, native: expect.any(Boolean), versions: { protocol: 1 }, maxMessageBytes: 65_536 });
       expect(a.ready.nodeId).toMatch(/^[0-9a-f]{32}$/);
       expect((a.ready.endpoints as Msg).pub).toMatch(/^tcp:\/\/127\.0\.0\.1:\d+$/);
