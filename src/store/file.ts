@@ -21,8 +21,12 @@ import {
   recordPosition,
 } from "./format.js";
 
-/** Records read per read() call while loading. */
-const READ_RECORDS = 256;
+/**
+ * Records read per read() call while loading (~1 MiB, freed after loading): few calls, so that
+ * even a large file's load stays too short to wake V8's optimising compiler (each read also
+ * runs Node's argument checks).
+ */
+const READ_RECORDS = 2048;
 /** Packets verified per verifyBatch() call while loading. */
 const VERIFY_PACKETS = 4096;
 const ZERO_RECORD = Buffer.alloc(RECORD_SIZE);
@@ -32,8 +36,10 @@ export interface LoadResult {
   maxCursor: number;
   /** records that were neither empty nor intact: torn, garbage, failing verification, or stale */
   corrupt: number;
-  /** 1 for each slot whose record is corrupt (to be cleared in the file) */
-  damaged: Uint8Array;
+  /** the slots holding an intact record (their cursors are set), in slot order */
+  slots: Int32Array;
+  /** the slots whose record is corrupt (to be cleared in the file) */
+  damaged: number[];
 }
 
 function fileError(path: string, reason: StoreFileProblem, message: string, cause?: unknown): StoreError {
@@ -109,16 +115,23 @@ export class StoreFile {
    */
   load(data: Buffer, data64: Float64Array | null, cursors: Float64Array): LoadResult {
     const cap = this.capacity;
-    const damaged = new Uint8Array(cap);
+    // Every later pass walks only the slots found here, never the whole capacity: on a new or
+    // mostly empty file, loops over every slot would run hot enough to wake V8's optimising
+    // compiler at start-up, ~5 MiB of an idle agent's memory (docs/devices.md, "Idle memory").
+    const found = new Int32Array(cap);
+    let nFound = 0;
+    const damaged: number[] = [];
     const chunk = Buffer.alloc(Math.min(READ_RECORDS, cap) * RECORD_SIZE);
     const chunk64 = new Float64Array(chunk.buffer, chunk.byteOffset, chunk.length >>> 3);
-    let corrupt = 0;
+    const zero = Buffer.alloc(chunk.length);
     for (let first = 0; first < cap; first += READ_RECORDS) {
       const n = Math.min(READ_RECORDS, cap - first);
       const pos = recordPosition(first);
       if (pos >= this.#size) break;
       const want = Math.min(n * RECORD_SIZE, this.#size - pos);
       const got = readAll(this.path, this.#fd, chunk, want, pos);
+      // Never written (a sparse or new file): one memcmp for the whole chunk.
+      if (got === chunk.length ? chunk.equals(zero) : chunk.compare(zero, 0, got, 0, got) === 0) continue;
       for (let i = 0; i < n; i++) {
         const slot = first + i;
         const o = i * RECORD_SIZE;
@@ -127,37 +140,41 @@ export class StoreFile {
         if (isAllZero(chunk, o, o + avail)) continue;
         const cursor = avail === RECORD_SIZE ? recordCursor(chunk, o) : -1;
         if (cursor < 0 || (cursor - 1) % cap !== slot) {
-          damaged[slot] = 1;
-          corrupt++;
+          damaged.push(slot);
           continue;
         }
         copyPacket(chunk, chunk64, o + RECORD.packet, data, data64, slot * PACKET_SIZE);
         cursors[slot] = cursor;
+        found[nFound++] = slot;
       }
     }
-    // Full packet verification, in batches over the slot buffer.
+    // Full packet verification, in batches over the slot buffer where records were found.
     const codes = new Uint8Array(Math.min(VERIFY_PACKETS, cap));
-    for (let first = 0; first < cap; first += VERIFY_PACKETS) {
+    let kept = 0;
+    for (let j = 0; j < nFound; ) {
+      const first = found[j]! - (found[j]! % VERIFY_PACKETS);
       const n = Math.min(VERIFY_PACKETS, cap - first);
       codec.verifyBatch(data.subarray(first * PACKET_SIZE, (first + n) * PACKET_SIZE), codes);
-      for (let i = 0; i < n; i++) {
-        if (cursors[first + i] !== 0 && codes[i] !== 0) {
-          cursors[first + i] = 0;
-          damaged[first + i] = 1;
-          corrupt++;
+      for (; j < nFound && found[j]! < first + n; j++) {
+        const slot = found[j]!;
+        if (codes[slot - first] === 0) found[kept++] = slot;
+        else {
+          cursors[slot] = 0;
+          damaged.push(slot);
         }
       }
     }
+    nFound = kept;
     // Only the newest `capacity` cursors can coexist; an older one is a stale leftover.
     let maxCursor = 0;
-    for (let s = 0; s < cap; s++) if (cursors[s]! > maxCursor) maxCursor = cursors[s]!;
-    for (let s = 0; s < cap; s++) {
-      const c = cursors[s]!;
-      if (c !== 0 && c <= maxCursor - cap) {
-        cursors[s] = 0;
-        damaged[s] = 1;
-        corrupt++;
-      }
+    for (let j = 0; j < nFound; j++) if (cursors[found[j]!]! > maxCursor) maxCursor = cursors[found[j]!]!;
+    kept = 0;
+    for (let j = 0; j < nFound; j++) {
+      const slot = found[j]!;
+      if (cursors[slot]! <= maxCursor - cap) {
+        cursors[slot] = 0;
+        damaged.push(slot);
+      } else found[kept++] = slot;
     }
     if (this.#size < fileSize(cap)) {
       try {
@@ -167,7 +184,7 @@ export class StoreFile {
         throw new StoreError("ERR_STORE_IO", `store file ${JSON.stringify(this.path)}: cannot extend: ${(e as Error).message}`, { path: this.path, cause: e });
       }
     }
-    return { maxCursor, corrupt, damaged };
+    return { maxCursor, corrupt: damaged.length, slots: found.subarray(0, kept), damaged };
   }
 
   /** Writes `length` bytes of consecutive records from `buf` at slot `slot`. */

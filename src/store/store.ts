@@ -148,15 +148,18 @@ export class PacketStore {
   #load(file: StoreFile): void {
     const cap = this.capacity;
     const cursorOf = this.#cursorOf;
-    const { maxCursor, corrupt, damaged } = file.load(this.#data, this.#data64, cursorOf);
+    const { maxCursor, corrupt, slots, damaged } = file.load(this.#data, this.#data64, cursorOf);
     this.#corruptOnLoad = corrupt;
     this.#cursor = maxCursor;
     this.#head = maxCursor % cap;
     const now = this.#now();
     const data = this.#data;
-    for (let k = 0; k < cap; k++) {
-      const slot = (this.#head + k) % cap;
-      if (cursorOf[slot] === 0) continue;
+    // Oldest first: the slots from the ring's head on, then those before it.
+    const n = slots.length;
+    let start = 0;
+    while (start < n && slots[start]! < this.#head) start++;
+    for (let k = 0; k < n; k++) {
+      const slot = slots[(start + k) % n]!;
       const o = slot * PACKET_SIZE;
       const expiry = expiryOf(data, o);
       this.#expiry[slot] = expiry;
@@ -169,14 +172,14 @@ export class PacketStore {
       if (this.#ids.find(h, data, o) >= 0) {
         // Two intact records with one identity cannot come from this store: keep the older.
         cursorOf[slot] = 0;
-        damaged[slot] = 1;
+        damaged.push(slot);
         this.#corruptOnLoad++;
         continue;
       }
       this.#index(slot, h);
       this.#loaded++;
     }
-    for (let slot = 0; slot < cap; slot++) if (damaged[slot] === 1) file.clear(slot);
+    for (const slot of damaged) file.clear(slot);
   }
 
   // -------------------------------------------------------------------------------------------

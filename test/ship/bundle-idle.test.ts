@@ -30,10 +30,23 @@ describe("the bundle's source", () => {
 });
 
 describe("an idle agent from the bundle", () => {
-  it("optimises no function from start to 1 s after ready (node --trace-opt)", async () => {
+  // A store file is read, verified and indexed at start-up: with nothing in it (a new device),
+  // those passes must not run hot either (src/store/file.ts walks only the records it found).
+  it.each([
+    ["a memory store", false],
+    ["a new 65,536-slot store file", true],
+  ])("optimises no function from start to 1 s after ready (node --trace-opt), with %s", async (_what, withFile) => {
     const dir = mkdtempSync(join(tmpdir(), "qis-idle-"));
     dirs.push(dir);
-    const env = { ...process.env, QIS_EDGE_STATE_DIR: dir, QIS_EDGE_PUB_BIND: "tcp://127.0.0.1:*", QIS_EDGE_STORE_BIND: "tcp://127.0.0.1:*", QIS_EDGE_LOG_LEVEL: "info" };
+    const env = {
+      ...process.env,
+      QIS_EDGE_STATE_DIR: dir,
+      QIS_EDGE_PUB_BIND: "tcp://127.0.0.1:*",
+      QIS_EDGE_STORE_BIND: "tcp://127.0.0.1:*",
+      QIS_EDGE_LOG_LEVEL: "info",
+      QIS_EDGE_STORE_CAPACITY: "65536",
+      QIS_EDGE_STORE_FILE: withFile ? join(dir, "store.bin") : "none",
+    };
     const child = spawn(process.execPath, ["--trace-opt", BUNDLE, "run"], { env, stdio: ["ignore", "pipe", "pipe"] });
     let out = "";
     child.stdout.on("data", (d: Buffer) => (out += d.toString()));
