@@ -257,25 +257,37 @@ function vendorOf(specifier, file) {
   return name;
 }
 
+/** esbuild options of the bundle and of each vendor alike. */
+const SHARED_OPTIONS = {
+  bundle: true,
+  minify: true,
+  platform: 'node',
+  target: 'node20',
+  // cbor-x's optional native string extractor: not shipped (cbor-x then runs in pure JS, as
+  // its own try/catch intends), so its loader (node-gyp-build-optional-packages, detect-libc)
+  // stays out of the bundle too.
+  external: ['cbor-extract'],
+  metafile: true,
+  legalComments: 'none',
+  // ASCII output (non-ASCII characters as \u escapes): V8 keeps a script's source for the
+  // process's lifetime, as a one-byte string only if every character is Latin-1. One "≤" in a
+  // message would make it two-byte: ~340 KiB more of resident heap (docs/devices.md).
+  charset: 'ascii',
+  // Only the CJS build of each dependency, never a browser field.
+  mainFields: ['module', 'main'],
+  conditions: ['node', 'import', 'default'],
+};
+
 async function buildVendors(esbuild) {
   const built = {};
   for (const [name, v] of Object.entries(VENDORS)) {
     const result = await esbuild.build({
       stdin: { contents: v.entry, resolveDir: root, sourcefile: `${name.slice(11)}-vendor.mjs`, loader: 'ts' },
-      bundle: true,
-      minify: true,
+      ...SHARED_OPTIONS,
       format: 'cjs',
-      platform: 'node',
-      target: 'node20',
       write: false,
       plugins: v.plugins,
-      external: ['cbor-extract'],
-      metafile: true,
-      legalComments: 'none',
-      charset: 'ascii',
       logLevel: 'error',
-      mainFields: ['module', 'main'],
-      conditions: ['node', 'import', 'default'],
     });
     const copied = Object.keys(result.metafile.inputs).filter((f) => f.startsWith('src/') && !VENDORED_SRC.has(f) && !VENDOR_MAY_COPY.has(f));
     if (copied.length > 0) throw new Error(`scripts/bundle.js: the vendored ${name} would copy ${copied.join(', ')}; import constants from leaf modules (e.g. src/packet/layout.ts), or add a pure module to VENDOR_MAY_COPY`);
@@ -385,28 +397,12 @@ async function bundle() {
   const file = path.join(out, 'qis-edge.mjs');
   const result = await esbuild.build({
     stdin: { contents: ENTRY, resolveDir: root, sourcefile: 'qis-edge-entry.mjs', loader: 'ts' },
-    bundle: true,
-    minify: true,
+    ...SHARED_OPTIONS,
     format: 'esm',
-    platform: 'node',
-    target: 'node20',
     outfile: file,
     banner: { js: `#!/usr/bin/env node\n${BANNER}` },
     plugins: [vendorPlugin(vendors), patchPlugin],
-    // cbor-x's optional native string extractor: not shipped (cbor-x then runs in pure JS, as
-    // its own try/catch intends), so its loader (node-gyp-build-optional-packages, detect-libc)
-    // stays out of the bundle too.
-    external: ['cbor-extract'],
-    metafile: true,
-    legalComments: 'none',
-    // ASCII output (non-ASCII characters as \u escapes): V8 keeps a script's source for the
-    // process's lifetime, as a one-byte string only if every character is Latin-1. One "≤" in a
-    // message would make it two-byte: ~340 KiB more of resident heap (docs/devices.md).
-    charset: 'ascii',
     logLevel: 'warning',
-    // Only the CJS build of each dependency, never a browser field.
-    mainFields: ['module', 'main'],
-    conditions: ['node', 'import', 'default'],
   });
   // One metafile: the vendors' inputs in place of their embedded text (bench/bundle.js counts bytes per input).
   const meta = result.metafile;
