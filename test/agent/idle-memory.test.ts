@@ -1,8 +1,8 @@
 /**
  * What a plain `qis-edge run` leaves out to keep an idle agent small (docs/devices.md, "Idle
- * memory"): the legacy links' modules without a legacy link, the config schema's compiled
- * validator without a config file (and, in test/ship/bundle-idle.test.ts, an ASCII bundle, which V8
- * keeps as a one-byte string).
+ * memory"): the legacy links' modules without a legacy link, the schemas (and typebox) until a
+ * config is invalid or an observation arrives (test/agent/config-check.test.ts checks the
+ * generated check that judges valid configs; test/ship/ has the bundle's side).
  */
 import { describe, expect, it } from "vitest";
 import { CONFIG_DEFAULTS, ConfigError, resolveConfig } from "../../src/agent/config.js";
@@ -23,14 +23,14 @@ describe("legacy links are loaded only when configured", () => {
   });
 });
 
-describe("validators compiled on first use", () => {
+describe("schemas loaded on first use", () => {
   it("no file: defaults and env still resolve, and a bad env value is still refused", () => {
     expect(resolveConfig(undefined, { env: {} })).toMatchObject({ store: { capacity: CONFIG_DEFAULTS.store.capacity } });
     expect(resolveConfig(undefined, { env: { QIS_EDGE_STORE_CAPACITY: "1024" } }).store.capacity).toBe(1024);
     expect(() => resolveConfig(undefined, { env: { QIS_EDGE_STORE_CAPACITY: "0" } })).toThrow(ConfigError);
   });
 
-  it("a file is checked by the compiled schema, every problem listed, on the first and later calls", () => {
+  it("a bad file is explained by the schema, every problem listed, on the first and later calls", () => {
     for (let i = 0; i < 2; i++) {
       let err: unknown;
       try {
