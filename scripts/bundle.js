@@ -315,10 +315,9 @@ function vendorPlugin(built) {
         return undefined;
       });
       build.onLoad({ filter: /.*/, namespace: 'qis-vendor' }, (args) => ({
-        // Inside the module wrapper esbuild gives a CommonJS module, so the string is not even
-        // materialised before the first require().
-        // The names of the vendors evaluated are listed under a global symbol, for diagnostics
-        // (test/ship/bundle-vendored.test.ts checks that an idle agent evaluates none).
+        // Inside the wrapper esbuild gives a CommonJS module, so the string is not even
+        // materialised before the first require(). The vendors evaluated are listed under a
+        // global symbol, for diagnostics (test/ship/bundle-vendored.test.ts: an idle agent, none).
         contents:
           `(globalThis[Symbol.for("qis-edge.vendored")] ??= []).push(${JSON.stringify(args.path)});\n` +
           `const m = { exports: {} };\nnew Function("module", "exports", "require", ${JSON.stringify(built[args.path].code)})(m, m.exports, require);\nmodule.exports = m.exports;\n`,
@@ -345,7 +344,8 @@ const patchPlugin = {
     // start-up (child_process for the demo, crypto and its dozen internal modules, streams);
     // and an ESM import of a built-in reads all of its exports, waking its lazy getters (util's
     // MIMEType and parseArgs). Required inside the importing module's wrapper, a built-in loads
-    // when that module first runs: an idle `run` loads 40-odd fewer (~2 MiB; docs/devices.md).
+    // when that module first runs: an idle `run` loads 40-odd fewer (with src/util/random.ts instead
+    // of node:crypto: ~1.2 MiB less resident; docs/devices.md).
     build.onResolve({ filter: /^[a-z_/:]+$/ }, (args) =>
       args.kind === 'import-statement' && isBuiltin(args.path) ? { path: args.path, namespace: 'qis-builtin' } : undefined,
     );
