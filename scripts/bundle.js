@@ -200,10 +200,12 @@ const typeboxPlugin = {
 // ---------------------------------------------------------------------------------------------
 // Vendored text: libraries only some commands use, embedded as source text compiled on first use
 //
-// V8 pre-parses every function of a script it loads, used or not: each kB of code in the bundle
-// costs an idle agent ~9 kB of RSS (measured: 166 kB of dead code, +1.5 MiB; the same text in a
-// string, +0.05 MiB). typebox and the schemas built on it (config file, observations, stdio) and
-// cbor-x (stdio's CBOR framing) are ~130 kB that a plain `run` never calls. Each is bundled on
+// V8 parses the whole script it loads, used or not, and some code is costly merely to carry:
+// typebox's bundled text in a never-called function cost an idle agent +1.5 MiB (166 kB), the
+// same text in a string +0.05 MiB. (Our own rarely used modules, ~100 kB in esbuild's lazy
+// wrappers, cost only ~0.1 MiB; typebox is heavier per byte, with 76 regular expression literals
+// among other things.) typebox and the schemas built on it (config file, observations, stdio)
+// and cbor-x (stdio's CBOR framing) are ~130 kB that a plain `run` never calls. Each is bundled on
 // its own (CommonJS, with its own copy of the few pure modules it needs) and lands in the bundle
 // as a string, run with `new Function` on its first require(). The rest of the bundle reaches
 // them only through the names below; a src/ import of anything else from them fails the build.
