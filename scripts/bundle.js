@@ -93,26 +93,51 @@ const warnings = [];
 // Files whose import.meta.url may be the bundle's (they only require Node's built-ins with it).
 const IMPORT_META_OK = new Set(['src/util/random.ts']);
 
+/** Every .ts file under src/, with its text: read once, for the scans below. */
+let srcCache = null;
+function srcSources() {
+  if (srcCache !== null) return srcCache;
+  srcCache = [];
+  const walk = (dir) => {
+    for (const e of readdirSync(dir, { withFileTypes: true })) {
+      const f = path.join(dir, e.name);
+      if (e.isDirectory()) walk(f);
+      else if (f.endsWith('.ts')) srcCache.push({ file: rel(f), text: readFileSync(f, 'utf8') });
+    }
+  };
+  walk(path.join(root, 'src'));
+  return srcCache;
+}
+
+/**
+ * What `text` imports from `specifier` as values (type-only imports and names left out):
+ * `default` for a default import, `*` for a namespace import, else each imported name.
+ */
+function importedNames(text, specifier) {
+  const names = [];
+  const esc = specifier.replace(/[/-]/g, '\\$&');
+  for (const m of text.matchAll(new RegExp(`import\\s+(?!type\\b)([^;]*?)\\s+from\\s*"${esc}"`, 'g'))) {
+    const clause = m[1];
+    if (/^[A-Za-z_$]/.test(clause)) names.push('default');
+    if (clause.includes('*')) names.push('*');
+    const braces = /\{([^}]*)\}/.exec(clause);
+    if (braces) for (const n of braces[1].split(',')) if (n.trim() && !n.trim().startsWith('type ')) names.push(n.trim().split(/\s+as\s+/)[0]);
+  }
+  return names;
+}
+
 // `import Type from "typebox"` is a namespace object: every builder in it (the TypeScript-syntax
 // parser too) would be bundled. For src/ the default import becomes an object of just the
 // builders src/ uses (found by scanning each importing file for `<its default import>.X`),
 // which lets esbuild drop the rest.
 function typeboxShim() {
   const used = new Set();
-  const walk = (dir) => {
-    for (const e of readdirSync(dir, { withFileTypes: true })) {
-      const f = path.join(dir, e.name);
-      if (e.isDirectory()) walk(f);
-      else if (f.endsWith('.ts')) {
-        const text = readFileSync(f, 'utf8');
-        // The default import's local name (`import Type, { … } from "typebox"`, or any other name).
-        for (const imp of text.matchAll(/import\s+([A-Za-z_$][\w$]*)\s*(?:,\s*\{[^}]*\})?\s*from\s*"typebox"/g)) {
-          for (const m of text.matchAll(new RegExp(`\\b${imp[1].replace(/\$/g, '\\$')}\\.([A-Za-z_$][\\w$]*)`, 'g'))) used.add(m[1]);
-        }
-      }
+  for (const { text } of srcSources()) {
+    // The default import's local name (`import Type, { … } from "typebox"`, or any other name).
+    for (const imp of text.matchAll(/import\s+([A-Za-z_$][\w$]*)\s*(?:,\s*\{[^}]*\})?\s*from\s*"typebox"/g)) {
+      for (const m of text.matchAll(new RegExp(`\\b${imp[1].replace(/\$/g, '\\$')}\\.([A-Za-z_$][\\w$]*)`, 'g'))) used.add(m[1]);
     }
-  };
-  walk(path.join(root, 'src'));
+  }
   const real = path.join(root, 'node_modules', 'typebox', 'build', 'index.mjs');
   const names = [...used].sort();
   return [
@@ -128,33 +153,16 @@ function typeboxShim() {
 // stubs that throw if called, and the bundle is that much smaller.
 const VALUE_OPS = ['Clean', 'Convert', 'Create', 'Default', 'Decode', 'Encode', 'Parser', 'ParseError'];
 function srcCallsValueOps() {
-  const hits = [];
-  const walk = (dir) => {
-    for (const e of readdirSync(dir, { withFileTypes: true })) {
-      const f = path.join(dir, e.name);
-      if (e.isDirectory()) walk(f);
-      else if (f.endsWith('.ts') && /\.(Clean|Convert|Create|Default|Decode|Encode|Parse)\(/.test(readFileSync(f, 'utf8'))) hits.push(rel(f));
-    }
-  };
-  walk(path.join(root, 'src'));
-  return hits;
+  return srcSources()
+    .filter(({ text }) => /\.(Clean|Convert|Create|Default|Decode|Encode|Parse)\(/.test(text))
+    .map(({ file }) => file);
 }
 // typebox/value's index also builds a `Value` namespace of every operation; src/ imports named
 // operations only (`import { Check } from "typebox/value"`), so it gets just those operations'
 // modules (value/check/ for Check), or the whole index when a name has no module of its own.
 function valueShim() {
   const value = path.join(root, 'node_modules', 'typebox', 'build', 'value');
-  const names = new Set();
-  const walk = (dir) => {
-    for (const e of readdirSync(dir, { withFileTypes: true })) {
-      const f = path.join(dir, e.name);
-      if (e.isDirectory()) walk(f);
-      else if (f.endsWith('.ts'))
-        for (const m of readFileSync(f, 'utf8').matchAll(/import\s*\{([^}]*)\}\s*from\s*"typebox\/value"/g))
-          for (const n of m[1].split(',')) if (n.trim() && !n.trim().startsWith('type ')) names.add(n.trim().split(/\s+as\s+/)[0]);
-    }
-  };
-  walk(path.join(root, 'src'));
+  const names = new Set(srcSources().flatMap(({ text }) => importedNames(text, 'typebox/value')));
   const lines = [];
   for (const n of names) {
     const mod = path.join(value, n.toLowerCase(), 'index.mjs');
@@ -241,20 +249,10 @@ function vendorOf(specifier, file) {
   const name = Object.keys(VENDORS).find((v) => specifier in VENDORS[v].provides);
   if (name === undefined) return undefined;
   const provided = VENDORS[name].provides[specifier];
-  const text = readFileSync(path.join(root, file), 'utf8');
-  const esc = specifier.replace(/[/-]/g, '\\$&');
-  for (const m of text.matchAll(new RegExp(`import\\s+(?!type\\b)([^;]*?)\\s+from\\s*"${esc}"`, 'g'))) {
-    const clause = m[1];
-    const names = [];
-    const dflt = /^([A-Za-z_$][\w$]*)/.exec(clause);
-    if (dflt) names.push('default');
-    const braces = /\{([^}]*)\}/.exec(clause);
-    if (braces) for (const n of braces[1].split(',')) if (n.trim() && !n.trim().startsWith('type ')) names.push(n.trim().split(/\s+as\s+/)[0]);
-    if (clause.includes('*')) names.push('*');
-    const missing = names.filter((n) => !(n in provided));
-    if (missing.length > 0) {
-      throw new Error(`scripts/bundle.js: ${file} imports ${missing.join(', ')} from "${specifier}", which the vendored ${name} does not provide: add it to VENDORS`);
-    }
+  const text = srcSources().find((s) => s.file === file)?.text ?? readFileSync(path.join(root, file), 'utf8');
+  const missing = importedNames(text, specifier).filter((n) => !(n in provided));
+  if (missing.length > 0) {
+    throw new Error(`scripts/bundle.js: ${file} imports ${missing.join(', ')} from "${specifier}", which the vendored ${name} does not provide: add it to VENDORS`);
   }
   return name;
 }
