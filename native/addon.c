@@ -4,12 +4,14 @@
  * allocated and no JS object is created on the hot paths, and no napi_value or pointer is
  * kept across calls (buffers can be detached or collected between them). */
 #include <node_api.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "crc32c.h"
 #include "encode.h"
 #include "murmur3.h"
 #include "packet.h"
+#include "synth.h"
 #include "verify.h"
 
 #define MAX_ARGS 5
@@ -209,13 +211,131 @@ static napi_value js_unpack(napi_env env, napi_callback_info info) {
   return NULL;
 }
 
+/* ---- Synthesis (native/synth.h). Unlike the codec calls, an engine's arrays are bound once:
+ * the engine passes ~50 of them, and resolving each on every call would cost more than the
+ * work. The binding holds a reference to each array, so none is collected while it is bound;
+ * the engine never detaches or replaces them. */
+
+typedef struct synth_binding {
+  qis_synth s;
+  napi_ref refs[SA_COUNT];
+} synth_binding;
+
+static const napi_type_tag synth_tag = {0x71697365646765ull, 0x73796e7468303031ull};
+
+static int synth_array_type(int i) {
+  switch (i) {
+    case SA_A_LEN_B: case SA_A_EMPTY_LISTED_B: case SA_S_WIN_DIRTY_B: case SA_E_CHANGED_B: case SA_E_DIRTY_B:
+      return napi_uint8_array;
+    case SA_T_F: case SA_LOG1P_F: case SA_C_F: case SA_Q_EXP_F: case SA_Q_ORD_F: case SA_Q_TTL_F:
+    case SA_Q_HEAD_EXP_F: case SA_Q_HEAD_ORD_F: case SA_H_KEYS_F: case SA_S_ACC_F: case SA_S_OBS_F:
+    case SA_S_TS_MIN_F: case SA_S_TS_MAX_F: case SA_REGS_F:
+      return napi_float64_array;
+    default:
+      return napi_int32_array;
+  }
+}
+
+static void synth_finalize(napi_env env, void *data, void *hint) {
+  synth_binding *b = data;
+  int i;
+  (void)hint;
+  for (i = 0; i < SA_COUNT; i++)
+    if (b->refs[i] != NULL) napi_delete_reference(env, b->refs[i]);
+  free(b);
+}
+
+static int synth_dims_ok(const int32_t *d) {
+  int i;
+  for (i = SD_MAX_HOPS; i < SD_COUNT; i++)
+    if (d[i] < 0) return 0;
+  return d[SD_MAX_HOPS] < 256 && d[SD_HOP_SLOTS] == d[SD_MAX_HOPS] + 1 && d[SD_LOG1P_N] >= 1 &&
+         ((uint32_t)d[SD_NAME_MASK] & ((uint32_t)d[SD_NAME_MASK] + 1)) == 0 &&
+         ((uint32_t)d[SD_NODE_MASK] & ((uint32_t)d[SD_NODE_MASK] + 1)) == 0 &&
+         ((uint32_t)d[SD_SEEN_MASK] & ((uint32_t)d[SD_SEEN_MASK] + 1)) == 0;
+}
+
+/* synthBind(arrays, dims: Int32Array) -> handle */
+static napi_value js_synth_bind(napi_env env, napi_callback_info info) {
+  napi_value argv[MAX_ARGS], result, v;
+  void *dims;
+  size_t dims_len, n;
+  uint32_t count;
+  bool is_array;
+  synth_binding *b;
+  int i;
+  if (!get_args(env, info, argv) ||
+      !get_typed(env, argv[1], napi_int32_array, &dims, &dims_len, "dims must be an Int32Array"))
+    return NULL;
+  if (napi_is_array(env, argv[0], &is_array) != napi_ok || !is_array ||
+      napi_get_array_length(env, argv[0], &count) != napi_ok || count != SA_COUNT) {
+    throw_type(env, "arrays must be an Array of the engine's typed arrays, in native/synth.h order");
+    return NULL;
+  }
+  if (dims_len != SD_COUNT || !synth_dims_ok(dims)) {
+    throw_range(env, "dims are not an engine's dimensions (native/synth.h)");
+    return NULL;
+  }
+  b = calloc(1, sizeof *b);
+  if (b == NULL) {
+    napi_throw_error(env, "ERR_NO_MEMORY", "synthBind: out of memory");
+    return NULL;
+  }
+  memcpy(b->s.dim, dims, sizeof b->s.dim);
+  for (i = 0; i < SA_COUNT; i++) {
+    if (napi_get_element(env, argv[0], (uint32_t)i, &v) != napi_ok ||
+        !get_typed(env, v, synth_array_type(i), &b->s.a[i], &n, "arrays: an element has the wrong type") ||
+        napi_create_reference(env, v, 1, &b->refs[i]) != napi_ok)
+      goto fail;
+    if (n < qis_synth_min_length(b->s.dim, i)) {
+      throw_range(env, "arrays: an element is shorter than the dimensions need");
+      goto fail;
+    }
+  }
+  if (napi_create_external(env, b, synth_finalize, NULL, &result) != napi_ok) goto fail;
+  if (napi_type_tag_object(env, result, &synth_tag) != napi_ok) return NULL; /* b is the external's now */
+  return result;
+fail:
+  synth_finalize(env, b, NULL);
+  return NULL;
+}
+
+/* synthRun(handle, buf, byteOffset, count, sweep) -> packets added before the first one left to TypeScript */
+static napi_value js_synth_run(napi_env env, napi_callback_info info) {
+  napi_value argv[MAX_ARGS], result;
+  void *data, *b;
+  size_t len, off, count;
+  bool tagged = false;
+  int32_t sweep;
+  if (!get_args(env, info, argv)) return NULL;
+  if (napi_check_object_type_tag(env, argv[0], &synth_tag, &tagged) != napi_ok || !tagged ||
+      napi_get_value_external(env, argv[0], &b) != napi_ok) {
+    throw_type(env, "handle must come from synthBind");
+    return NULL;
+  }
+  if (!get_typed(env, argv[1], napi_uint8_array, &data, &len, "buf must be a Uint8Array") ||
+      !get_size(env, argv[2], &off, "byteOffset must be a non-negative integer") ||
+      !get_size(env, argv[3], &count, "count must be a non-negative integer"))
+    return NULL;
+  if (napi_get_value_int32(env, argv[4], &sweep) != napi_ok) {
+    throw_type(env, "sweep must be a number");
+    return NULL;
+  }
+  if (!in_bounds(len, off, count, QIS_PACKET_SIZE)) {
+    throw_range(env, "byteOffset + count * 512 is past the end of buf");
+    return NULL;
+  }
+  count = qis_synth_run(&((synth_binding *)b)->s, (const uint8_t *)data + off, count, sweep != 0);
+  return napi_create_uint32(env, (uint32_t)count, &result) == napi_ok ? result : NULL;
+}
+
 static napi_status set_u32(napi_env env, napi_value obj, const char *name, uint32_t v) {
   napi_value n;
   napi_status s = napi_create_uint32(env, v, &n);
   return s == napi_ok ? napi_set_named_property(env, obj, name, n) : s;
 }
 
-/* layout() -> { size, littleEndian, hwCrc, hwCrcName, offsets, stage } from the compiler's view of
+/* layout() -> { size, littleEndian, hwCrc, hwCrcName, offsets, stage, synth } from the compiler's view of
  * qis_packet, so the TypeScript loader can refuse a build whose layout drifted. */
 static napi_value js_layout(napi_env env, napi_callback_info info) {
   static const struct {
@@ -244,7 +364,7 @@ static napi_value js_layout(napi_env env, napi_callback_info info) {
       {"signature", QIS_REC_SIGNATURE}, {"slot_size", QIS_SLOT_SIZE},
       {"slot_length", QIS_SLOT_LENGTH}, {"slot_hash", QIS_SLOT_HASH},
   };
-  napi_value obj, offsets, staging, v;
+  napi_value obj, offsets, staging, synth, v;
   size_t i;
   const char *name = qis_crc32c_impl();
   (void)info;
@@ -262,8 +382,12 @@ static napi_value js_layout(napi_env env, napi_callback_info info) {
   if (napi_create_object(env, &staging) != napi_ok) return NULL;
   for (i = 0; i < sizeof stage / sizeof stage[0]; i++)
     if (set_u32(env, staging, stage[i].name, (uint32_t)stage[i].offset) != napi_ok) return NULL;
+  if (napi_create_object(env, &synth) != napi_ok || set_u32(env, synth, "arrays", SA_COUNT) != napi_ok ||
+      set_u32(env, synth, "dims", SD_COUNT) != napi_ok || set_u32(env, synth, "regs", R_COUNT) != napi_ok)
+    return NULL;
   return napi_set_named_property(env, obj, "offsets", offsets) == napi_ok &&
-                 napi_set_named_property(env, obj, "stage", staging) == napi_ok
+                 napi_set_named_property(env, obj, "stage", staging) == napi_ok &&
+                 napi_set_named_property(env, obj, "synth", synth) == napi_ok
              ? obj
              : NULL;
 }
@@ -283,7 +407,8 @@ NAPI_MODULE_INIT() {
     const napi_property_descriptor props[] = {
         M("layout", js_layout),   M("crc32c", js_crc32c),        M("murmur128", js_murmur128),
         M("seal", js_seal),       M("verify", js_verify),        M("verifyOne", js_verify_one),
-        M("unpack", js_unpack),   M("encode", js_encode),
+        M("unpack", js_unpack),   M("encode", js_encode),        M("synthBind", js_synth_bind),
+        M("synthRun", js_synth_run),
     };
 #undef M
     if (napi_define_properties(env, exports, sizeof props / sizeof props[0], props) != napi_ok)

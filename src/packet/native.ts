@@ -23,10 +23,29 @@ interface AddonLayout {
   offsets: Record<string, number>;
   /** The staging record and string-slot layout (native/encode.h). */
   stage?: Record<string, number>;
+  /** How many arrays, dims and regs the synthesis path binds (native/synth.h). */
+  synth?: SynthLayout;
+}
+
+export interface SynthLayout {
+  arrays: number;
+  dims: number;
+  regs: number;
+}
+
+/** The synthesis engine's C path (native/synth.h); src/synth/native.ts is its only user. */
+export interface NativeSynth {
+  layout: SynthLayout;
+  /** Binds an engine's arrays (in native/synth.h order) and dimensions; returns the handle. */
+  bind(arrays: readonly (Int32Array | Float64Array | Uint8Array)[], dims: Int32Array): object;
+  /** Sweeps (sweep = 1) then adds up to count packets at buf[byteOffset + i·512]; returns how many it took. */
+  run(handle: object, buf: Uint8Array, byteOffset: number, count: number, sweep: number): number;
 }
 
 interface Addon extends Omit<CodecBackend, "name"> {
   layout(): AddonLayout;
+  synthBind: NativeSynth["bind"];
+  synthRun: NativeSynth["run"];
 }
 
 export interface NativeStatus {
@@ -61,11 +80,11 @@ export function assertLayout(layout: AddonLayout): void {
     throw new QisError("ERR_NATIVE_LAYOUT", `native addon packet layout differs from docs/packet.md: ${problems.join("; ")}`);
 }
 
-function load(): { backend: CodecBackend | null; status: NativeStatus } {
+function load(): { backend: CodecBackend | null; synth: NativeSynth | null; status: NativeStatus } {
   const status: NativeStatus = { loaded: false, reason: "", crc: "", path: "" };
   if (process.env.QIS_EDGE_NO_NATIVE === "1") {
     status.reason = "disabled by QIS_EDGE_NO_NATIVE=1";
-    return { backend: null, status };
+    return { backend: null, synth: null, status };
   }
   const root = packageRoot();
   let addon: Addon;
@@ -76,7 +95,7 @@ function load(): { backend: CodecBackend | null; status: NativeStatus } {
     addon = nodeGypBuild(root) as Addon;
   } catch (e) {
     status.reason = `not available (${(e as Error).message.split("\n")[0]}); run npm run build:native`;
-    return { backend: null, status };
+    return { backend: null, synth: null, status };
   }
   const layout = addon.layout();
   assertLayout(layout);
@@ -92,7 +111,9 @@ function load(): { backend: CodecBackend | null; status: NativeStatus } {
     verifyOne: addon.verifyOne,
     unpack: addon.unpack,
   };
-  return { backend, status };
+  // An addon built before the synthesis path existed still serves the codec.
+  const synth = layout.synth === undefined ? null : { layout: layout.synth, bind: addon.synthBind, run: addon.synthRun };
+  return { backend, synth, status };
 }
 
 const loaded = load();
@@ -100,3 +121,5 @@ const loaded = load();
 /** The native backend, or null when the addon is absent or disabled. */
 export const nativeBackend: CodecBackend | null = loaded.backend;
 export const nativeStatus: Readonly<NativeStatus> = loaded.status;
+/** The synthesis engine's C path, or null (src/synth/native.ts checks its layout). */
+export const nativeSynth: NativeSynth | null = loaded.synth;

@@ -21,20 +21,20 @@ export function i32(b: Uint8Array, o: number): number {
 export class AddressTable {
   private readonly maxA: number;
   private readonly seed: number;
-  private readonly table: IdTable;
+  readonly table: IdTable;
   readonly byName = new Map<string, number>();
   readonly aStr: string[];
   /** the address bytes as little-endian int32 words (24 per address; padding is zero) */
-  private readonly aWords: Int32Array;
-  private readonly aLen: Uint8Array;
-  private readonly aHash: Int32Array;
+  readonly aWords: Int32Array;
+  readonly aLen: Uint8Array;
+  readonly aHash: Int32Array;
   readonly aClass: Int32Array;
   readonly aInUse: Uint8Array;
   high = 0;
   /** addresses whose live count fell to 0: reclaimed (lazily) when a new address needs an id */
-  private readonly emptyStack: Int32Array;
-  private readonly aEmptyListed: Uint8Array;
-  private emptyTop = 0;
+  readonly emptyStack: Int32Array;
+  readonly aEmptyListed: Uint8Array;
+  emptyTop = 0;
   /** live contributions per address (the estimates' count): an id is reclaimed only at 0 */
   private readonly aCount: Int32Array;
 

@@ -44,6 +44,16 @@ export interface SynthConfig {
    * `codec.encode` it) during the call, do not keep it. With `onEmit`, nothing is queued for `drain()`.
    */
   onEmit?: (packet: Readonly<SynthPacket>) => void;
+  /**
+   * Add packets with the native addon's C path when it is loaded (default true). Both paths
+   * give the same state to the bit (src/synth/native.ts); false is for comparing them.
+   */
+  native?: boolean;
+  /**
+   * The seed of the engine's hash tables (an int32; default: random per engine, so that peers
+   * cannot aim collisions at them). Fix it only to make two engines' states comparable.
+   */
+  seed?: number;
 }
 
 export interface ResolvedConfig {
@@ -63,6 +73,8 @@ export interface ResolvedConfig {
   readonly nextSeq: (() => number) | undefined;
   readonly seqStart: number;
   readonly onEmit: ((packet: Readonly<SynthPacket>) => void) | undefined;
+  readonly native: boolean;
+  readonly seed: number | undefined;
 }
 
 export { DEFAULTS } from "./defaults.js";
@@ -84,6 +96,8 @@ const KEYS = [
   "nextSeq",
   "seqStart",
   "onEmit",
+  "native",
+  "seed",
 ] as const;
 
 function fail(key: string, expected: string, found: unknown): never {
@@ -139,6 +153,9 @@ export function resolveConfig(config: unknown): ResolvedConfig {
   const seqStart = int(c, "seqStart", 0, U64_MAX_SAFE, DEFAULTS.seqStart);
   if (nextSeq !== undefined && c.seqStart !== undefined) fail("seqStart", "no seqStart when nextSeq is given (the caller owns the counter)", c.seqStart);
   const onEmit = fn<(packet: Readonly<SynthPacket>) => void>(c, "onEmit");
+  const native = c.native ?? true;
+  if (typeof native !== "boolean") fail("native", "a boolean", native);
+  const seed = c.seed === undefined ? undefined : int(c, "seed", -0x8000_0000, 0x7fff_ffff, 0);
   return {
     nodeId: Uint8Array.from(id),
     now,
@@ -156,5 +173,7 @@ export function resolveConfig(config: unknown): ResolvedConfig {
     nextSeq,
     seqStart,
     onEmit,
+    native,
+    seed,
   };
 }

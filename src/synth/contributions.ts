@@ -23,9 +23,9 @@ export class Contributions {
   readonly cF: Float64Array;
   readonly cI: Int32Array;
   /** freed slots (a stack), and the slots never used yet: high..cap (nothing to fill at construction) */
-  private readonly freeSlots: Int32Array;
-  private freeTop = 0;
-  private high = 0;
+  readonly freeSlots: Int32Array;
+  freeTop = 0;
+  high = 0;
   /** which live contribution expires first */
   readonly expiry: ExpiryQueue;
   /** live contributions by (node, seq) */

@@ -29,11 +29,11 @@ export class Emitter {
   private readonly aLastT: Float64Array;
   private readonly aEmitted: Uint8Array;
   /** the address's contributions changed since its last emission */
-  private readonly aChanged: Uint8Array;
-  private readonly aDirty: Uint8Array;
+  readonly aChanged: Uint8Array;
+  readonly aDirty: Uint8Array;
   private readonly aPending: Uint8Array;
-  private readonly dirtyList: Int32Array;
-  private dirtyCount = 0;
+  readonly dirtyList: Int32Array;
+  dirtyCount = 0;
   private readonly pendingList: Int32Array;
   private pendingCount = 0;
   private pendingDue = Infinity;

@@ -85,8 +85,7 @@ export class SynthEngine {
     this.readClock();
     this.busy = true;
     try {
-      this.core.sweepTo();
-      const r = this.core.ingest(buf, offset);
+      const r = this.core.sweepAndIngest(buf, offset);
       this.out.flush();
       return r;
     } finally {
@@ -102,10 +101,8 @@ export class SynthEngine {
       throw argError("count", `whole packets inside the buffer from offset ${String(offset)}`, count);
     this.readClock();
     this.busy = true;
-    let added = 0;
     try {
-      this.core.sweepTo();
-      for (let i = 0; i < count; i++) if (this.core.ingest(buf, offset + i * PACKET_SIZE) === AddOutcome.ADDED) added++;
+      const added = this.core.sweepAndIngestBatch(buf, offset, count);
       this.out.flush();
       return added;
     } finally {

@@ -21,13 +21,13 @@ export class AddressSums {
   /** Σ n_observations */
   readonly aObs: Float64Array;
   /** live contributions per hops value (maxHops + 1 per address), so that a removal finds the new maximum */
-  private readonly hopSlots: number;
-  private readonly aHopHist: Int32Array;
+  readonly hopSlots: number;
+  readonly aHopHist: Int32Array;
   readonly aMaxHops: Int32Array;
   /** the window; aWinDirty: a bound left, recompute from the address's list when read */
-  private readonly aTsMin: Float64Array;
-  private readonly aTsMax: Float64Array;
-  private readonly aWinDirty: Uint8Array;
+  readonly aTsMin: Float64Array;
+  readonly aTsMax: Float64Array;
+  readonly aWinDirty: Uint8Array;
   private readonly cF: Float64Array;
   private readonly cI: Int32Array;
   private readonly config: ResolvedConfig;

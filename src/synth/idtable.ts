@@ -19,7 +19,8 @@ export class IdTable {
    * so a probe past another entry reads no record of that entry, and both halves share a cache line.
    */
   readonly cells: Int32Array;
-  private count = 0;
+  /** ids in the table (written by the C path too: src/synth/native.ts) */
+  count = 0;
 
   constructor(capacity: number) {
     let size = 8;

@@ -12,22 +12,21 @@
  * Only ints and typed arrays cross calls (a double argument to a call V8 does not inline is
  * boxed; shared doubles live in T).
  */
-import { FLAG_SYNTHESIZED, OFFSETS as F } from "../packet/index.js";
+import { FLAG_SYNTHESIZED, OFFSETS as F, PACKET_SIZE } from "../packet/index.js";
 import { randomSeed } from "../util/hash.js";
 import { AddressTable, i32 } from "./addresses.js";
 import type { ResolvedConfig } from "./config.js";
 import { Contributions } from "./contributions.js";
 import { Emitter } from "./emission.js";
+import { NATIVE_SYNTH, NativeIngest } from "./native.js";
 import { AddressSums } from "./estimates.js";
 import { NodeTable, PairTable } from "./nodes.js";
-import { MIN_WEIGHT } from "./sums.js";
+import { ln1pCount, LOG1P, LOG1P_TABLE, MIN_WEIGHT } from "./sums.js";
 import { AddOutcome, type SynthCounters } from "./types.js";
 import { PacketWords } from "./words.js";
 
 const NEVER = Float64Array.of(Infinity);
-/** ln(1 + n) for n < LOG1P_TABLE, the same doubles as Math.log1p (a C call) */
-const LOG1P_TABLE = 4096;
-const LOG1P = Float64Array.from({ length: LOG1P_TABLE }, (_, n) => Math.log1p(n));
+const NO_PACKETS = new Uint8Array(0);
 const TWO32 = 4294967296;
 // Word (4-byte) indexes of the fields read through PacketWords.
 const W_TS = F.timestamp_ms >> 2;
@@ -54,6 +53,10 @@ export class SynthCore {
   private readonly own1: number;
   private readonly own2: number;
   private readonly own3: number;
+  /** the table hashes' seed */
+  readonly seed: number;
+  /** the C path (src/synth/native.ts), or null: this file's code does all the work */
+  private readonly native: NativeIngest | null;
   readonly store: Contributions;
   readonly names: AddressTable;
   readonly nodes: NodeTable;
@@ -89,7 +92,8 @@ export class SynthCore {
     this.own2 = i32(id, 8);
     this.own3 = i32(id, 12);
     // seeds the table hashes, so that peers cannot aim collisions at one engine's tables
-    const seed = randomSeed();
+    const seed = cfg.seed ?? randomSeed();
+    this.seed = seed;
     const A = cfg.maxAddresses;
     this.store = new Contributions(cfg.maxContributions, A, seed, this.T);
     this.sums = new AddressSums(cfg, this.store);
@@ -97,6 +101,45 @@ export class SynthCore {
     this.nodes = new NodeTable(cfg.maxNodes, seed);
     this.pairs = new PairTable(A, cfg.maxNodesPerAddress);
     this.out = new Emitter(cfg, this.T, this.c, this.names, this.sums, this.pairs);
+    this.native = cfg.native && NATIVE_SYNTH ? new NativeIngest(this, [this.own0, this.own1, this.own2, this.own3]) : null;
+  }
+
+  /** Whether the C path adds the packets. */
+  get usesNative(): boolean {
+    return this.native !== null;
+  }
+
+  /** Sweeps to T[0], then adds one packet; its outcome. */
+  sweepAndIngest(b: Uint8Array, o: number): AddOutcome {
+    const nat = this.native;
+    if (nat === null) {
+      this.sweepTo();
+      return this.ingest(b, o);
+    }
+    if (nat.run(b, o, 1, true) === 1) return nat.outcome as AddOutcome;
+    return this.ingest(b, o);
+  }
+
+  /** Sweeps to T[0], then adds `count` packets at b[o + i·512]; how many were ADDED. */
+  sweepAndIngestBatch(b: Uint8Array, o: number, count: number): number {
+    const nat = this.native;
+    let added = 0;
+    if (nat === null) {
+      this.sweepTo();
+      for (let i = 0; i < count; i++) if (this.ingest(b, o + i * PACKET_SIZE) === AddOutcome.ADDED) added++;
+      return added;
+    }
+    let i = nat.run(b, o, count, true);
+    added = nat.added;
+    while (i < count) {
+      // a packet the C left to this file (a new address), then the C again for the rest
+      if (this.ingest(b, o + i * PACKET_SIZE) === AddOutcome.ADDED) added++;
+      if (++i < count) {
+        i += nat.run(b, o + i * PACKET_SIZE, count - i, false);
+        added += nat.added;
+      }
+    }
+    return added;
   }
 
   /**
@@ -203,7 +246,7 @@ export class SynthCore {
     const n = w32[wi + W_NOBS]! >>> 0;
     const f32 = pw.f32;
     const delta = f32[wi + W_DELTA]!;
-    let w = f32[wi + W_CONF]! * (n < LOG1P_TABLE ? LOG1P[n]! : Math.log1p(n));
+    let w = f32[wi + W_CONF]! * (n < LOG1P_TABLE ? LOG1P[n]! : ln1pCount(n));
     if (w < MIN_WEIGHT) w = 0;
     const wd = w * delta;
     const cF = store.cF;
@@ -269,6 +312,11 @@ export class SynthCore {
   }
 
   sweepTo(): number {
+    const nat = this.native;
+    if (nat !== null) {
+      nat.run(NO_PACKETS, 0, 0, true);
+      return nat.expired;
+    }
     const now = this.T[0]!;
     let n = 0;
     const q = this.store.expiry;

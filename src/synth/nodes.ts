@@ -13,12 +13,12 @@ import { zeroedArrays } from "../util/zeroed.js";
 export class NodeTable {
   private readonly seed: number;
   readonly table: IdTable;
-  private readonly nWords: Int32Array;
+  readonly nWords: Int32Array;
   /** live contributions per node: the node is forgotten at 0 */
   readonly nRef: Int32Array;
-  private readonly freeNodes: Int32Array;
-  private freeTop = 0;
-  private high = 0;
+  readonly freeNodes: Int32Array;
+  freeTop = 0;
+  high = 0;
 
   constructor(maxNodes: number, seed: number) {
     this.seed = seed;
@@ -86,7 +86,7 @@ export class PairTable {
   readonly pSynth: Int32Array;
   /** distinct nodes per address (the estimate's `nodes`) */
   readonly aNodes: Int32Array;
-  private readonly aPairHigh: Int32Array;
+  readonly aPairHigh: Int32Array;
 
   constructor(maxAddresses: number, perAddress: number) {
     const A = maxAddresses;

@@ -39,6 +39,45 @@ function nstep(acc: Float64Array, i: number, x: number): void {
   acc[i] = t;
 }
 
+/** ln(1 + n) is looked up for n below this (the weight's log, per packet) */
+export const LOG1P_TABLE = 4096;
+/** ln(1 + n) for n < LOG1P_TABLE: Math.log1p's doubles, computed once */
+export const LOG1P = Float64Array.from({ length: LOG1P_TABLE }, (_, n) => Math.log1p(n));
+const POW2_NEG = Float64Array.from({ length: 33 }, (_, k) => 1 / 2 ** k);
+
+/**
+ * ln(1 + n) for an integer n in 0..2^32 − 1 (n_observations), within a few ulp of Math.log1p.
+ * Beyond the table it is not Math.log1p, whose last bit depends on the libm: the C path of the
+ * engine (native/synth.c ln1p_count) does these same double operations in the same order, so
+ * both compute the same weight to the bit. Reduction to m = 2^k·f with f in (√½, √2], then
+ * ln f = 2·atanh(s), s = (f − 1)/(f + 1), |s| < 0.172: twelve terms of the series
+ * 2s·Σ s^2j/(2j + 1) leave a truncation below 1e-17.
+ */
+export function ln1pCount(n: number): number {
+  if (n < LOG1P_TABLE) return LOG1P[n]!;
+  let k = 31 - Math.clz32(n);
+  let f = (n + 1) * POW2_NEG[k]!;
+  if (f > 1.4142135623730951) {
+    f = f * 0.5;
+    k++;
+  }
+  const s = (f - 1) / (f + 1);
+  const z = s * s;
+  let p = 1 / 23;
+  p = p * z + 1 / 21;
+  p = p * z + 1 / 19;
+  p = p * z + 1 / 17;
+  p = p * z + 1 / 15;
+  p = p * z + 1 / 13;
+  p = p * z + 1 / 11;
+  p = p * z + 1 / 9;
+  p = p * z + 1 / 7;
+  p = p * z + 1 / 5;
+  p = p * z + 1 / 3;
+  p = p * z + 1;
+  return k * 0.6931471805599453 + 2 * s * p;
+}
+
 export function signOf(e: number): -1 | 0 | 1 {
   return e > SIGN_EPSILON ? 1 : e < -SIGN_EPSILON ? -1 : 0;
 }

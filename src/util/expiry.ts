@@ -34,19 +34,19 @@ export class ExpiryQueue {
    * [LOC] where the slot is (IN_HEAP, or −1 − q in list q; unused slots hold anything), [NEXT]
    * and [PREV] its list neighbours (-1: none).
    */
-  private readonly links: Int32Array;
-  private readonly qTtl: Float64Array;
-  private readonly qHead: Int32Array;
-  private readonly qTail: Int32Array;
+  readonly links: Int32Array;
+  readonly qTtl: Float64Array;
+  readonly qHead: Int32Array;
+  readonly qTail: Int32Array;
   /** each list head's (expiry, order), so that finding the minimum reads two small arrays */
-  private readonly qHeadExp: Float64Array;
-  private readonly qHeadOrd: Float64Array;
+  readonly qHeadExp: Float64Array;
+  readonly qHeadOrd: Float64Array;
   /** the fallback for out-of-order expiries, keyed by (exp, ord) */
-  private readonly heap: ExpiryHeap;
-  private count = 0;
-  private lastQueue = 0;
+  readonly heap: ExpiryHeap;
+  count = 0;
+  lastQueue = 0;
   /** lists ever used: 0..qHigh-1 (the others are empty and unkeyed) */
-  private qHigh = 0;
+  qHigh = 0;
   /** the slot expiring first and its expiry (−1 and Infinity when empty) */
   nextSlot = -1;
   nextExp = Infinity;

@@ -15,27 +15,28 @@ import { zeroedArrays } from "./zeroed.js";
  * heap, call `update(slot)`. Nothing allocates after construction.
  */
 export class ExpiryHeap {
-  readonly #slots: Int32Array;
+  /** slots[i]: the slot at heap index i (shared with the C synthesis path, src/synth/native.ts) */
+  readonly slots: Int32Array;
   /** keys[i] is the key of the slot at heap index i; keys[0] the least (read directly by owners) */
   readonly keys: Float64Array;
-  readonly #pos: Int32Array;
+  readonly pos: Int32Array;
   readonly #keyOf: Float64Array;
   readonly #orderOf: Float64Array | null;
   size = 0;
 
   constructor(capacity: number, keyOf: Float64Array, orderOf: Float64Array | null = null) {
-    [this.keys, this.#slots, this.#pos] = zeroedArrays(["f64", capacity], ["i32", capacity], ["i32", capacity]); // src/util/zeroed.ts says why
+    [this.keys, this.slots, this.pos] = zeroedArrays(["f64", capacity], ["i32", capacity], ["i32", capacity]); // src/util/zeroed.ts says why
     this.#keyOf = keyOf;
     this.#orderOf = orderOf;
   }
 
   get bytes(): number {
-    return this.#slots.byteLength + this.keys.byteLength + this.#pos.byteLength;
+    return this.slots.byteLength + this.keys.byteLength + this.pos.byteLength;
   }
 
   /** The slot with the least key (the heap must not be empty). */
   top(): number {
-    return this.#slots[0]!;
+    return this.slots[0]!;
   }
 
   /** The least key (Infinity when empty). */
@@ -49,25 +50,25 @@ export class ExpiryHeap {
   }
 
   has(slot: number): boolean {
-    return this.#pos[slot]! > 0;
+    return this.pos[slot]! > 0;
   }
 
   /** `slot`, in the heap, has a new key: moves it up or down. */
   update(slot: number): void {
-    const i = this.#pos[slot]! - 1;
-    if (i > 0 && this.#before(slot, this.#slots[(i - 1) >> 2]!)) this.#up(i, slot);
+    const i = this.pos[slot]! - 1;
+    if (i > 0 && this.#before(slot, this.slots[(i - 1) >> 2]!)) this.#up(i, slot);
     else this.#down(i, slot);
   }
 
   /** Removes `slot` if it is in the heap. */
   remove(slot: number): void {
-    const i = this.#pos[slot]! - 1;
+    const i = this.pos[slot]! - 1;
     if (i < 0) return;
-    this.#pos[slot] = 0;
+    this.pos[slot] = 0;
     const last = --this.size;
     if (i === last) return;
-    const moved = this.#slots[last]!;
-    if (i > 0 && this.#before(moved, this.#slots[(i - 1) >> 2]!)) this.#up(i, moved);
+    const moved = this.slots[last]!;
+    if (i > 0 && this.#before(moved, this.slots[(i - 1) >> 2]!)) this.#up(i, moved);
     else this.#down(i, moved);
   }
 
@@ -80,9 +81,9 @@ export class ExpiryHeap {
 
   /** Puts `slot` at the hole `i`, moving it up. */
   #up(i: number, slot: number): void {
-    const slots = this.#slots;
+    const slots = this.slots;
     const keys = this.keys;
-    const pos = this.#pos;
+    const pos = this.pos;
     const key = this.#keyOf[slot]!;
     const ord = this.#orderOf;
     while (i > 0) {
@@ -102,9 +103,9 @@ export class ExpiryHeap {
 
   /** Puts `slot` at the hole `i`, moving it down. */
   #down(i: number, slot: number): void {
-    const slots = this.#slots;
+    const slots = this.slots;
     const keys = this.keys;
-    const pos = this.#pos;
+    const pos = this.pos;
     const key = this.#keyOf[slot]!;
     const ord = this.#orderOf;
     const n = this.size;

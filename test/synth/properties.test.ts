@@ -6,6 +6,7 @@ import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { codec, FLAG_SYNTHESIZED, PACKET_SIZE, type PacketFields } from "../../src/packet/index.js";
 import { AddOutcome, SynthEngine, type SynthPacket } from "../../src/synth/index.js";
+import { NATIVE_SYNTH } from "../../src/synth/native.js";
 import { Clock, nodeId } from "./helpers.js";
 import { Reference, type RefConfig, type RefEmission, type RefPacket } from "./reference.js";
 
@@ -79,7 +80,7 @@ function near(actual: number | null | undefined, expected: number | null | undef
   if (!(Math.abs(actual - expected) <= tol)) expect.fail(`${what}: ${actual} vs reference ${expected} (tolerance ${tol})`);
 }
 
-function run(cfgIn: Omit<RefConfig, "own">, steps: Step[]): void {
+function run(native: boolean, cfgIn: Omit<RefConfig, "own">, steps: Step[]): void {
   const cfg: RefConfig = { ...cfgIn, own: OWN, minContributors: Math.min(cfgIn.minContributors, cfgIn.maxNodesPerAddress) };
   const clock = new Clock();
   const got: SynthPacket[] = [];
@@ -97,6 +98,7 @@ function run(cfgIn: Omit<RefConfig, "own">, steps: Step[]): void {
     minIntervalMs: cfg.minIntervalMs,
     minContributors: cfg.minContributors,
     onEmit: (p) => got.push({ ...p }),
+    native,
   });
   const ref = new Reference(cfg);
   // Emissions are compared only while no address id is reclaimed (the engine then forgets the
@@ -250,12 +252,13 @@ function run(cfgIn: Omit<RefConfig, "own">, steps: Step[]): void {
   }
 }
 
-describe("synthesis engine against the reference", () => {
+// Both ways of adding packets: the native addon's C path (when loaded) and the TypeScript one.
+describe.each(NATIVE_SYNTH ? [true, false] : [false])("synthesis engine against the reference (native path: %s)", (native) => {
   it("estimates, counts, windows, consensus, counters and emissions agree after every step", () => {
     fc.assert(
       fc.property(
         configArb.chain((cfg) => fc.tuple(fc.constant(cfg), fc.array(stepArb(cfg.maxHops), { minLength: 1, maxLength: 80 }))),
-        ([cfg, steps]) => run(cfg, steps),
+        ([cfg, steps]) => run(native, cfg, steps),
       ),
       { numRuns: RUNS },
     );
@@ -265,6 +268,7 @@ describe("synthesis engine against the reference", () => {
     fc.assert(
       fc.property(fc.array(stepArb(3), { minLength: 100, maxLength: 400 }), (steps) =>
         run(
+          native,
           {
             maxAddresses: 64,
             maxContributions: 10_000,

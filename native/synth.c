@@ -1,0 +1,697 @@
+/* The synthesis engine's per-packet path: the input rules, the commit of a contribution, its
+ * exact removal and the sweep, step for step as src/synth/ingest.ts and the tables it calls
+ * (contributions.ts, nodes.ts, estimates.ts, sums.ts, emission.ts markDirty, and
+ * src/util/expiry.ts, heap.ts, idtable.ts) do them, on the same arrays. Every double is
+ * computed with the same operations in the same order (no contraction into fused
+ * multiply-adds: binding.gyp passes -ffp-contract=off), so both give the same bytes;
+ * test/synth/native.test.ts compares every array after random streams. */
+#include "synth.h"
+
+#include <math.h>
+#include <string.h>
+
+#include "packet.h"
+
+#define MAX_WALK 8
+#define IN_HEAP 1
+#define LOC 0
+#define NEXT 1
+#define PREV 2
+/* 2^-30: weights below count as 0 (src/synth/sums.ts MIN_WEIGHT) */
+#define MIN_WEIGHT (1.0 / 1073741824.0)
+#define TWO32 4294967296.0
+
+enum { ADDED = 0, SELF = 1, HOP_LIMIT = 2, STALE = 3, DUPLICATE = 4, SHADOWED = 5, OUTDATED = 6,
+       ADDRESS_COLLISION = 9, NODE_REFUSED = 10 };
+
+/* One call's view of the engine: typed pointers into the bound arrays, and the scalars. */
+typedef struct ctx {
+  double *T, *log1p;
+  int32_t *name_cells, *a_hash, *a_words, *empty_stack;
+  uint8_t *a_len, *a_empty_listed;
+  int32_t *node_cells, *n_words, *n_ref, *free_nodes;
+  int32_t *p_node, *p_raw, *p_synth, *a_nodes, *a_pair_high;
+  double *cF;
+  int32_t *cI, *free_slots, *a_head, *seen_cells;
+  double *q_exp, *q_ord, *q_ttl, *q_head_exp, *q_head_ord;
+  int32_t *q_links, *q_head, *q_tail;
+  double *h_keys;
+  int32_t *h_slots, *h_pos;
+  double *s_acc, *s_obs, *s_ts_min, *s_ts_max;
+  int32_t *s_count, *s_wcount, *s_synth_count, *s_hop_hist, *s_max_hops;
+  uint8_t *s_win_dirty, *e_changed, *e_dirty;
+  int32_t *e_dirty_list;
+  const int32_t *dim;
+  double *regs;
+  /* scalars (regs) */
+  double c[R_NODES_REFUSED + 1];
+  int32_t free_top, high, live, q_count, q_last, q_high, next_slot, h_size;
+  double next_exp, heap_inserts;
+  int32_t empty_top, node_count, seen_count, node_free_top, node_high, dirty_count;
+} ctx;
+
+static uint32_t fmix32(uint32_t h) {
+  h ^= h >> 16;
+  h *= 0x85ebca6bu;
+  h ^= h >> 13;
+  h *= 0xc2b2ae35u;
+  return h ^ (h >> 16);
+}
+
+static int32_t mix4(uint32_t seed, uint32_t w0, uint32_t w1, uint32_t w2, uint32_t w3) {
+  return (int32_t)fmix32(seed ^ w0 ^ (w1 * 0x9e3779b1u) ^ (w2 * 0x85ebca77u) ^ (w3 * 0xc2b2ae3du));
+}
+
+static int32_t mix2(uint32_t seed, uint32_t w0, uint32_t w1) {
+  return (int32_t)fmix32(seed ^ w0 ^ (w1 * 0x9e3779b1u));
+}
+
+static uint32_t rd32(const uint8_t *p) {
+  uint32_t v;
+  memcpy(&v, p, 4);
+  return v;
+}
+
+static float rdf32(const uint8_t *p) {
+  float v;
+  memcpy(&v, p, 4);
+  return v;
+}
+
+/* ln(1 + n) for an integer n (src/synth/sums.ts ln1pCount, the same operations). */
+static double ln1p_count(const ctx *x, uint32_t n) {
+  int k;
+  double f, s, z, p;
+  if (n < (uint32_t)x->dim[SD_LOG1P_N]) return x->log1p[n];
+  k = 31;
+  while (!(n >> k)) k--;
+  f = ((double)n + 1.0) * ldexp(1.0, -k);
+  if (f > 1.4142135623730951) {
+    f = f * 0.5;
+    k++;
+  }
+  s = (f - 1.0) / (f + 1.0);
+  z = s * s;
+  p = 1.0 / 23.0;
+  p = p * z + 1.0 / 21.0;
+  p = p * z + 1.0 / 19.0;
+  p = p * z + 1.0 / 17.0;
+  p = p * z + 1.0 / 15.0;
+  p = p * z + 1.0 / 13.0;
+  p = p * z + 1.0 / 11.0;
+  p = p * z + 1.0 / 9.0;
+  p = p * z + 1.0 / 7.0;
+  p = p * z + 1.0 / 5.0;
+  p = p * z + 1.0 / 3.0;
+  p = p * z + 1.0;
+  return (double)k * 0.6931471805599453 + 2.0 * s * p;
+}
+
+/* ---- IdTable (src/synth/idtable.ts): cells[2i] = id + 1 (0 empty), cells[2i + 1] = hash */
+
+static void id_insert(int32_t *cells, uint32_t mask, int32_t hash, int32_t id, int32_t *count) {
+  uint32_t i = (uint32_t)hash & mask;
+  while (cells[2 * i] != 0) i = (i + 1) & mask;
+  cells[2 * i] = id + 1;
+  cells[2 * i + 1] = hash;
+  (*count)++;
+}
+
+static void id_remove(int32_t *cells, uint32_t mask, int32_t hash, int32_t id, int32_t *count) {
+  uint32_t hole = (uint32_t)hash & mask, j;
+  while (cells[2 * hole] != id + 1) hole = (hole + 1) & mask;
+  j = hole;
+  for (;;) {
+    int32_t v, hj;
+    uint32_t h;
+    j = (j + 1) & mask;
+    v = cells[2 * j];
+    if (v == 0) break;
+    hj = cells[2 * j + 1];
+    h = (uint32_t)hj & mask;
+    if (hole <= j ? (h > hole && h <= j) : (h > hole || h <= j)) continue;
+    cells[2 * hole] = v;
+    cells[2 * hole + 1] = hj;
+    hole = j;
+  }
+  cells[2 * hole] = 0;
+  (*count)--;
+}
+
+/* ---- ExpiryHeap (src/util/heap.ts), keyed by (q_exp, q_ord) */
+
+static int heap_before(const ctx *x, int32_t a, int32_t b) {
+  double ka = x->q_exp[a], kb = x->q_exp[b];
+  return ka < kb || (ka == kb && x->q_ord[a] < x->q_ord[b]);
+}
+
+static void heap_up(ctx *x, int32_t i, int32_t slot) {
+  double key = x->q_exp[slot];
+  while (i > 0) {
+    int32_t p = (i - 1) >> 2, ps = x->h_slots[p];
+    double pk = x->h_keys[p];
+    if (pk < key || (pk == key && x->q_ord[ps] <= x->q_ord[slot])) break;
+    x->h_slots[i] = ps;
+    x->h_keys[i] = pk;
+    x->h_pos[ps] = i + 1;
+    i = p;
+  }
+  x->h_slots[i] = slot;
+  x->h_keys[i] = key;
+  x->h_pos[slot] = i + 1;
+}
+
+static void heap_down(ctx *x, int32_t i, int32_t slot) {
+  double key = x->q_exp[slot];
+  int32_t n = x->h_size;
+  for (;;) {
+    int32_t first = 4 * i + 1, c, end, j, cs;
+    double ck;
+    if (first >= n) break;
+    c = first;
+    ck = x->h_keys[first];
+    end = first + 4 < n ? first + 4 : n;
+    for (j = first + 1; j < end; j++) {
+      double jk = x->h_keys[j];
+      if (jk < ck || (jk == ck && x->q_ord[x->h_slots[j]] < x->q_ord[x->h_slots[c]])) {
+        c = j;
+        ck = jk;
+      }
+    }
+    if (ck > key || (ck == key && x->q_ord[x->h_slots[c]] >= x->q_ord[slot])) break;
+    cs = x->h_slots[c];
+    x->h_slots[i] = cs;
+    x->h_keys[i] = ck;
+    x->h_pos[cs] = i + 1;
+    i = c;
+  }
+  x->h_slots[i] = slot;
+  x->h_keys[i] = key;
+  x->h_pos[slot] = i + 1;
+}
+
+static void heap_remove(ctx *x, int32_t slot) {
+  int32_t i = x->h_pos[slot] - 1, last, moved;
+  if (i < 0) return;
+  x->h_pos[slot] = 0;
+  last = --x->h_size;
+  if (i == last) return;
+  moved = x->h_slots[last];
+  if (i > 0 && heap_before(x, moved, x->h_slots[(i - 1) >> 2])) heap_up(x, i, moved);
+  else heap_down(x, i, moved);
+}
+
+/* ---- ExpiryQueue (src/util/expiry.ts) */
+
+static int32_t queue_for(ctx *x, double ttl) {
+  int32_t last = x->q_last, high = x->q_high, free_q = -1, q;
+  if (x->q_ttl[last] == ttl) return last;
+  for (q = 0; q < high; q++) {
+    if (x->q_ttl[q] == ttl) {
+      x->q_last = q;
+      return q;
+    }
+    if (free_q < 0 && x->q_head[q] < 0) free_q = q;
+  }
+  if (free_q < 0 && high < QIS_SYNTH_QUEUES) {
+    free_q = high;
+    x->q_high = high + 1;
+  }
+  if (free_q >= 0) {
+    x->q_ttl[free_q] = ttl;
+    x->q_last = free_q;
+  }
+  return free_q;
+}
+
+static void expiry_insert(ctx *x, int32_t slot, double ttl) {
+  double exp = x->q_exp[slot], order = x->q_ord[slot];
+  int32_t q, *L = x->q_links;
+  x->q_count++;
+  q = queue_for(x, ttl);
+  if (q >= 0) {
+    int32_t p = x->q_tail[q], steps = 0;
+    while (p >= 0 && exp < x->q_exp[p]) {
+      if (++steps > MAX_WALK) break;
+      p = L[4 * p + PREV];
+    }
+    if (steps <= MAX_WALK) {
+      int32_t n = p >= 0 ? L[4 * p + NEXT] : x->q_head[q];
+      L[4 * slot + PREV] = p;
+      L[4 * slot + NEXT] = n;
+      if (p >= 0) L[4 * p + NEXT] = slot;
+      else {
+        x->q_head[q] = slot;
+        x->q_head_exp[q] = exp;
+        x->q_head_ord[q] = order;
+      }
+      if (n >= 0) L[4 * n + PREV] = slot;
+      else x->q_tail[q] = slot;
+      L[4 * slot + LOC] = -1 - q;
+      if ((p < 0 && exp < x->next_exp) || x->next_slot < 0) {
+        x->next_exp = exp;
+        x->next_slot = slot;
+      }
+      return;
+    }
+  }
+  x->heap_inserts++;
+  L[4 * slot + LOC] = IN_HEAP;
+  heap_up(x, x->h_size++, slot);
+  if (x->next_slot < 0 || exp < x->next_exp) {
+    x->next_exp = exp;
+    x->next_slot = slot;
+  }
+}
+
+static void expiry_recompute(ctx *x) {
+  int32_t m = -1, q;
+  double mk = INFINITY, mo = INFINITY;
+  if (x->h_size > 0) {
+    m = x->h_slots[0];
+    mk = x->h_keys[0];
+    mo = x->q_ord[m];
+  }
+  for (q = 0; q < x->q_high; q++) {
+    int32_t h = x->q_head[q];
+    double k;
+    if (h < 0) continue;
+    k = x->q_head_exp[q];
+    if (m < 0 || k < mk || (k == mk && x->q_head_ord[q] < mo)) {
+      m = h;
+      mk = k;
+      mo = x->q_head_ord[q];
+    }
+  }
+  x->next_slot = m;
+  x->next_exp = mk;
+}
+
+static void expiry_remove(ctx *x, int32_t slot) {
+  int32_t *L = x->q_links, l = L[4 * slot + LOC];
+  x->q_count--;
+  if (l == IN_HEAP) heap_remove(x, slot);
+  else {
+    int32_t q = -1 - l, p = L[4 * slot + PREV], n = L[4 * slot + NEXT];
+    if (p >= 0) L[4 * p + NEXT] = n;
+    else {
+      x->q_head[q] = n;
+      if (n >= 0) {
+        x->q_head_exp[q] = x->q_exp[n];
+        x->q_head_ord[q] = x->q_ord[n];
+      }
+    }
+    if (n >= 0) L[4 * n + PREV] = p;
+    else x->q_tail[q] = p;
+  }
+  if (slot == x->next_slot) expiry_recompute(x);
+}
+
+/* ---- AddressSums (src/synth/estimates.ts, sums.ts) */
+
+static void nstep(double *acc, int32_t i, double v) {
+  double s = acc[i], t = s + v;
+  acc[i + 1] = acc[i + 1] + (fabs(s) >= fabs(v) ? (s - t) + v : (v - t) + s);
+  acc[i] = t;
+}
+
+static void sums_add(ctx *x, int32_t slot, int32_t a) {
+  const double *r = x->cF + slot * 8;
+  int32_t ai = a * 6, count = ++x->s_count[a], hops = x->cI[slot * 8 + 6];
+  double ts = r[4];
+  if (r[0] > 0) {
+    x->s_wcount[a]++;
+    nstep(x->s_acc, ai, r[0]);
+    nstep(x->s_acc, ai + 2, r[1]);
+    nstep(x->s_acc, ai + 4, r[2]);
+  }
+  if (x->cI[slot * 8 + 7] == 1) x->s_synth_count[a]++;
+  x->s_obs[a] += r[3];
+  x->s_hop_hist[a * x->dim[SD_HOP_SLOTS] + hops]++;
+  if (hops > x->s_max_hops[a]) x->s_max_hops[a] = hops;
+  if (count == 1) {
+    x->s_ts_min[a] = ts;
+    x->s_ts_max[a] = ts;
+    x->s_win_dirty[a] = 0;
+  } else if (x->s_win_dirty[a] == 0) {
+    if (ts < x->s_ts_min[a]) x->s_ts_min[a] = ts;
+    if (ts > x->s_ts_max[a]) x->s_ts_max[a] = ts;
+  }
+}
+
+static void sums_remove(ctx *x, int32_t slot, int32_t a) {
+  const double *r = x->cF + slot * 8;
+  int32_t ai = a * 6, count = --x->s_count[a], hops = x->cI[slot * 8 + 6];
+  int32_t hb = a * x->dim[SD_HOP_SLOTS];
+  if (r[0] > 0) {
+    if (--x->s_wcount[a] == 0) memset(x->s_acc + ai, 0, 6 * sizeof(double));
+    else {
+      nstep(x->s_acc, ai, -r[0]);
+      nstep(x->s_acc, ai + 2, -r[1]);
+      nstep(x->s_acc, ai + 4, -r[2]);
+    }
+  }
+  if (x->cI[slot * 8 + 7] == 1) x->s_synth_count[a]--;
+  x->s_obs[a] -= r[3];
+  if (--x->s_hop_hist[hb + hops] == 0 && hops == x->s_max_hops[a]) {
+    int32_t h = hops - 1;
+    while (h >= 0 && x->s_hop_hist[hb + h] == 0) h--;
+    x->s_max_hops[a] = h;
+  }
+  if (count == 0) x->s_win_dirty[a] = 0;
+  else if (r[4] == x->s_ts_min[a] || r[4] == x->s_ts_max[a]) x->s_win_dirty[a] = 1;
+}
+
+static void mark_dirty(ctx *x, int32_t a) {
+  x->e_changed[a] = 1;
+  if (x->e_dirty[a] == 0) {
+    x->e_dirty[a] = 1;
+    x->e_dirty_list[x->dirty_count++] = a;
+  }
+}
+
+/* ---- Nodes and (address, node) entries (src/synth/nodes.ts) */
+
+static int32_t node_find(const ctx *x, const uint32_t *n) {
+  uint32_t mask = (uint32_t)x->dim[SD_NODE_MASK];
+  int32_t h = mix4((uint32_t)x->dim[SD_SEED], n[0], n[1], n[2], n[3]);
+  uint32_t i = (uint32_t)h & mask;
+  for (;;) {
+    int32_t g = x->node_cells[2 * i] - 1;
+    const int32_t *w;
+    if (g < 0) return -1;
+    w = x->n_words + (g << 2);
+    if (x->node_cells[2 * i + 1] == h && (uint32_t)w[0] == n[0] && (uint32_t)w[1] == n[1] &&
+        (uint32_t)w[2] == n[2] && (uint32_t)w[3] == n[3])
+      return g;
+    i = (i + 1) & mask;
+  }
+}
+
+static int32_t node_intern(ctx *x, const uint32_t *n) {
+  int32_t g = x->node_free_top > 0 ? x->free_nodes[--x->node_free_top] : x->node_high++;
+  id_insert(x->node_cells, (uint32_t)x->dim[SD_NODE_MASK], mix4((uint32_t)x->dim[SD_SEED], n[0], n[1], n[2], n[3]), g,
+            &x->node_count);
+  memcpy(x->n_words + (g << 2), n, 16);
+  x->n_ref[g] = 0;
+  return g;
+}
+
+static void node_release(ctx *x, int32_t g) {
+  const uint32_t *w = (const uint32_t *)(x->n_words + (g << 2));
+  if (--x->n_ref[g] != 0) return;
+  id_remove(x->node_cells, (uint32_t)x->dim[SD_NODE_MASK], mix4((uint32_t)x->dim[SD_SEED], w[0], w[1], w[2], w[3]), g,
+            &x->node_count);
+  x->free_nodes[x->node_free_top++] = g;
+}
+
+static int32_t pair_find(const ctx *x, int32_t a, int32_t g) {
+  int32_t k = a * x->dim[SD_PER_ADDRESS], end = k + x->a_pair_high[a];
+  for (; k < end; k++)
+    if (x->p_node[k] == g) return k;
+  return -1;
+}
+
+static int32_t pair_insert(ctx *x, int32_t a, int32_t g) {
+  int32_t k = a * x->dim[SD_PER_ADDRESS], high = x->a_pair_high[a], end = k + high;
+  while (k < end && x->p_node[k] >= 0) k++;
+  if (k == end) x->a_pair_high[a] = high + 1;
+  x->p_node[k] = g;
+  x->p_raw[k] = 0;
+  x->p_synth[k] = -1;
+  x->a_nodes[a]++;
+  return k;
+}
+
+static void pair_release(ctx *x, int32_t a, int32_t e, int32_t slot, int synth) {
+  if (synth) {
+    if (x->p_synth[e] == slot) x->p_synth[e] = -1;
+  } else x->p_raw[e]--;
+  if (x->p_raw[e] == 0 && x->p_synth[e] < 0) {
+    int32_t base = a * x->dim[SD_PER_ADDRESS], high = x->a_pair_high[a];
+    x->p_node[e] = -1;
+    x->a_nodes[a]--;
+    while (high > 0 && x->p_node[base + high - 1] < 0) high--;
+    x->a_pair_high[a] = high;
+  }
+}
+
+/* ---- Contributions (src/synth/contributions.ts) and their exact removal (ingest.ts) */
+
+static int32_t seen_find(const ctx *x, int32_t h, int32_t g, double seq) {
+  uint32_t mask = (uint32_t)x->dim[SD_SEEN_MASK], i = (uint32_t)h & mask;
+  for (;;) {
+    int32_t s = x->seen_cells[2 * i] - 1;
+    if (s < 0) return -1;
+    if (x->seen_cells[2 * i + 1] == h && x->cI[s * 8 + 2] == g && x->cF[s * 8 + 7] == seq) return s;
+    i = (i + 1) & mask;
+  }
+}
+
+static void remove_slot(ctx *x, int32_t slot) {
+  int32_t *r = x->cI + slot * 8, a = r[0], e = r[1], g = r[2], prev, next;
+  /* unlink: expiry order, (node, seq) table, the address's list */
+  expiry_remove(x, slot);
+  id_remove(x->seen_cells, (uint32_t)x->dim[SD_SEEN_MASK], r[3], slot, &x->seen_count);
+  prev = r[4];
+  next = r[5];
+  if (prev >= 0) x->cI[prev * 8 + 5] = next;
+  else x->a_head[a] = next;
+  if (next >= 0) x->cI[next * 8 + 4] = prev;
+  x->live--;
+  pair_release(x, a, e, slot, r[7] == 1);
+  node_release(x, g);
+  sums_remove(x, slot, a);
+  mark_dirty(x, a);
+  x->free_slots[x->free_top++] = slot;
+  if (x->s_count[a] == 0 && x->a_empty_listed[a] == 0) {
+    x->a_empty_listed[a] = 1;
+    x->empty_stack[x->empty_top++] = a;
+  }
+}
+
+static void sweep(ctx *x) {
+  double now = x->T[0], n = 0;
+  while (x->next_exp <= now) {
+    remove_slot(x, x->next_slot);
+    n++;
+  }
+  x->c[R_EXPIRED] += n;
+  x->regs[R_EXPIRED_NOW] = n;
+}
+
+static int32_t address_find(const ctx *x, const uint8_t *p) {
+  uint32_t h[4], mask = (uint32_t)x->dim[SD_NAME_MASK], i;
+  int32_t hh;
+  memcpy(h, p + offsetof(qis_packet, address_hash), 16);
+  hh = mix4((uint32_t)x->dim[SD_SEED], h[0], h[1], h[2], h[3]);
+  i = (uint32_t)hh & mask;
+  for (;;) {
+    int32_t a = x->name_cells[2 * i] - 1;
+    if (a < 0) return -1;
+    if (x->name_cells[2 * i + 1] == hh && memcmp(x->a_hash + (a << 2), h, 16) == 0) return a;
+    i = (i + 1) & mask;
+  }
+}
+
+/* One packet through the input rules, then its commit (SynthCore.ingest, same order). */
+static int ingest(ctx *x, const uint8_t *p) {
+  double now = x->T[0], ts, exp, seq, w, wd, delta, *cf;
+  uint32_t n[4], ttl, nobs, seq_lo;
+  int synth = (p[offsetof(qis_packet, flags)] & QIS_FLAG_SYNTHESIZED) != 0;
+  int32_t a, g, e = -1, seen_hash = 0, replaced = -1, slot, *ci;
+  uint8_t hops, len;
+  x->c[R_OFFERED]++;
+  memcpy(n, p + offsetof(qis_packet, node_id), 16);
+  if (synth && (int32_t)n[0] == x->dim[SD_OWN0] && (int32_t)n[1] == x->dim[SD_OWN1] &&
+      (int32_t)n[2] == x->dim[SD_OWN2] && (int32_t)n[3] == x->dim[SD_OWN3]) {
+    x->c[R_SELF_IGNORED]++;
+    return SELF;
+  }
+  hops = p[offsetof(qis_packet, hops)];
+  if (hops > x->dim[SD_MAX_HOPS]) {
+    x->c[R_HOP_REFUSED]++;
+    return HOP_LIMIT;
+  }
+  ts = (double)rd32(p + offsetof(qis_packet, timestamp_ms) + 4) * TWO32 + (double)rd32(p + offsetof(qis_packet, timestamp_ms));
+  ttl = rd32(p + offsetof(qis_packet, ttl_s));
+  exp = ttl == 0 ? INFINITY : ts + (double)ttl * 1000.0;
+  if (exp <= now) {
+    x->c[R_STALE]++;
+    return STALE;
+  }
+  a = address_find(x, p);
+  if (a < 0) {
+    /* a new address: TypeScript interns it (and runs this packet from the top) */
+    x->c[R_OFFERED]--;
+    return QIS_SYNTH_NEED_TS;
+  }
+  len = p[offsetof(qis_packet, address_len)];
+  if (x->a_len[a] != len ||
+      memcmp(x->a_words + a * QIS_SYNTH_ADDRESS_WORDS, p + offsetof(qis_packet, address), 4 * (size_t)((len + 3) >> 2)) != 0) {
+    x->c[R_ADDRESS_COLLISIONS]++;
+    return ADDRESS_COLLISION;
+  }
+  g = node_find(x, n);
+  seq_lo = rd32(p + offsetof(qis_packet, seq));
+  seq = (double)rd32(p + offsetof(qis_packet, seq) + 4) * TWO32 + (double)seq_lo;
+  x->T[2] = seq;
+  if (g >= 0) {
+    seen_hash = mix2((uint32_t)x->dim[SD_SEED], (uint32_t)g, seq_lo);
+    if (seen_find(x, seen_hash, g, seq) >= 0) {
+      x->c[R_DUPLICATES]++;
+      return DUPLICATE;
+    }
+    e = pair_find(x, a, g);
+  }
+  if (e >= 0) {
+    int32_t s = x->p_synth[e];
+    if (synth) {
+      if (x->p_raw[e] > 0) {
+        x->c[R_SHADOWED]++;
+        return SHADOWED;
+      }
+      if (s >= 0) {
+        double sts = x->cF[s * 8 + 4];
+        if (ts < sts || (ts == sts && seq <= x->cF[s * 8 + 7])) {
+          x->c[R_SUPERSEDED]++;
+          return OUTDATED;
+        }
+        replaced = s;
+      }
+    } else replaced = s;
+  } else if ((g < 0 && x->node_count >= x->dim[SD_MAX_NODES]) || x->a_nodes[a] >= x->dim[SD_PER_ADDRESS]) {
+    x->c[R_NODES_REFUSED]++;
+    return NODE_REFUSED;
+  }
+  if (g < 0) {
+    g = node_intern(x, n);
+    seen_hash = mix2((uint32_t)x->dim[SD_SEED], (uint32_t)g, seq_lo);
+  }
+  if (e < 0) e = pair_insert(x, a, g);
+
+  /* commit the contribution */
+  slot = x->free_top > 0 ? x->free_slots[--x->free_top] : x->high++;
+  nobs = rd32(p + offsetof(qis_packet, n_observations));
+  delta = (double)rdf32(p + offsetof(qis_packet, outcome_delta));
+  w = (double)rdf32(p + offsetof(qis_packet, confidence)) * ln1p_count(x, nobs);
+  if (w < MIN_WEIGHT) w = 0;
+  wd = w * delta;
+  ci = x->cI + slot * 8;
+  cf = x->cF + slot * 8;
+  ci[0] = a;
+  ci[1] = e;
+  ci[2] = g;
+  cf[0] = w;
+  cf[1] = wd;
+  cf[2] = wd * delta;
+  cf[3] = (double)nobs;
+  cf[4] = ts;
+  cf[5] = exp;
+  cf[7] = seq;
+  ci[6] = hops;
+  ci[7] = synth;
+  x->q_exp[slot] = exp;
+  x->q_ord[slot] = x->T[1];
+  x->T[1] = x->T[1] + 1;
+  /* link: expiry order, (node, seq) table, head of the address's list */
+  expiry_insert(x, slot, (double)ttl);
+  ci[3] = seen_hash;
+  id_insert(x->seen_cells, (uint32_t)x->dim[SD_SEEN_MASK], seen_hash, slot, &x->seen_count);
+  ci[4] = -1;
+  ci[5] = x->a_head[a];
+  if (ci[5] >= 0) x->cI[ci[5] * 8 + 4] = slot;
+  x->a_head[a] = slot;
+  x->live++;
+  x->n_ref[g]++;
+  if (synth) x->p_synth[e] = slot;
+  else x->p_raw[e]++;
+  sums_add(x, slot, a);
+  mark_dirty(x, a);
+  x->c[R_ADDED]++;
+  if (replaced >= 0) {
+    remove_slot(x, replaced);
+    x->c[R_SUPERSEDED]++;
+  }
+  if (x->live > x->dim[SD_CAP]) {
+    remove_slot(x, x->next_slot);
+    x->c[R_DROPPED_EARLY]++;
+  }
+  return ADDED;
+}
+
+size_t qis_synth_min_length(const int32_t *dim, int i) {
+  size_t A = (size_t)dim[SD_ADDRESSES], C = (size_t)dim[SD_CAP] + 1, N = (size_t)dim[SD_MAX_NODES];
+  size_t P = (size_t)dim[SD_PER_ADDRESS];
+  switch (i) {
+    case SA_T_F: return 3;
+    case SA_LOG1P_F: return (size_t)dim[SD_LOG1P_N];
+    case SA_NAME_CELLS: return 2 * ((size_t)(uint32_t)dim[SD_NAME_MASK] + 1);
+    case SA_A_HASH: case SA_N_WORDS: return 4 * (i == SA_A_HASH ? A : N);
+    case SA_A_WORDS: return QIS_SYNTH_ADDRESS_WORDS * A;
+    case SA_NODE_CELLS: return 2 * ((size_t)(uint32_t)dim[SD_NODE_MASK] + 1);
+    case SA_SEEN_CELLS: return 2 * ((size_t)(uint32_t)dim[SD_SEEN_MASK] + 1);
+    case SA_N_REF: case SA_FREE_NODES: return N;
+    case SA_P_NODE: case SA_P_RAW: case SA_P_SYNTH: return A * P;
+    case SA_C_F: case SA_C_I: return 8 * C;
+    case SA_Q_LINKS: return 4 * C;
+    case SA_FREE_SLOTS: case SA_Q_EXP_F: case SA_Q_ORD_F: case SA_H_KEYS_F: case SA_H_SLOTS: case SA_H_POS: return C;
+    case SA_Q_TTL_F: case SA_Q_HEAD: case SA_Q_TAIL: case SA_Q_HEAD_EXP_F: case SA_Q_HEAD_ORD_F: return QIS_SYNTH_QUEUES;
+    case SA_S_ACC_F: return 6 * A;
+    case SA_S_HOP_HIST: return A * (size_t)dim[SD_HOP_SLOTS];
+    case SA_REGS_F: return R_COUNT;
+    default: return A; /* the per-address arrays */
+  }
+}
+
+size_t qis_synth_run(qis_synth *s, const uint8_t *p, size_t count, int do_sweep) {
+  ctx x;
+  size_t i, added = 0;
+  int r = ADDED;
+  double *R;
+  void **A = s->a;
+  x.T = A[SA_T_F], x.log1p = A[SA_LOG1P_F];
+  x.name_cells = A[SA_NAME_CELLS], x.a_hash = A[SA_A_HASH], x.a_len = A[SA_A_LEN_B], x.a_words = A[SA_A_WORDS];
+  x.a_empty_listed = A[SA_A_EMPTY_LISTED_B], x.empty_stack = A[SA_EMPTY_STACK];
+  x.node_cells = A[SA_NODE_CELLS], x.n_words = A[SA_N_WORDS], x.n_ref = A[SA_N_REF], x.free_nodes = A[SA_FREE_NODES];
+  x.p_node = A[SA_P_NODE], x.p_raw = A[SA_P_RAW], x.p_synth = A[SA_P_SYNTH], x.a_nodes = A[SA_A_NODES];
+  x.a_pair_high = A[SA_A_PAIR_HIGH];
+  x.cF = A[SA_C_F], x.cI = A[SA_C_I], x.free_slots = A[SA_FREE_SLOTS], x.a_head = A[SA_A_HEAD];
+  x.seen_cells = A[SA_SEEN_CELLS];
+  x.q_exp = A[SA_Q_EXP_F], x.q_ord = A[SA_Q_ORD_F], x.q_links = A[SA_Q_LINKS], x.q_ttl = A[SA_Q_TTL_F];
+  x.q_head = A[SA_Q_HEAD], x.q_tail = A[SA_Q_TAIL], x.q_head_exp = A[SA_Q_HEAD_EXP_F], x.q_head_ord = A[SA_Q_HEAD_ORD_F];
+  x.h_keys = A[SA_H_KEYS_F], x.h_slots = A[SA_H_SLOTS], x.h_pos = A[SA_H_POS];
+  x.s_acc = A[SA_S_ACC_F], x.s_count = A[SA_S_COUNT], x.s_wcount = A[SA_S_WCOUNT], x.s_synth_count = A[SA_S_SYNTH_COUNT];
+  x.s_obs = A[SA_S_OBS_F], x.s_hop_hist = A[SA_S_HOP_HIST], x.s_max_hops = A[SA_S_MAX_HOPS];
+  x.s_ts_min = A[SA_S_TS_MIN_F], x.s_ts_max = A[SA_S_TS_MAX_F], x.s_win_dirty = A[SA_S_WIN_DIRTY_B];
+  x.e_changed = A[SA_E_CHANGED_B], x.e_dirty = A[SA_E_DIRTY_B], x.e_dirty_list = A[SA_E_DIRTY_LIST];
+  x.dim = s->dim;
+  R = x.regs = A[SA_REGS_F];
+  memcpy(x.c, R, sizeof x.c);
+  x.free_top = (int32_t)R[R_FREE_TOP], x.high = (int32_t)R[R_HIGH], x.live = (int32_t)R[R_LIVE];
+  x.q_count = (int32_t)R[R_Q_COUNT], x.q_last = (int32_t)R[R_Q_LAST], x.q_high = (int32_t)R[R_Q_HIGH];
+  x.next_slot = (int32_t)R[R_Q_NEXT_SLOT], x.next_exp = R[R_Q_NEXT_EXP], x.heap_inserts = R[R_Q_HEAP_INSERTS];
+  x.h_size = (int32_t)R[R_H_SIZE], x.empty_top = (int32_t)R[R_EMPTY_TOP], x.node_count = (int32_t)R[R_NODE_COUNT];
+  x.seen_count = (int32_t)R[R_SEEN_COUNT], x.node_free_top = (int32_t)R[R_NODE_FREE_TOP];
+  x.node_high = (int32_t)R[R_NODE_HIGH], x.dirty_count = (int32_t)R[R_DIRTY_COUNT];
+
+  R[R_EXPIRED_NOW] = 0;
+  if (do_sweep) sweep(&x);
+  for (i = 0; i < count; i++) {
+    int v = ingest(&x, p + i * QIS_PACKET_SIZE);
+    if (v == QIS_SYNTH_NEED_TS) break;
+    r = v;
+    added += v == ADDED;
+  }
+
+  memcpy(R, x.c, sizeof x.c);
+  R[R_FREE_TOP] = x.free_top, R[R_HIGH] = x.high, R[R_LIVE] = x.live;
+  R[R_Q_COUNT] = x.q_count, R[R_Q_LAST] = x.q_last, R[R_Q_HIGH] = x.q_high;
+  R[R_Q_NEXT_SLOT] = x.next_slot, R[R_Q_NEXT_EXP] = x.next_exp, R[R_Q_HEAP_INSERTS] = x.heap_inserts;
+  R[R_H_SIZE] = x.h_size, R[R_EMPTY_TOP] = x.empty_top, R[R_NODE_COUNT] = x.node_count;
+  R[R_SEEN_COUNT] = x.seen_count, R[R_NODE_FREE_TOP] = x.node_free_top;
+  R[R_NODE_HIGH] = x.node_high, R[R_DIRTY_COUNT] = x.dirty_count;
+  R[R_OUTCOME] = r;
+  R[R_ADDED_NOW] = (double)added;
+  return i;
+}

@@ -1,0 +1,193 @@
+/**
+ * The engine's per-packet path in C (native/synth.c), on the engine's own state.
+ *
+ * The C works in place on the typed arrays of the tables (ingest.ts and what it calls), bound
+ * once in the order of native/synth.h, so that TypeScript and C take turns on one state: the C
+ * runs the steady state, and hands back, untouched, a packet whose address the engine has not
+ * interned yet (parsing it and naming its class and domain is string work), which ingest.ts
+ * then adds. The tables' scalar fields (free-list tops, counts, the expiry minimum, the
+ * counters) are copied into `regs` before a call and back after it: about thirty numbers, once
+ * per batch. Fields of the tables that this file reads are therefore not private.
+ *
+ * Both paths do the same double operations in the same order (ln1pCount in sums.ts is why
+ * ln(1 + n) is not Math.log1p above the table), so an engine gives the same bytes either way;
+ * test/synth/native.test.ts compares every array after random streams.
+ */
+import { nativeSynth } from "../packet/native.js";
+import { QisError } from "../errors.js";
+import type { SynthCore } from "./ingest.js";
+import { LOG1P, LOG1P_TABLE } from "./sums.js";
+
+/** native/synth.h: SA_COUNT, SD_COUNT, R_COUNT */
+const ARRAYS = 47;
+const DIMS = 15;
+// regs (native/synth.h enum qis_synth_reg)
+const R_FREE_TOP = 12;
+const R_HIGH = 13;
+const R_LIVE = 14;
+const R_Q_COUNT = 15;
+const R_Q_LAST = 16;
+const R_Q_HIGH = 17;
+const R_Q_NEXT_SLOT = 18;
+const R_Q_NEXT_EXP = 19;
+const R_Q_HEAP_INSERTS = 20;
+const R_H_SIZE = 21;
+const R_EMPTY_TOP = 22;
+const R_NODE_COUNT = 23;
+const R_SEEN_COUNT = 24;
+const R_NODE_FREE_TOP = 25;
+const R_NODE_HIGH = 26;
+const R_DIRTY_COUNT = 27;
+const R_OUTCOME = 28;
+const R_ADDED_NOW = 29;
+const R_EXPIRED_NOW = 30;
+const REGS = 31;
+
+if (nativeSynth !== null) {
+  const l = nativeSynth.layout;
+  if (l.arrays !== ARRAYS || l.dims !== DIMS || l.regs !== REGS)
+    throw new QisError(
+      "ERR_NATIVE_LAYOUT",
+      `native addon synthesis layout differs from src/synth/native.ts: ${l.arrays}/${l.dims}/${l.regs} arrays/dims/regs, expected ${ARRAYS}/${DIMS}/${REGS}`,
+    );
+}
+
+/** Whether the C path is available (the addon is loaded and not disabled by QIS_EDGE_NO_NATIVE=1). */
+export const NATIVE_SYNTH = nativeSynth !== null;
+
+/** regs: the scalars (saveScalars), then what a call reports */
+export const REGS_LENGTH = REGS;
+
+export class NativeIngest {
+  private readonly core: SynthCore;
+  private readonly handle: object;
+  private readonly regs = new Float64Array(REGS);
+
+  constructor(core: SynthCore, own: readonly number[]) {
+    if (nativeSynth === null) throw new QisError("ERR_NATIVE_UNAVAILABLE", "the native addon is not loaded");
+    this.core = core;
+    const { store, names, nodes, pairs, sums } = core;
+    const cfg = core.config;
+    const arrays = [...boundArrays(core), this.regs];
+    // native/synth.h enum qis_synth_dim, in order
+    const dims = Int32Array.of(
+      core.seed, own[0]!, own[1]!, own[2]!, own[3]!, cfg.maxHops, cfg.maxNodes, pairs.P,
+      sums.hopSlots, store.cap, cfg.maxAddresses, LOG1P_TABLE, names.table.mask, nodes.table.mask, store.seen.mask,
+    );
+    this.handle = nativeSynth.bind(arrays, dims);
+  }
+
+  /**
+   * Sweeps first when `sweep`, then adds packets at buf[offset + i·512], i < count, and stops
+   * before the first one ingest.ts must add. Returns how many it took; `added`, `outcome` and
+   * `expired` say what became of them.
+   */
+  run(buf: Uint8Array, offset: number, count: number, sweep: boolean): number {
+    saveScalars(this.core, this.regs);
+    const n = nativeSynth!.run(this.handle, buf, offset, count, sweep ? 1 : 0);
+    loadScalars(this.core, this.regs);
+    return n;
+  }
+
+  /** ADDED outcomes in the last run */
+  get added(): number {
+    return this.regs[R_ADDED_NOW]!;
+  }
+
+  /** the AddOutcome of the last packet the last run took */
+  get outcome(): number {
+    return this.regs[R_OUTCOME]!;
+  }
+
+  /** contributions the last run's sweep expired */
+  get expired(): number {
+    return this.regs[R_EXPIRED_NOW]!;
+  }
+}
+
+/** The engine's arrays the C works on, in the order of native/synth.h enum qis_synth_array (regs, the last, apart). */
+export function boundArrays(core: SynthCore): (Int32Array | Float64Array | Uint8Array)[] {
+  const { store, names, nodes, pairs, sums, out } = core;
+  const q = store.expiry;
+  const h = q.heap;
+  return [
+    core.T, LOG1P,
+    names.table.cells, names.aHash, names.aLen, names.aWords, names.aEmptyListed, names.emptyStack,
+    nodes.table.cells, nodes.nWords, nodes.nRef, nodes.freeNodes,
+    pairs.pNode, pairs.pRaw, pairs.pSynth, pairs.aNodes, pairs.aPairHigh,
+    store.cF, store.cI, store.freeSlots, store.aHead, store.seen.cells,
+    q.exp, q.ord, q.links, q.qTtl, q.qHead, q.qTail, q.qHeadExp, q.qHeadOrd,
+    h.keys, h.slots, h.pos,
+    sums.aAcc, sums.aCount, sums.aWCount, sums.aSynthCount, sums.aObs, sums.aHopHist, sums.aMaxHops,
+    sums.aTsMin, sums.aTsMax, sums.aWinDirty,
+    out.aChanged, out.aDirty, out.dirtyList,
+  ];
+}
+
+/** Copies the tables' scalar fields and the counters the C updates into R (regs layout). */
+export function saveScalars(core: SynthCore, R: Float64Array): void {
+  const { c, store, nodes, names, out } = core;
+  const q = store.expiry;
+  R[0] = c.offered;
+  R[1] = c.added;
+  R[2] = c.expired;
+  R[3] = c.droppedEarly;
+  R[4] = c.selfIgnored;
+  R[5] = c.hopRefused;
+  R[6] = c.stale;
+  R[7] = c.duplicates;
+  R[8] = c.shadowed;
+  R[9] = c.superseded;
+  R[10] = c.addressCollisions;
+  R[11] = c.nodesRefused;
+  R[R_FREE_TOP] = store.freeTop;
+  R[R_HIGH] = store.high;
+  R[R_LIVE] = store.live;
+  R[R_Q_COUNT] = q.count;
+  R[R_Q_LAST] = q.lastQueue;
+  R[R_Q_HIGH] = q.qHigh;
+  R[R_Q_NEXT_SLOT] = q.nextSlot;
+  R[R_Q_NEXT_EXP] = q.nextExp;
+  R[R_Q_HEAP_INSERTS] = q.heapInserts;
+  R[R_H_SIZE] = q.heap.size;
+  R[R_EMPTY_TOP] = names.emptyTop;
+  R[R_NODE_COUNT] = nodes.table.count;
+  R[R_SEEN_COUNT] = store.seen.count;
+  R[R_NODE_FREE_TOP] = nodes.freeTop;
+  R[R_NODE_HIGH] = nodes.high;
+  R[R_DIRTY_COUNT] = out.dirtyCount;
+}
+
+/** The inverse of saveScalars. */
+function loadScalars(core: SynthCore, R: Float64Array): void {
+  const { c, store, nodes, names, out } = core;
+  const q = store.expiry;
+  c.offered = R[0]!;
+  c.added = R[1]!;
+  c.expired = R[2]!;
+  c.droppedEarly = R[3]!;
+  c.selfIgnored = R[4]!;
+  c.hopRefused = R[5]!;
+  c.stale = R[6]!;
+  c.duplicates = R[7]!;
+  c.shadowed = R[8]!;
+  c.superseded = R[9]!;
+  c.addressCollisions = R[10]!;
+  c.nodesRefused = R[11]!;
+  store.freeTop = R[R_FREE_TOP]! | 0;
+  store.high = R[R_HIGH]! | 0;
+  store.live = R[R_LIVE]! | 0;
+  q.count = R[R_Q_COUNT]! | 0;
+  q.lastQueue = R[R_Q_LAST]! | 0;
+  q.qHigh = R[R_Q_HIGH]! | 0;
+  q.nextSlot = R[R_Q_NEXT_SLOT]! | 0;
+  q.nextExp = R[R_Q_NEXT_EXP]!;
+  q.heapInserts = R[R_Q_HEAP_INSERTS]!;
+  q.heap.size = R[R_H_SIZE]! | 0;
+  names.emptyTop = R[R_EMPTY_TOP]! | 0;
+  nodes.table.count = R[R_NODE_COUNT]! | 0;
+  store.seen.count = R[R_SEEN_COUNT]! | 0;
+  nodes.freeTop = R[R_NODE_FREE_TOP]! | 0;
+  nodes.high = R[R_NODE_HIGH]! | 0;
+  out.dirtyCount = R[R_DIRTY_COUNT]! | 0;
+}
