@@ -20,6 +20,11 @@
 /* 2^-30: weights below count as 0 (src/synth/sums.ts MIN_WEIGHT) */
 #define MIN_WEIGHT (1.0 / 1073741824.0)
 #define TWO32 4294967296.0
+#if defined(__GNUC__)
+#define PREFETCH(p) __builtin_prefetch(p)
+#else
+#define PREFETCH(p) ((void)(p))
+#endif
 
 enum { ADDED = 0, SELF = 1, HOP_LIMIT = 2, STALE = 3, DUPLICATE = 4, SHADOWED = 5, OUTDATED = 6,
        ADDRESS_COLLISION = 9, NODE_REFUSED = 10 };
@@ -297,8 +302,20 @@ static void expiry_remove(ctx *x, int32_t slot) {
     else {
       x->q_head[q] = n;
       if (n >= 0) {
+        int32_t m = L[4 * n + NEXT];
         x->q_head_exp[q] = x->q_exp[n];
         x->q_head_ord[q] = x->q_ord[n];
+        /* Heads leave in order, and the records they leave from were written long ago (out of
+         * cache): fetch what the removal of n will read (its (node, seq) cell, from its record
+         * fetched here one removal ago), and what the removal of the one after it will. */
+        PREFETCH(x->seen_cells + 2 * ((uint32_t)x->cI[n * 8 + 3] & (uint32_t)x->dim[SD_SEEN_MASK]));
+        if (m >= 0) {
+          PREFETCH(x->cI + m * 8);
+          PREFETCH(x->cF + m * 8);
+          PREFETCH(L + 4 * m);
+          PREFETCH(x->q_exp + m);
+          PREFETCH(x->q_ord + m);
+        }
       }
     }
     if (n >= 0) L[4 * n + PREV] = p;
