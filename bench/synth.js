@@ -213,8 +213,9 @@ async function main() {
     passes.set(who, p + 1);
     return p;
   };
-  const newEngine = () =>
+  const newEngine = (native = true) =>
     new SynthEngine({
+      native,
       nodeId: new Uint8Array(16).fill(0xee),
       now,
       maxContributions: CAPACITY,
@@ -226,6 +227,9 @@ async function main() {
     });
   const engine = newEngine();
   const batchEngine = newEngine();
+  // With the addon loaded the engines above add packets in C (native/synth.c); this one shows the TypeScript path.
+  const usesNative = engine.usesNative;
+  const tsBatchEngine = usesNative ? newEngine(false) : null;
   let drained = 0;
 
   // One pass of the engine: every packet through add(), the clock at the packet's time + 5 ms;
@@ -282,6 +286,7 @@ async function main() {
   for (let k = 0; k < 8; k++) {
     enginePass(engine);
     batchPass(batchEngine);
+    if (tsBatchEngine) batchPass(tsBatchEngine);
   }
 
   const measurements = [];
@@ -290,6 +295,7 @@ async function main() {
   };
   add("engine.add", "SynthEngine.addAt, one packet per call", () => enginePass(engine));
   add("engine.batch", "SynthEngine.addBatch, 256 packets per call", () => batchPass(batchEngine));
+  if (tsBatchEngine) add("engine.batch.ts", "SynthEngine.addBatch, TypeScript path", () => batchPass(tsBatchEngine));
   add("naive.rescan", "naive re-scan (array per address, recompute on add)", () => naivePass());
   add("map.acc", "Map accumulator (no expiry, no compensation)", () => accPass());
   add("restamp", "restamp only (inside every pass above)", () => restamp(buf, nextPass("restamp")));
@@ -300,7 +306,7 @@ async function main() {
   const alloc = await allocation(engine, enginePass);
   const stats = engine.counters;
   const snap = engine.snapshot();
-  report({ res, alloc, stats, snap, synthesized, addresses, footprint: engine.footprintBytes, drained });
+  report({ res, alloc, stats, snap, synthesized, addresses, footprint: engine.footprintBytes, drained, usesNative });
 }
 
 // Allocation: heapUsed and GC count around ≈1M packets through addAt, without and with drain().
@@ -339,12 +345,13 @@ async function allocation(engine, enginePass) {
   return rows;
 }
 
-function report({ res, alloc, stats, snap, synthesized, addresses, footprint, drained }) {
+function report({ res, alloc, stats, snap, synthesized, addresses, footprint, drained, usesNative }) {
   const m = (id) => res.get(id)?.median ?? NaN;
   const md = [];
   const rows = [
     ["engine.add", "`SynthEngine.addAt`, one packet per call"],
     ["engine.batch", "`SynthEngine.addBatch`, 256 packets per call"],
+    ["engine.batch.ts", "`SynthEngine.addBatch`, 256 packets per call, TypeScript path (`native: false`)"],
     ["naive.rescan", "baseline: naive re-scan (array of contributions per address, recomputed on every add; domain re-summed)"],
     ["map.acc", "baseline: plain `Map` accumulator (incremental float sums; no expiry, dedup, compensation or node table)"],
     ["restamp", "restamping the stream only (included in every row above)"],
@@ -356,6 +363,7 @@ function report({ res, alloc, stats, snap, synthesized, addresses, footprint, dr
   addRatio("engine add / naive re-scan", "engine.add", "naive.rescan");
   addRatio("engine add / Map accumulator", "engine.add", "map.acc");
   addRatio("engine addBatch / engine add", "engine.batch", "engine.add");
+  if (res.has("engine.batch.ts")) addRatio("engine addBatch: C path / TypeScript path", "engine.batch", "engine.batch.ts");
   const targets = [];
   const target = (what, measured, ok) => targets.push([what, measured, ok === null ? "n/a" : ok ? "**pass**" : "**FAIL**"]);
   // The agent feeds the engine one received batch at a time (addBatch); addAt is reported too.
@@ -376,7 +384,7 @@ function report({ res, alloc, stats, snap, synthesized, addresses, footprint, dr
   );
   md.push(
     `- **Engine**: \`new SynthEngine({ maxContributions: ${CAPACITY}, maxAddresses: 1024, maxNodesPerAddress: 32, minContributors: 2, minDelta: 0.02, minIntervalMs: 1000 })\` ` +
-      `from \`dist/synth/index.js\`, clock = a closure reading a \`Float64Array\` once per \`addAt\` (set to the packet's time + 5 ms), warmed by 8 passes so that the timed passes run in steady state: ` +
+      `from \`dist/synth/index.js\`, ${usesNative ? "adding packets with the native addon's C path (native/synth.c; TypeScript interns an address on its first sight), and once more with `native: false` (the TypeScript path) for comparison" : "adding packets with the TypeScript path (the native addon is not loaded)"}, clock = a closure reading a \`Float64Array\` once per \`addAt\` (set to the packet's time + 5 ms), warmed by 8 passes so that the timed passes run in steady state: ` +
       `${snap.live.toLocaleString("en")} live contributions at the end, about one expiry per add. Every add interns the address (hash lookup + byte compare) and the node, checks duplicates, ` +
       `applies the echo/supersede rules, updates the address's compensated sums and the expiry order, and expires what is due (the same work in reverse); the emission checks run once per call, for the addresses that changed (the consensus of a domain is computed when read); ` +
       `emitted packets are queued and \`drain()\`ed (encoded with \`codec.encode\`) every 1,024 packets (${drained.toLocaleString("en")} drained in the whole run).`,

@@ -22,6 +22,8 @@ Checks on this device what a flash needs, one line per check ("PASS name: detail
   layout           the packet layout: 512 bytes, field offsets in order, the addon's struct equal
   vectors/native   test vectors encode to the exact bytes, decode back, invalid ones are refused
   vectors/fallback the same on the TypeScript backend, and both backends agree byte for byte
+  synth            the synthesis engine's C path and TypeScript path reach the same state,
+                   bit for bit, on a fixed stream
   zeromq           two agents in this process on loopback TCP: a store round trip (catch-up)
                    and a PUB/SUB delivery
   store-file       a file-backed store in the state directory: written, reopened, read back
@@ -302,6 +304,7 @@ export async function selftest(argv: string[], ctx: CommandContext): Promise<num
     ["layout", checkLayout],
     ["vectors/native", () => checkVectors("native")],
     ["vectors/fallback", () => checkVectors("fallback")],
+    ["synth", async () => (await import("../synth/selfcheck.js")).compareSynthPaths()],
     ["zeromq", () => checkZeromq(timeoutMs)],
     ["store-file", () => checkStoreFile(stateDir)],
   ];

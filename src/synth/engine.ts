@@ -208,6 +208,11 @@ export class SynthEngine {
     return { ...this.c };
   }
 
+  /** Whether packets are added by the native addon's C path (config `native`, and the addon loaded). */
+  get usesNative(): boolean {
+    return this.core.usesNative;
+  }
+
   /** Live contributions now (without sweeping). */
   get live(): number {
     return this.store.live;
