@@ -11,6 +11,7 @@
  *
  * Every node reports to the same two addresses: that is what makes their estimates comparable.
  */
+import { prng } from "../util/prng.js";
 
 /** The observations the demo sends: what agent.observe() accepts (see `qis-edge pack --help`). */
 export interface DemoObservation {
@@ -26,18 +27,6 @@ export interface DemoObservation {
 
 export const HVAC_ADDRESS = "qis.hvac.energy-anomaly";
 export const BEARING_ADDRESS = "qis.iot.predictive-maintenance.bearing-wear";
-
-/** mulberry32: a small, fast 32-bit seeded PRNG, uniform in [0, 1). */
-export function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const clamp = (v: number, lo: number, hi: number): number => (v < lo ? lo : v > hi ? hi : v);
 /** 3 decimals: short JSON over IPC, and readable in a packet dump */

@@ -9,6 +9,7 @@
 import { codec, FLAG_SYNTHESIZED, PACKET_SIZE } from "../packet/index.js";
 import { SynthEngine } from "./engine.js";
 import type { SynthCore } from "./ingest.js";
+import { prng } from "../util/prng.js";
 import { boundArrays, NATIVE_SYNTH, REGS_LENGTH, saveScalars } from "./native.js";
 
 const BATCHES = 200;
@@ -17,13 +18,7 @@ const PER_BATCH = 32;
 /** Returns what was compared; throws an Error naming the first difference. */
 export function compareSynthPaths(): string {
   if (!NATIVE_SYNTH) return "TypeScript path only (the native addon is not loaded)";
-  let state = 0x5e1f_c4ec;
-  const r = (): number => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = Math.imul(state ^ (state >>> 15), state | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
+  const r = prng(0x5e1f_c4ec);
   let now = 1_795_000_000_000;
   const nodeIds = Array.from({ length: 12 }, (_, i) => new Uint8Array(16).fill(i + 1));
   const seqs = new Array<number>(12).fill(0);

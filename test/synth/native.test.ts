@@ -14,22 +14,11 @@ import { SynthEngine, type SynthConfig } from "../../src/synth/index.js";
 import type { SynthCore } from "../../src/synth/ingest.js";
 import { boundArrays, NATIVE_SYNTH, REGS_LENGTH, saveScalars } from "../../src/synth/native.js";
 import { ln1pCount, LOG1P_TABLE } from "../../src/synth/sums.js";
+import { prng } from "../../src/util/prng.js";
 import { Clock, nodeId, OWN, T0 } from "./helpers.js";
 
 if (process.env.QIS_EDGE_REQUIRE_NATIVE === "1" && !NATIVE_SYNTH)
   throw new Error(`QIS_EDGE_REQUIRE_NATIVE=1 but the native synthesis path is not loaded: ${nativeStatus.reason}`);
-
-/** mulberry32: a small seeded PRNG, so that a failure replays. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const core = (e: SynthEngine): SynthCore => (e as unknown as { core: SynthCore }).core;
 
