@@ -1,8 +1,10 @@
 /* The Node-API surface of qis-edge. TypeScript validates sizes and counts; this layer only
  * checks what it must to stay memory-safe (argument types, and that every range it touches
  * lies inside the typed array: one comparison per call), then loops in C. Nothing is
- * allocated and no JS object is created on the hot paths, and no napi_value or pointer is
- * kept across calls (buffers can be detached or collected between them). */
+ * allocated and no JS object is created on the hot paths, and no napi_value or pointer to a
+ * caller's buffer is kept across calls (buffers can be detached or collected between them).
+ * The one exception is the synthesis engine's own state, bound once and held by references
+ * (synthBind, below). */
 #include <node_api.h>
 #include <stdlib.h>
 #include <string.h>
