@@ -66,15 +66,7 @@ export class NativeIngest {
   constructor(core: SynthCore, own: readonly number[]) {
     if (nativeSynth === null) throw new QisError("ERR_NATIVE_UNAVAILABLE", "the native addon is not loaded");
     this.core = core;
-    const { store, names, nodes, pairs, sums } = core;
-    const cfg = core.config;
-    const arrays = [...boundArrays(core), this.regs];
-    // native/synth.h enum qis_synth_dim, in order
-    const dims = Int32Array.of(
-      core.seed, own[0]!, own[1]!, own[2]!, own[3]!, cfg.maxHops, cfg.maxNodes, pairs.P,
-      sums.hopSlots, store.cap, cfg.maxAddresses, LOG1P_TABLE, names.table.mask, nodes.table.mask, store.seen.mask,
-    );
-    this.handle = nativeSynth.bind(arrays, dims);
+    this.handle = nativeSynth.bind([...boundArrays(core), this.regs], bindingDims(core, own));
   }
 
   /**
@@ -103,6 +95,16 @@ export class NativeIngest {
   get expired(): number {
     return this.regs[R_EXPIRED_NOW]!;
   }
+}
+
+/** The engine's dimensions for the C (native/synth.h enum qis_synth_dim, in order); `own`: its node id as four int32 words. */
+export function bindingDims(core: SynthCore, own: readonly number[]): Int32Array {
+  const { store, names, nodes, pairs, sums } = core;
+  const cfg = core.config;
+  return Int32Array.of(
+    core.seed, own[0]!, own[1]!, own[2]!, own[3]!, cfg.maxHops, cfg.maxNodes, pairs.P,
+    sums.hopSlots, store.cap, cfg.maxAddresses, LOG1P_TABLE, names.table.mask, nodes.table.mask, store.seen.mask,
+  );
 }
 
 /** The engine's arrays the C works on, in the order of native/synth.h enum qis_synth_array (regs, the last, apart). */

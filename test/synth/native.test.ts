@@ -10,9 +10,10 @@
  */
 import { describe, expect, it } from "vitest";
 import { codec, FLAG_SYNTHESIZED, nativeStatus, OFFSETS as F, PACKET_SIZE } from "../../src/packet/index.js";
+import { nativeSynth } from "../../src/packet/native.js";
 import { SynthEngine, type SynthConfig } from "../../src/synth/index.js";
 import type { SynthCore } from "../../src/synth/ingest.js";
-import { boundArrays, NATIVE_SYNTH, REGS_LENGTH, saveScalars } from "../../src/synth/native.js";
+import { bindingDims, boundArrays, NATIVE_SYNTH, REGS_LENGTH, saveScalars } from "../../src/synth/native.js";
 import { ln1pCount, LOG1P_TABLE } from "../../src/synth/sums.js";
 import { prng } from "../../src/util/prng.js";
 import { Clock, nodeId, OWN, T0 } from "./helpers.js";
@@ -144,13 +145,25 @@ describe.skipIf(!NATIVE_SYNTH)("synthesis: C path against TypeScript path", () =
         expect(core(nat).store.expiry.heapInserts).toBeGreaterThan(0);
       });
 
-  it("a bound engine refuses a wrong handle, buffer or range with typed errors", () => {
+  it("the binding refuses a wrong handle, arrays, dims, buffer or range with typed errors", () => {
     const clock = new Clock();
     const e = new SynthEngine(config(clock, true, {}));
     const nat = (core(e) as unknown as { native: { run(b: Uint8Array, o: number, c: number, s: boolean): number } }).native;
-    expect(() => nat.run(new Uint8Array(PACKET_SIZE), 1, 1, false)).toThrow(expect.objectContaining({ code: "ERR_OUT_OF_RANGE" }));
-    expect(() => nat.run(new Uint8Array(PACKET_SIZE), 0, 2, false)).toThrow(expect.objectContaining({ code: "ERR_OUT_OF_RANGE" }));
-    expect(() => nat.run(new Float64Array(64) as unknown as Uint8Array, 0, 1, false)).toThrow(expect.objectContaining({ code: "ERR_INVALID_ARG_TYPE" }));
+    const code = (c: string) => expect.objectContaining({ code: c });
+    expect(() => nat.run(new Uint8Array(PACKET_SIZE), 1, 1, false)).toThrow(code("ERR_OUT_OF_RANGE"));
+    expect(() => nat.run(new Uint8Array(PACKET_SIZE), 0, 2, false)).toThrow(code("ERR_OUT_OF_RANGE"));
+    expect(() => nat.run(new Float64Array(64) as unknown as Uint8Array, 0, 1, false)).toThrow(code("ERR_INVALID_ARG_TYPE"));
+    const addon = nativeSynth!;
+    expect(() => addon.run({}, new Uint8Array(PACKET_SIZE), 0, 1, 0)).toThrow(code("ERR_INVALID_ARG_TYPE"));
+    const arrays = [...boundArrays(core(e)), new Float64Array(REGS_LENGTH)];
+    const dims = bindingDims(core(e), [0, 0, 0, 0]);
+    expect(addon.bind(arrays, dims)).toBeTypeOf("object"); // what the engine binds
+    expect(() => addon.bind(arrays.slice(1), dims)).toThrow(code("ERR_INVALID_ARG_TYPE"));
+    expect(() => addon.bind([arrays[0]!, arrays[2]!, arrays[1]!, ...arrays.slice(3)], dims)).toThrow(code("ERR_INVALID_ARG_TYPE")); // a Float64Array where an Int32Array goes
+    const short = arrays.map((a, k) => (k === arrays.length - 2 ? new Int32Array(1) : a)); // the dirty list, one element
+    expect(() => addon.bind(short, dims)).toThrow(code("ERR_OUT_OF_RANGE"));
+    expect(() => addon.bind(arrays, new Int32Array(dims.length))).toThrow(code("ERR_OUT_OF_RANGE")); // zero masks and hop slots
+    expect(() => addon.bind(arrays, dims.subarray(1))).toThrow(code("ERR_OUT_OF_RANGE"));
   });
 });
 
@@ -166,8 +179,7 @@ describe("ln1pCount: ln(1 + n) for the weight", () => {
     expect(ln1pCount(0xffff_ffff)).toBeCloseTo(Math.log1p(0xffff_ffff), 14);
   });
 
-  it("gives the same weight in both paths past the table (one packet each, compared in the contribution record)", () => {
-    if (!NATIVE_SYNTH) return;
+  it.skipIf(!NATIVE_SYNTH)("gives the same weight in both paths past the table (one packet each, compared in the contribution record)", () => {
     for (const n of [4096, 4097, 12_345, 2 ** 31, 0xffff_ffff]) {
       const clock = new Clock();
       const engines = [true, false].map((native) => new SynthEngine(config(clock, native, {})));
