@@ -15,6 +15,7 @@
  */
 import { nativeSynth } from "../packet/native.js";
 import { QisError } from "../errors.js";
+import type { SynthEngine } from "./engine.js";
 import type { SynthCore } from "./ingest.js";
 import { LOG1P, LOG1P_TABLE } from "./sums.js";
 
@@ -126,8 +127,34 @@ export function boundArrays(core: SynthCore): (Int32Array | Float64Array | Uint8
   ];
 }
 
+/**
+ * Where two engines' states first differ, or undefined when they are equal to the bit: every
+ * bound array byte for byte, then the scalars and counters the C updates. How the C path is
+ * compared with the TypeScript one (test/synth/native.test.ts, and `qis-edge selftest`).
+ */
+export function stateDifference(x: SynthEngine, y: SynthEngine): string | undefined {
+  const [cx, cy] = [x, y].map((e) => (e as unknown as { core: SynthCore }).core);
+  const ax = boundArrays(cx!);
+  const ay = boundArrays(cy!);
+  for (let k = 0; k < ax.length; k++) {
+    const bx = new Uint8Array(ax[k]!.buffer, ax[k]!.byteOffset, ax[k]!.byteLength);
+    const by = new Uint8Array(ay[k]!.buffer, ay[k]!.byteOffset, ay[k]!.byteLength);
+    if (Buffer.compare(bx, by) === 0) continue;
+    let i = 0;
+    while (bx[i] === by[i]) i++;
+    return `bound array ${k} (native/synth.h enum qis_synth_array) differs first at byte ${i}`;
+  }
+  const rx = new Float64Array(REGS);
+  const ry = new Float64Array(REGS);
+  saveScalars(cx!, rx);
+  saveScalars(cy!, ry);
+  for (let i = 0; i < REGS; i++)
+    if (!Object.is(rx[i], ry[i])) return `scalar ${i} (native/synth.h enum qis_synth_reg) is ${rx[i]} against ${ry[i]}`;
+  return undefined;
+}
+
 /** Copies the tables' scalar fields and the counters the C updates into R (regs layout). */
-export function saveScalars(core: SynthCore, R: Float64Array): void {
+function saveScalars(core: SynthCore, R: Float64Array): void {
   const { c, store, nodes, names, out } = core;
   const q = store.expiry;
   R[0] = c.offered;

@@ -8,9 +8,8 @@
  */
 import { codec, FLAG_SYNTHESIZED, PACKET_SIZE } from "../packet/index.js";
 import { SynthEngine } from "./engine.js";
-import type { SynthCore } from "./ingest.js";
 import { prng } from "../util/prng.js";
-import { boundArrays, NATIVE_SYNTH, REGS_LENGTH, saveScalars } from "./native.js";
+import { NATIVE_SYNTH, stateDifference } from "./native.js";
 
 const BATCHES = 200;
 const PER_BATCH = 32;
@@ -25,7 +24,6 @@ export function compareSynthPaths(): string {
   const make = (native: boolean): SynthEngine =>
     new SynthEngine({ nodeId: new Uint8Array(16).fill(0xee), now: () => now, maxAddresses: 16, maxContributions: 256, maxNodes: 10, maxNodesPerAddress: 6, seed: 0x5eed, native });
   const engines = [make(true), make(false)];
-  const cores = engines.map((e) => (e as unknown as { core: SynthCore }).core);
   const buf = new Uint8Array(PER_BATCH * PACKET_SIZE);
   for (let b = 0; b < BATCHES; b++) {
     for (let i = 0; i < PER_BATCH; i++) {
@@ -51,19 +49,8 @@ export function compareSynthPaths(): string {
     const added = engines.map((e) => e.addBatch(buf, 0, PER_BATCH));
     if (added[0] !== added[1]) throw new Error(`batch ${b}: the C path added ${added[0]} packets, the TypeScript path ${added[1]}`);
     now += Math.floor(r() * 2000);
-    const [x, y] = cores.map((c) => boundArrays(c));
-    for (let k = 0; k < x!.length; k++) {
-      const a = x![k]!;
-      const c = y![k]!;
-      if (!Buffer.from(a.buffer, a.byteOffset, a.byteLength).equals(Buffer.from(c.buffer, c.byteOffset, c.byteLength)))
-        throw new Error(`batch ${b}: engine array ${k} differs between the C and TypeScript paths`);
-    }
-    const [s, t] = cores.map((c) => {
-      const R = new Float64Array(REGS_LENGTH);
-      saveScalars(c, R);
-      return R;
-    });
-    if (!Buffer.from(s!.buffer).equals(Buffer.from(t!.buffer))) throw new Error(`batch ${b}: engine scalars or counters differ between the C and TypeScript paths`);
+    const d = stateDifference(engines[0]!, engines[1]!);
+    if (d !== undefined) throw new Error(`batch ${b}: the C and TypeScript paths differ: ${d}`);
   }
   const c = engines[0]!.counters;
   return `C and TypeScript paths bit-identical over ${(BATCHES * PER_BATCH).toLocaleString("en")} packets (${c.added} added, ${c.expired} expired, ${c.duplicates} duplicates, ${c.droppedEarly} dropped early)`;

@@ -13,7 +13,7 @@ import { codec, FLAG_SYNTHESIZED, nativeStatus, OFFSETS as F, PACKET_SIZE } from
 import { nativeSynth } from "../../src/packet/native.js";
 import { SynthEngine, type SynthConfig } from "../../src/synth/index.js";
 import type { SynthCore } from "../../src/synth/ingest.js";
-import { bindingDims, boundArrays, NATIVE_SYNTH, REGS_LENGTH, saveScalars } from "../../src/synth/native.js";
+import { bindingDims, boundArrays, NATIVE_SYNTH, REGS_LENGTH, stateDifference } from "../../src/synth/native.js";
 import { ln1pCount, LOG1P_TABLE } from "../../src/synth/sums.js";
 import { prng } from "../../src/util/prng.js";
 import { Clock, nodeId, OWN, T0 } from "./helpers.js";
@@ -71,27 +71,9 @@ function writePacket(w: World, buf: Uint8Array, o: number): void {
   }
 }
 
-function bytesOf(a: Int32Array | Float64Array | Uint8Array): Uint8Array {
-  return new Uint8Array(a.buffer, a.byteOffset, a.byteLength);
-}
-
 function expectSameState(n: SynthEngine, t: SynthEngine, where: string): void {
-  const na = boundArrays(core(n));
-  const ta = boundArrays(core(t));
-  for (let i = 0; i < na.length; i++) {
-    const x = bytesOf(na[i]!);
-    const y = bytesOf(ta[i]!);
-    if (!Buffer.from(x).equals(y)) {
-      let k = 0;
-      while (x[k] === y[k]) k++;
-      expect.fail(`${where}: bound array ${i} differs first at byte ${k}`);
-    }
-  }
-  const rn = new Float64Array(REGS_LENGTH);
-  const rt = new Float64Array(REGS_LENGTH);
-  saveScalars(core(n), rn);
-  saveScalars(core(t), rt);
-  expect(Array.from(rn), `${where}: scalars`).toEqual(Array.from(rt));
+  const d = stateDifference(n, t);
+  if (d !== undefined) expect.fail(`${where}: ${d}`);
   expect(n.counters, `${where}: counters`).toEqual(t.counters);
 }
 
