@@ -10,13 +10,9 @@
 #include <math.h>
 #include <string.h>
 
+#include "expiry.h"
 #include "packet.h"
 
-#define MAX_WALK 8
-#define IN_HEAP 1
-#define LOC 0
-#define NEXT 1
-#define PREV 2
 /* 2^-30: weights below count as 0 (src/synth/sums.ts MIN_WEIGHT) */
 #define MIN_WEIGHT (1.0 / 1073741824.0)
 #define TWO32 4294967296.0
@@ -38,10 +34,6 @@ typedef struct ctx {
   int32_t *p_node, *p_raw, *p_synth, *a_nodes, *a_pair_high;
   double *cF;
   int32_t *cI, *free_slots, *a_head, *seen_cells;
-  double *q_exp, *q_ord, *q_ttl, *q_head_exp, *q_head_ord;
-  int32_t *q_links, *q_head, *q_tail;
-  double *h_keys;
-  int32_t *h_slots, *h_pos;
   double *s_acc, *s_obs, *s_ts_min, *s_ts_max;
   int32_t *s_count, *s_wcount, *s_synth_count, *s_hop_hist, *s_max_hops;
   uint8_t *s_win_dirty, *e_changed, *e_dirty;
@@ -50,8 +42,8 @@ typedef struct ctx {
   double *regs;
   /* scalars (regs) */
   double c[R_NODES_REFUSED + 1];
-  int32_t free_top, high, live, q_count, q_last, q_high, next_slot, h_size;
-  double next_exp, heap_inserts;
+  int32_t free_top, high, live;
+  qis_expiry q;
   int32_t empty_top, node_count, seen_count, node_free_top, node_high, dirty_count;
 } ctx;
 
@@ -143,185 +135,24 @@ static void id_remove(int32_t *cells, uint32_t mask, int32_t hash, int32_t id, i
   (*count)--;
 }
 
-/* ---- ExpiryHeap (src/util/heap.ts), keyed by (q_exp, q_ord) */
-
-static int heap_before(const ctx *x, int32_t a, int32_t b) {
-  double ka = x->q_exp[a], kb = x->q_exp[b];
-  return ka < kb || (ka == kb && x->q_ord[a] < x->q_ord[b]);
-}
-
-static void heap_up(ctx *x, int32_t i, int32_t slot) {
-  double key = x->q_exp[slot];
-  while (i > 0) {
-    int32_t p = (i - 1) >> 2, ps = x->h_slots[p];
-    double pk = x->h_keys[p];
-    if (pk < key || (pk == key && x->q_ord[ps] <= x->q_ord[slot])) break;
-    x->h_slots[i] = ps;
-    x->h_keys[i] = pk;
-    x->h_pos[ps] = i + 1;
-    i = p;
-  }
-  x->h_slots[i] = slot;
-  x->h_keys[i] = key;
-  x->h_pos[slot] = i + 1;
-}
-
-static void heap_down(ctx *x, int32_t i, int32_t slot) {
-  double key = x->q_exp[slot];
-  int32_t n = x->h_size;
-  for (;;) {
-    int32_t first = 4 * i + 1, c, end, j, cs;
-    double ck;
-    if (first >= n) break;
-    c = first;
-    ck = x->h_keys[first];
-    end = first + 4 < n ? first + 4 : n;
-    for (j = first + 1; j < end; j++) {
-      double jk = x->h_keys[j];
-      if (jk < ck || (jk == ck && x->q_ord[x->h_slots[j]] < x->q_ord[x->h_slots[c]])) {
-        c = j;
-        ck = jk;
-      }
-    }
-    if (ck > key || (ck == key && x->q_ord[x->h_slots[c]] >= x->q_ord[slot])) break;
-    cs = x->h_slots[c];
-    x->h_slots[i] = cs;
-    x->h_keys[i] = ck;
-    x->h_pos[cs] = i + 1;
-    i = c;
-  }
-  x->h_slots[i] = slot;
-  x->h_keys[i] = key;
-  x->h_pos[slot] = i + 1;
-}
-
-static void heap_remove(ctx *x, int32_t slot) {
-  int32_t i = x->h_pos[slot] - 1, last, moved;
-  if (i < 0) return;
-  x->h_pos[slot] = 0;
-  last = --x->h_size;
-  if (i == last) return;
-  moved = x->h_slots[last];
-  if (i > 0 && heap_before(x, moved, x->h_slots[(i - 1) >> 2])) heap_up(x, i, moved);
-  else heap_down(x, i, moved);
-}
-
-/* ---- ExpiryQueue (src/util/expiry.ts) */
-
-static int32_t queue_for(ctx *x, double ttl) {
-  int32_t last = x->q_last, high = x->q_high, free_q = -1, q;
-  if (x->q_ttl[last] == ttl) return last;
-  for (q = 0; q < high; q++) {
-    if (x->q_ttl[q] == ttl) {
-      x->q_last = q;
-      return q;
-    }
-    if (free_q < 0 && x->q_head[q] < 0) free_q = q;
-  }
-  if (free_q < 0 && high < QIS_SYNTH_QUEUES) {
-    free_q = high;
-    x->q_high = high + 1;
-  }
-  if (free_q >= 0) {
-    x->q_ttl[free_q] = ttl;
-    x->q_last = free_q;
-  }
-  return free_q;
-}
-
-static void expiry_insert(ctx *x, int32_t slot, double ttl) {
-  double exp = x->q_exp[slot], order = x->q_ord[slot];
-  int32_t q, *L = x->q_links;
-  x->q_count++;
-  q = queue_for(x, ttl);
-  if (q >= 0) {
-    int32_t p = x->q_tail[q], steps = 0;
-    while (p >= 0 && exp < x->q_exp[p]) {
-      if (++steps > MAX_WALK) break;
-      p = L[4 * p + PREV];
-    }
-    if (steps <= MAX_WALK) {
-      int32_t n = p >= 0 ? L[4 * p + NEXT] : x->q_head[q];
-      L[4 * slot + PREV] = p;
-      L[4 * slot + NEXT] = n;
-      if (p >= 0) L[4 * p + NEXT] = slot;
-      else {
-        x->q_head[q] = slot;
-        x->q_head_exp[q] = exp;
-        x->q_head_ord[q] = order;
-      }
-      if (n >= 0) L[4 * n + PREV] = slot;
-      else x->q_tail[q] = slot;
-      L[4 * slot + LOC] = -1 - q;
-      if ((p < 0 && exp < x->next_exp) || x->next_slot < 0) {
-        x->next_exp = exp;
-        x->next_slot = slot;
-      }
-      return;
-    }
-  }
-  x->heap_inserts++;
-  L[4 * slot + LOC] = IN_HEAP;
-  heap_up(x, x->h_size++, slot);
-  if (x->next_slot < 0 || exp < x->next_exp) {
-    x->next_exp = exp;
-    x->next_slot = slot;
-  }
-}
-
-static void expiry_recompute(ctx *x) {
-  int32_t m = -1, q;
-  double mk = INFINITY, mo = INFINITY;
-  if (x->h_size > 0) {
-    m = x->h_slots[0];
-    mk = x->h_keys[0];
-    mo = x->q_ord[m];
-  }
-  for (q = 0; q < x->q_high; q++) {
-    int32_t h = x->q_head[q];
-    double k;
-    if (h < 0) continue;
-    k = x->q_head_exp[q];
-    if (m < 0 || k < mk || (k == mk && x->q_head_ord[q] < mo)) {
-      m = h;
-      mk = k;
-      mo = x->q_head_ord[q];
-    }
-  }
-  x->next_slot = m;
-  x->next_exp = mk;
-}
+/* ---- Expiry (native/expiry.h), with the prefetch of what the next removals read */
 
 static void expiry_remove(ctx *x, int32_t slot) {
-  int32_t *L = x->q_links, l = L[4 * slot + LOC];
-  x->q_count--;
-  if (l == IN_HEAP) heap_remove(x, slot);
-  else {
-    int32_t q = -1 - l, p = L[4 * slot + PREV], n = L[4 * slot + NEXT];
-    if (p >= 0) L[4 * p + NEXT] = n;
-    else {
-      x->q_head[q] = n;
-      if (n >= 0) {
-        int32_t m = L[4 * n + NEXT];
-        x->q_head_exp[q] = x->q_exp[n];
-        x->q_head_ord[q] = x->q_ord[n];
-        /* Heads leave in order, and the records they leave from were written long ago (out of
-         * cache): fetch what the removal of n will read (its (node, seq) cell, from its record
-         * fetched here one removal ago), and what the removal of the one after it will. */
-        PREFETCH(x->seen_cells + 2 * ((uint32_t)x->cI[n * 8 + 3] & (uint32_t)x->dim[SD_SEEN_MASK]));
-        if (m >= 0) {
-          PREFETCH(x->cI + m * 8);
-          PREFETCH(x->cF + m * 8);
-          PREFETCH(L + 4 * m);
-          PREFETCH(x->q_exp + m);
-          PREFETCH(x->q_ord + m);
-        }
-      }
+  int32_t n = qx_remove(&x->q, slot);
+  if (n >= 0) {
+    int32_t m = x->q.links[4 * n + QX_NEXT];
+    /* Heads leave in order, and the records they leave from were written long ago (out of
+     * cache): fetch what the removal of n will read (its (node, seq) cell, from its record
+     * fetched here one removal ago), and what the removal of the one after it will. */
+    PREFETCH(x->seen_cells + 2 * ((uint32_t)x->cI[n * 8 + 3] & (uint32_t)x->dim[SD_SEEN_MASK]));
+    if (m >= 0) {
+      PREFETCH(x->cI + m * 8);
+      PREFETCH(x->cF + m * 8);
+      PREFETCH(x->q.links + 4 * m);
+      PREFETCH(x->q.exp + m);
+      PREFETCH(x->q.ord + m);
     }
-    if (n >= 0) L[4 * n + PREV] = p;
-    else x->q_tail[q] = p;
   }
-  if (slot == x->next_slot) expiry_recompute(x);
 }
 
 /* ---- AddressSums (src/synth/estimates.ts, sums.ts) */
@@ -489,8 +320,8 @@ static void remove_slot(ctx *x, int32_t slot) {
 
 static void sweep(ctx *x) {
   double now = x->T[0], n = 0;
-  while (x->next_exp <= now) {
-    remove_slot(x, x->next_slot);
+  while (x->q.next_exp <= now) {
+    remove_slot(x, x->q.next_slot);
     n++;
   }
   x->c[R_EXPIRED] += n;
@@ -608,11 +439,11 @@ static int ingest(ctx *x, const uint8_t *p) {
   cf[7] = seq;
   ci[6] = hops;
   ci[7] = synth;
-  x->q_exp[slot] = exp;
-  x->q_ord[slot] = x->T[1];
+  x->q.exp[slot] = exp;
+  x->q.ord[slot] = x->T[1];
   x->T[1] = x->T[1] + 1;
   /* link: expiry order, (node, seq) table, head of the address's list */
-  expiry_insert(x, slot, (double)ttl);
+  qx_insert(&x->q, slot, (double)ttl);
   ci[3] = seen_hash;
   id_insert(x->seen_cells, (uint32_t)x->dim[SD_SEEN_MASK], seen_hash, slot, &x->seen_count);
   ci[4] = -1;
@@ -631,7 +462,7 @@ static int ingest(ctx *x, const uint8_t *p) {
     x->c[R_SUPERSEDED]++;
   }
   if (x->live > x->dim[SD_CAP]) {
-    remove_slot(x, x->next_slot);
+    remove_slot(x, x->q.next_slot);
     x->c[R_DROPPED_EARLY]++;
   }
   return ADDED;
@@ -653,7 +484,7 @@ size_t qis_synth_min_length(const int32_t *dim, int i) {
     case SA_C_F: case SA_C_I: return 8 * C;
     case SA_Q_LINKS: return 4 * C;
     case SA_FREE_SLOTS: case SA_Q_EXP_F: case SA_Q_ORD_F: case SA_H_KEYS_F: case SA_H_SLOTS: case SA_H_POS: return C;
-    case SA_Q_TTL_F: case SA_Q_HEAD: case SA_Q_TAIL: case SA_Q_HEAD_EXP_F: case SA_Q_HEAD_ORD_F: return QIS_SYNTH_QUEUES;
+    case SA_Q_TTL_F: case SA_Q_HEAD: case SA_Q_TAIL: case SA_Q_HEAD_EXP_F: case SA_Q_HEAD_ORD_F: return QIS_EXPIRY_QUEUES;
     case SA_S_ACC_F: return 6 * A;
     case SA_S_HOP_HIST: return A * (size_t)dim[SD_HOP_SLOTS];
     case SA_REGS_F: return R_COUNT;
@@ -675,9 +506,7 @@ size_t qis_synth_run(qis_synth *s, const uint8_t *p, size_t count, int do_sweep)
   x.a_pair_high = A[SA_A_PAIR_HIGH];
   x.cF = A[SA_C_F], x.cI = A[SA_C_I], x.free_slots = A[SA_FREE_SLOTS], x.a_head = A[SA_A_HEAD];
   x.seen_cells = A[SA_SEEN_CELLS];
-  x.q_exp = A[SA_Q_EXP_F], x.q_ord = A[SA_Q_ORD_F], x.q_links = A[SA_Q_LINKS], x.q_ttl = A[SA_Q_TTL_F];
-  x.q_head = A[SA_Q_HEAD], x.q_tail = A[SA_Q_TAIL], x.q_head_exp = A[SA_Q_HEAD_EXP_F], x.q_head_ord = A[SA_Q_HEAD_ORD_F];
-  x.h_keys = A[SA_H_KEYS_F], x.h_slots = A[SA_H_SLOTS], x.h_pos = A[SA_H_POS];
+  qx_arrays(&x.q, A + SA_Q_EXP_F);
   x.s_acc = A[SA_S_ACC_F], x.s_count = A[SA_S_COUNT], x.s_wcount = A[SA_S_WCOUNT], x.s_synth_count = A[SA_S_SYNTH_COUNT];
   x.s_obs = A[SA_S_OBS_F], x.s_hop_hist = A[SA_S_HOP_HIST], x.s_max_hops = A[SA_S_MAX_HOPS];
   x.s_ts_min = A[SA_S_TS_MIN_F], x.s_ts_max = A[SA_S_TS_MAX_F], x.s_win_dirty = A[SA_S_WIN_DIRTY_B];
@@ -686,9 +515,8 @@ size_t qis_synth_run(qis_synth *s, const uint8_t *p, size_t count, int do_sweep)
   R = x.regs = A[SA_REGS_F];
   memcpy(x.c, R, sizeof x.c);
   x.free_top = (int32_t)R[R_FREE_TOP], x.high = (int32_t)R[R_HIGH], x.live = (int32_t)R[R_LIVE];
-  x.q_count = (int32_t)R[R_Q_COUNT], x.q_last = (int32_t)R[R_Q_LAST], x.q_high = (int32_t)R[R_Q_HIGH];
-  x.next_slot = (int32_t)R[R_Q_NEXT_SLOT], x.next_exp = R[R_Q_NEXT_EXP], x.heap_inserts = R[R_Q_HEAP_INSERTS];
-  x.h_size = (int32_t)R[R_H_SIZE], x.empty_top = (int32_t)R[R_EMPTY_TOP], x.node_count = (int32_t)R[R_NODE_COUNT];
+  qx_load(&x.q, R + R_Q_COUNT);
+  x.empty_top = (int32_t)R[R_EMPTY_TOP], x.node_count = (int32_t)R[R_NODE_COUNT];
   x.seen_count = (int32_t)R[R_SEEN_COUNT], x.node_free_top = (int32_t)R[R_NODE_FREE_TOP];
   x.node_high = (int32_t)R[R_NODE_HIGH], x.dirty_count = (int32_t)R[R_DIRTY_COUNT];
 
@@ -703,9 +531,8 @@ size_t qis_synth_run(qis_synth *s, const uint8_t *p, size_t count, int do_sweep)
 
   memcpy(R, x.c, sizeof x.c);
   R[R_FREE_TOP] = x.free_top, R[R_HIGH] = x.high, R[R_LIVE] = x.live;
-  R[R_Q_COUNT] = x.q_count, R[R_Q_LAST] = x.q_last, R[R_Q_HIGH] = x.q_high;
-  R[R_Q_NEXT_SLOT] = x.next_slot, R[R_Q_NEXT_EXP] = x.next_exp, R[R_Q_HEAP_INSERTS] = x.heap_inserts;
-  R[R_H_SIZE] = x.h_size, R[R_EMPTY_TOP] = x.empty_top, R[R_NODE_COUNT] = x.node_count;
+  qx_save(&x.q, R + R_Q_COUNT);
+  R[R_EMPTY_TOP] = x.empty_top, R[R_NODE_COUNT] = x.node_count;
   R[R_SEEN_COUNT] = x.seen_count, R[R_NODE_FREE_TOP] = x.node_free_top;
   R[R_NODE_HIGH] = x.node_high, R[R_DIRTY_COUNT] = x.dirty_count;
   R[R_OUTCOME] = r;

@@ -46,8 +46,6 @@ enum qis_synth_reg {
   R_COUNT
 };
 
-/* The lists of the expiry queue (src/util/expiry.ts QUEUES). */
-#define QIS_SYNTH_QUEUES 8
 /* 32-bit words of an address in the address table (src/synth/addresses.ts). */
 #define QIS_SYNTH_ADDRESS_WORDS 24
 /* ingest() of a packet C leaves to TypeScript (nothing was changed). */
