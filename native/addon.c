@@ -3,8 +3,8 @@
  * lies inside the typed array: one comparison per call), then loops in C. Nothing is
  * allocated and no JS object is created on the hot paths, and no napi_value or pointer to a
  * caller's buffer is kept across calls (buffers can be detached or collected between them).
- * The one exception is the synthesis engine's own state, bound once and held by references
- * (synthBind, below). */
+ * The exceptions are the synthesis engine's and the store's own state, bound once and held by
+ * references (synthBind and storeBind, below). */
 #include <node_api.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,10 +13,11 @@
 #include "encode.h"
 #include "murmur3.h"
 #include "packet.h"
+#include "store.h"
 #include "synth.h"
 #include "verify.h"
 
-#define MAX_ARGS 5
+#define MAX_ARGS 9
 
 static void throw_type(napi_env env, const char *what) {
   napi_throw_type_error(env, "ERR_INVALID_ARG_TYPE", what);
@@ -213,19 +214,37 @@ static napi_value js_unpack(napi_env env, napi_callback_info info) {
   return NULL;
 }
 
-/* ---- Synthesis (native/synth.h). Unlike the codec calls, an engine's arrays are bound once:
- * the engine passes ~50 of them, and resolving each on every call would cost more than the
- * work. The binding holds a reference to each array, so none is collected while it is bound;
- * the engine never detaches or replaces them. */
+/* ---- Bound state: the synthesis engine (native/synth.h) and the store (native/store.h).
+ * Unlike the codec calls, their arrays are bound once: an engine passes ~50 of them, and
+ * resolving each on every call would cost more than the work. A binding holds a reference to
+ * each array, so none is collected while it is bound; the owners never detach or replace
+ * them. Each kind's handle carries its own type tag. */
 
-typedef struct synth_binding {
-  qis_synth s;
-  napi_ref refs[SA_COUNT];
-} synth_binding;
+#define BOUND_MAX_ARRAYS 48
+#define BOUND_MAX_DIMS 16
 
-static const napi_type_tag synth_tag = {0x71697365646765ull, 0x73796e7468303031ull};
+typedef struct bound_kind {
+  napi_type_tag tag;
+  int arrays, dims;
+  napi_typedarray_type (*array_type)(int i);
+  int (*dims_ok)(const int32_t *d);
+  size_t (*min_length)(const int32_t *d, int i);
+  const char *what; /* "synthBind" */
+} bound_kind;
 
-static int synth_array_type(int i) {
+typedef struct binding {
+  void *a[BOUND_MAX_ARRAYS];
+  int32_t dim[BOUND_MAX_DIMS];
+  napi_ref refs[BOUND_MAX_ARRAYS];
+  int arrays;
+} binding;
+
+typedef char assert_bound_sizes[SA_COUNT <= BOUND_MAX_ARRAYS && QS_COUNT <= BOUND_MAX_ARRAYS &&
+                                        SD_COUNT <= BOUND_MAX_DIMS && QS_D_COUNT <= BOUND_MAX_DIMS
+                                    ? 1
+                                    : -1];
+
+static napi_typedarray_type synth_array_type(int i) {
   switch (i) {
     case SA_A_LEN_B: case SA_A_EMPTY_LISTED_B: case SA_S_WIN_DIRTY_B: case SA_E_CHANGED_B: case SA_E_DIRTY_B:
       return napi_uint8_array;
@@ -238,15 +257,6 @@ static int synth_array_type(int i) {
   }
 }
 
-static void synth_finalize(napi_env env, void *data, void *hint) {
-  synth_binding *b = data;
-  int i;
-  (void)hint;
-  for (i = 0; i < SA_COUNT; i++)
-    if (b->refs[i] != NULL) napi_delete_reference(env, b->refs[i]);
-  free(b);
-}
-
 static int synth_dims_ok(const int32_t *d) {
   int i;
   for (i = SD_MAX_HOPS; i < SD_COUNT; i++)
@@ -257,77 +267,165 @@ static int synth_dims_ok(const int32_t *d) {
          ((uint32_t)d[SD_SEEN_MASK] & ((uint32_t)d[SD_SEEN_MASK] + 1)) == 0;
 }
 
-/* synthBind(arrays, dims: Int32Array) -> handle */
-static napi_value js_synth_bind(napi_env env, napi_callback_info info) {
+static napi_typedarray_type store_array_type(int i) {
+  switch (i) {
+    case QS_DATA_B:
+      return napi_uint8_array;
+    case QS_Q_EXP_F: case QS_Q_ORD_F: case QS_Q_TTL_F: case QS_Q_HEAD_EXP_F: case QS_Q_HEAD_ORD_F:
+    case QS_H_KEYS_F: case QS_REGS_F:
+      return napi_float64_array;
+    default:
+      return napi_int32_array;
+  }
+}
+
+static const bound_kind synth_kind = {{0x71697365646765ull, 0x73796e7468303031ull}, SA_COUNT, SD_COUNT,
+                                      synth_array_type, synth_dims_ok, qis_synth_min_length, "synthBind"};
+static const bound_kind store_kind = {{0x71697365646765ull, 0x73746f7265303031ull}, QS_COUNT, QS_D_COUNT,
+                                      store_array_type, qis_store_dims_ok, qis_store_min_length, "storeBind"};
+
+static void binding_finalize(napi_env env, void *data, void *hint) {
+  binding *b = data;
+  int i;
+  (void)hint;
+  for (i = 0; i < b->arrays; i++)
+    if (b->refs[i] != NULL) napi_delete_reference(env, b->refs[i]);
+  free(b);
+}
+
+/* synthBind / storeBind (arrays, dims: Int32Array) -> handle */
+static napi_value bind_state(napi_env env, napi_callback_info info, const bound_kind *k) {
   napi_value argv[MAX_ARGS], result, v;
   void *dims;
   size_t dims_len, n;
   uint32_t count;
   bool is_array;
-  synth_binding *b;
+  binding *b;
   int i;
   if (!get_args(env, info, argv) ||
       !get_typed(env, argv[1], napi_int32_array, &dims, &dims_len, "dims must be an Int32Array"))
     return NULL;
   if (napi_is_array(env, argv[0], &is_array) != napi_ok || !is_array ||
-      napi_get_array_length(env, argv[0], &count) != napi_ok || count != SA_COUNT) {
-    throw_type(env, "arrays must be an Array of the engine's typed arrays, in native/synth.h order");
+      napi_get_array_length(env, argv[0], &count) != napi_ok || count != (uint32_t)k->arrays) {
+    throw_type(env, "arrays must be an Array of the owner's typed arrays, in the order of its native header");
     return NULL;
   }
-  if (dims_len != SD_COUNT || !synth_dims_ok(dims)) {
-    throw_range(env, "dims are not an engine's dimensions (native/synth.h)");
+  if (dims_len != (size_t)k->dims || !k->dims_ok(dims)) {
+    throw_range(env, "dims are not the owner's dimensions (see its native header)");
     return NULL;
   }
   b = calloc(1, sizeof *b);
   if (b == NULL) {
-    napi_throw_error(env, "ERR_NO_MEMORY", "synthBind: out of memory");
+    napi_throw_error(env, "ERR_NO_MEMORY", "bind: out of memory");
     return NULL;
   }
-  memcpy(b->s.dim, dims, sizeof b->s.dim);
-  for (i = 0; i < SA_COUNT; i++) {
+  memcpy(b->dim, dims, (size_t)k->dims * sizeof(int32_t));
+  b->arrays = k->arrays;
+  for (i = 0; i < k->arrays; i++) {
     if (napi_get_element(env, argv[0], (uint32_t)i, &v) != napi_ok ||
-        !get_typed(env, v, synth_array_type(i), &b->s.a[i], &n, "arrays: an element has the wrong type") ||
+        !get_typed(env, v, k->array_type(i), &b->a[i], &n, "arrays: an element has the wrong type") ||
         napi_create_reference(env, v, 1, &b->refs[i]) != napi_ok)
       goto fail;
-    if (n < qis_synth_min_length(b->s.dim, i)) {
+    if (n < k->min_length(b->dim, i)) {
       throw_range(env, "arrays: an element is shorter than the dimensions need");
       goto fail;
     }
   }
-  if (napi_create_external(env, b, synth_finalize, NULL, &result) != napi_ok) goto fail;
-  if (napi_type_tag_object(env, result, &synth_tag) != napi_ok) return NULL; /* b is the external's now */
+  if (napi_create_external(env, b, binding_finalize, NULL, &result) != napi_ok) goto fail;
+  if (napi_type_tag_object(env, result, &k->tag) != napi_ok) return NULL; /* b is the external's now */
   return result;
 fail:
-  synth_finalize(env, b, NULL);
+  binding_finalize(env, b, NULL);
   return NULL;
+}
+
+/* The binding behind argv[0], a handle of kind k, or NULL with a pending TypeError. */
+static binding *bound(napi_env env, napi_value handle, const bound_kind *k) {
+  bool tagged = false;
+  void *b;
+  if (napi_check_object_type_tag(env, handle, &k->tag, &tagged) != napi_ok || !tagged ||
+      napi_get_value_external(env, handle, &b) != napi_ok) {
+    throw_type(env, k == &synth_kind ? "handle must come from synthBind" : "handle must come from storeBind");
+    return NULL;
+  }
+  return b;
+}
+
+/* The packets argv[1] at byteOffset argv[2], count argv[3]: in bounds, or 0 with a pending error
+ * (success apart from the pointer, as get_typed: an empty buffer may have no data at all). */
+static int get_batch(napi_env env, napi_value *argv, const uint8_t **p, size_t *count) {
+  void *data;
+  size_t len, off;
+  if (!get_typed(env, argv[1], napi_uint8_array, &data, &len, "buf must be a Uint8Array") ||
+      !get_size(env, argv[2], &off, "byteOffset must be a non-negative integer") ||
+      !get_size(env, argv[3], count, "count must be a non-negative integer"))
+    return 0;
+  if (!in_bounds(len, off, *count, QIS_PACKET_SIZE)) {
+    throw_range(env, "byteOffset + count * 512 is past the end of buf");
+    return 0;
+  }
+  *p = (const uint8_t *)data + off;
+  return 1;
+}
+
+static napi_value js_synth_bind(napi_env env, napi_callback_info info) {
+  return bind_state(env, info, &synth_kind);
+}
+
+static napi_value js_store_bind(napi_env env, napi_callback_info info) {
+  return bind_state(env, info, &store_kind);
 }
 
 /* synthRun(handle, buf, byteOffset, count, sweep) -> packets added before the first one left to TypeScript */
 static napi_value js_synth_run(napi_env env, napi_callback_info info) {
   napi_value argv[MAX_ARGS], result;
-  void *data, *b;
-  size_t len, off, count;
-  bool tagged = false;
+  binding *b;
+  const uint8_t *p;
+  size_t count;
   int32_t sweep;
-  if (!get_args(env, info, argv)) return NULL;
-  if (napi_check_object_type_tag(env, argv[0], &synth_tag, &tagged) != napi_ok || !tagged ||
-      napi_get_value_external(env, argv[0], &b) != napi_ok) {
-    throw_type(env, "handle must come from synthBind");
-    return NULL;
-  }
-  if (!get_typed(env, argv[1], napi_uint8_array, &data, &len, "buf must be a Uint8Array") ||
-      !get_size(env, argv[2], &off, "byteOffset must be a non-negative integer") ||
-      !get_size(env, argv[3], &count, "count must be a non-negative integer"))
+  if (!get_args(env, info, argv) || (b = bound(env, argv[0], &synth_kind)) == NULL ||
+      !get_batch(env, argv, &p, &count))
     return NULL;
   if (napi_get_value_int32(env, argv[4], &sweep) != napi_ok) {
     throw_type(env, "sweep must be a number");
     return NULL;
   }
-  if (!in_bounds(len, off, count, QIS_PACKET_SIZE)) {
-    throw_range(env, "byteOffset + count * 512 is past the end of buf");
+  count = qis_synth_run(b->a, b->dim, p, count, sweep != 0);
+  return napi_create_uint32(env, (uint32_t)count, &result) == napi_ok ? result : NULL;
+}
+
+/* storeRun(handle, buf, byteOffset, count, sweep, codes, codesOffset, statuses | null,
+ * statusesOffset) -> packets stored */
+static napi_value js_store_run(napi_env env, napi_callback_info info) {
+  napi_value argv[MAX_ARGS], result;
+  napi_valuetype type;
+  binding *b;
+  const uint8_t *p;
+  void *codes, *statuses = NULL;
+  size_t count, codes_len, codes_off, statuses_len, statuses_off = 0;
+  int32_t sweep;
+  if (!get_args(env, info, argv) || (b = bound(env, argv[0], &store_kind)) == NULL ||
+      !get_batch(env, argv, &p, &count))
+    return NULL;
+  if (napi_get_value_int32(env, argv[4], &sweep) != napi_ok) {
+    throw_type(env, "sweep must be a number");
     return NULL;
   }
-  count = qis_synth_run(&((synth_binding *)b)->s, (const uint8_t *)data + off, count, sweep != 0);
+  if (!get_typed(env, argv[5], napi_uint8_array, &codes, &codes_len, "codes must be a Uint8Array") ||
+      !get_size(env, argv[6], &codes_off, "codesOffset must be a non-negative integer") ||
+      napi_typeof(env, argv[7], &type) != napi_ok)
+    return NULL;
+  if (type != napi_null &&
+      (!get_typed(env, argv[7], napi_uint8_array, &statuses, &statuses_len, "statuses must be a Uint8Array or null") ||
+       !get_size(env, argv[8], &statuses_off, "statusesOffset must be a non-negative integer")))
+    return NULL;
+  if (!in_bounds(codes_len, codes_off, count, 1) ||
+      (statuses != NULL && !in_bounds(statuses_len, statuses_off, count, 1))) {
+    throw_range(env, "codesOffset + count is past the end of codes or statuses");
+    return NULL;
+  }
+  count = qis_store_run(b->a, b->dim, p, count, (const uint8_t *)codes + codes_off,
+                        statuses == NULL ? NULL : (uint8_t *)statuses + statuses_off, sweep != 0);
   return napi_create_uint32(env, (uint32_t)count, &result) == napi_ok ? result : NULL;
 }
 
@@ -337,7 +435,7 @@ static napi_status set_u32(napi_env env, napi_value obj, const char *name, uint3
   return s == napi_ok ? napi_set_named_property(env, obj, name, n) : s;
 }
 
-/* layout() -> { size, littleEndian, hwCrc, hwCrcName, offsets, stage, synth } from the compiler's view of
+/* layout() -> { size, littleEndian, hwCrc, hwCrcName, offsets, stage, synth, store } from the compiler's view of
  * qis_packet, so the TypeScript loader can refuse a build whose layout drifted. */
 static napi_value js_layout(napi_env env, napi_callback_info info) {
   static const struct {
@@ -366,7 +464,7 @@ static napi_value js_layout(napi_env env, napi_callback_info info) {
       {"signature", QIS_REC_SIGNATURE}, {"slot_size", QIS_SLOT_SIZE},
       {"slot_length", QIS_SLOT_LENGTH}, {"slot_hash", QIS_SLOT_HASH},
   };
-  napi_value obj, offsets, staging, synth, v;
+  napi_value obj, offsets, staging, synth, store, v;
   size_t i;
   const char *name = qis_crc32c_impl();
   (void)info;
@@ -385,11 +483,14 @@ static napi_value js_layout(napi_env env, napi_callback_info info) {
   for (i = 0; i < sizeof stage / sizeof stage[0]; i++)
     if (set_u32(env, staging, stage[i].name, (uint32_t)stage[i].offset) != napi_ok) return NULL;
   if (napi_create_object(env, &synth) != napi_ok || set_u32(env, synth, "arrays", SA_COUNT) != napi_ok ||
-      set_u32(env, synth, "dims", SD_COUNT) != napi_ok || set_u32(env, synth, "regs", R_COUNT) != napi_ok)
+      set_u32(env, synth, "dims", SD_COUNT) != napi_ok || set_u32(env, synth, "regs", R_COUNT) != napi_ok ||
+      napi_create_object(env, &store) != napi_ok || set_u32(env, store, "arrays", QS_COUNT) != napi_ok ||
+      set_u32(env, store, "dims", QS_D_COUNT) != napi_ok || set_u32(env, store, "regs", QS_R_COUNT) != napi_ok)
     return NULL;
   return napi_set_named_property(env, obj, "offsets", offsets) == napi_ok &&
                  napi_set_named_property(env, obj, "stage", staging) == napi_ok &&
-                 napi_set_named_property(env, obj, "synth", synth) == napi_ok
+                 napi_set_named_property(env, obj, "synth", synth) == napi_ok &&
+                 napi_set_named_property(env, obj, "store", store) == napi_ok
              ? obj
              : NULL;
 }
@@ -410,7 +511,7 @@ NAPI_MODULE_INIT() {
         M("layout", js_layout),   M("crc32c", js_crc32c),        M("murmur128", js_murmur128),
         M("seal", js_seal),       M("verify", js_verify),        M("verifyOne", js_verify_one),
         M("unpack", js_unpack),   M("encode", js_encode),        M("synthBind", js_synth_bind),
-        M("synthRun", js_synth_run),
+        M("synthRun", js_synth_run), M("storeBind", js_store_bind),  M("storeRun", js_store_run),
     };
 #undef M
     if (napi_define_properties(env, exports, sizeof props / sizeof props[0], props) != napi_ok)

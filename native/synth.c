@@ -492,12 +492,11 @@ size_t qis_synth_min_length(const int32_t *dim, int i) {
   }
 }
 
-size_t qis_synth_run(qis_synth *s, const uint8_t *p, size_t count, int do_sweep) {
+size_t qis_synth_run(void *const *A, const int32_t *dim, const uint8_t *p, size_t count, int do_sweep) {
   ctx x;
   size_t i, added = 0;
   int r = ADDED;
   double *R;
-  void **A = s->a;
   x.T = A[SA_T_F], x.log1p = A[SA_LOG1P_F];
   x.name_cells = A[SA_NAME_CELLS], x.a_hash = A[SA_A_HASH], x.a_len = A[SA_A_LEN_B], x.a_words = A[SA_A_WORDS];
   x.a_empty_listed = A[SA_A_EMPTY_LISTED_B], x.empty_stack = A[SA_EMPTY_STACK];
@@ -511,7 +510,7 @@ size_t qis_synth_run(qis_synth *s, const uint8_t *p, size_t count, int do_sweep)
   x.s_obs = A[SA_S_OBS_F], x.s_hop_hist = A[SA_S_HOP_HIST], x.s_max_hops = A[SA_S_MAX_HOPS];
   x.s_ts_min = A[SA_S_TS_MIN_F], x.s_ts_max = A[SA_S_TS_MAX_F], x.s_win_dirty = A[SA_S_WIN_DIRTY_B];
   x.e_changed = A[SA_E_CHANGED_B], x.e_dirty = A[SA_E_DIRTY_B], x.e_dirty_list = A[SA_E_DIRTY_LIST];
-  x.dim = s->dim;
+  x.dim = dim;
   R = x.regs = A[SA_REGS_F];
   memcpy(x.c, R, sizeof x.c);
   x.free_top = (int32_t)R[R_FREE_TOP], x.high = (int32_t)R[R_HIGH], x.live = (int32_t)R[R_LIVE];

@@ -51,16 +51,12 @@ enum qis_synth_reg {
 /* ingest() of a packet C leaves to TypeScript (nothing was changed). */
 #define QIS_SYNTH_NEED_TS (-1)
 
-typedef struct qis_synth {
-  void *a[SA_COUNT];
-  int32_t dim[SD_COUNT];
-} qis_synth;
-
 /* The minimum length, in elements, of bound array i for these dims. */
 size_t qis_synth_min_length(const int32_t *dim, int i);
 
-/* Optionally expires what is due (sweep != 0), then adds up to count packets at p + i·512,
+/* On the arrays a and dims dim (bound in the orders above): optionally expires what is due
+ * (sweep != 0), then adds up to count packets at p + i·512,
  * stopping before the first one TypeScript must add. Returns how many it added. */
-size_t qis_synth_run(qis_synth *s, const uint8_t *p, size_t count, int sweep);
+size_t qis_synth_run(void *const *a, const int32_t *dim, const uint8_t *p, size_t count, int sweep);
 
 #endif

@@ -24,10 +24,12 @@ interface AddonLayout {
   /** The staging record and string-slot layout (native/encode.h). */
   stage?: Record<string, number>;
   /** How many arrays, dims and regs the synthesis path binds (native/synth.h). */
-  synth?: SynthLayout;
+  synth?: BoundLayout;
+  /** The same for the store's insert path (native/store.h). */
+  store?: BoundLayout;
 }
 
-export interface SynthLayout {
+export interface BoundLayout {
   arrays: number;
   dims: number;
   regs: number;
@@ -35,17 +37,35 @@ export interface SynthLayout {
 
 /** The synthesis engine's C path (native/synth.h); src/synth/native.ts is its only user. */
 export interface NativeSynth {
-  layout: SynthLayout;
+  layout: BoundLayout;
   /** Binds an engine's arrays (in native/synth.h order) and dimensions; returns the handle. */
   bind(arrays: readonly (Int32Array | Float64Array | Uint8Array)[], dims: Int32Array): object;
   /** Sweeps (sweep = 1) then adds up to count packets at buf[byteOffset + i·512]; returns how many it took. */
   run(handle: object, buf: Uint8Array, byteOffset: number, count: number, sweep: number): number;
 }
 
+/** The store's in-memory insert path in C (native/store.h); src/store/native.ts is its only user. */
+export interface NativeStoreBinding {
+  layout: BoundLayout;
+  /** Binds a store's arrays (in native/store.h order) and dimensions; returns the handle. */
+  bind(arrays: readonly (Int32Array | Float64Array | Uint8Array)[], dims: Int32Array): object;
+  /**
+   * Sweeps (sweep = 1), then stores the count packets at buf[byteOffset + i·512] whose
+   * codes[codesOffset + i] is 0, writing statuses[statusesOffset + i] when statuses is not null;
+   * returns how many it stored.
+   */
+  run(
+    handle: object, buf: Uint8Array, byteOffset: number, count: number, sweep: number,
+    codes: Uint8Array, codesOffset: number, statuses: Uint8Array | null, statusesOffset: number,
+  ): number;
+}
+
 interface Addon extends Omit<CodecBackend, "name"> {
   layout(): AddonLayout;
   synthBind: NativeSynth["bind"];
   synthRun: NativeSynth["run"];
+  storeBind: NativeStoreBinding["bind"];
+  storeRun: NativeStoreBinding["run"];
 }
 
 export interface NativeStatus {
@@ -80,11 +100,11 @@ export function assertLayout(layout: AddonLayout): void {
     throw new QisError("ERR_NATIVE_LAYOUT", `native addon packet layout differs from docs/packet.md: ${problems.join("; ")}`);
 }
 
-function load(): { backend: CodecBackend | null; synth: NativeSynth | null; status: NativeStatus } {
+function load(): { backend: CodecBackend | null; synth: NativeSynth | null; store: NativeStoreBinding | null; status: NativeStatus } {
   const status: NativeStatus = { loaded: false, reason: "", crc: "", path: "" };
   if (process.env.QIS_EDGE_NO_NATIVE === "1") {
     status.reason = "disabled by QIS_EDGE_NO_NATIVE=1";
-    return { backend: null, synth: null, status };
+    return { backend: null, synth: null, store: null, status };
   }
   const root = packageRoot();
   let addon: Addon;
@@ -95,7 +115,7 @@ function load(): { backend: CodecBackend | null; synth: NativeSynth | null; stat
     addon = nodeGypBuild(root) as Addon;
   } catch (e) {
     status.reason = `not available (${(e as Error).message.split("\n")[0]}); run npm run build:native`;
-    return { backend: null, synth: null, status };
+    return { backend: null, synth: null, store: null, status };
   }
   const layout = addon.layout();
   assertLayout(layout);
@@ -111,9 +131,10 @@ function load(): { backend: CodecBackend | null; synth: NativeSynth | null; stat
     verifyOne: addon.verifyOne,
     unpack: addon.unpack,
   };
-  // An addon built before the synthesis path existed still serves the codec.
+  // An addon built before the synthesis or store path existed still serves the codec.
   const synth = layout.synth === undefined ? null : { layout: layout.synth, bind: addon.synthBind, run: addon.synthRun };
-  return { backend, synth, status };
+  const store = layout.store === undefined ? null : { layout: layout.store, bind: addon.storeBind, run: addon.storeRun };
+  return { backend, synth, store, status };
 }
 
 const loaded = load();
@@ -123,3 +144,5 @@ export const nativeBackend: CodecBackend | null = loaded.backend;
 export const nativeStatus: Readonly<NativeStatus> = loaded.status;
 /** The synthesis engine's C path, or null (src/synth/native.ts checks its layout). */
 export const nativeSynth: NativeSynth | null = loaded.synth;
+/** The store's C insert path, or null (src/store/native.ts checks its layout). */
+export const nativeStore: NativeStoreBinding | null = loaded.store;

@@ -50,27 +50,28 @@ export class AddressIndex {
   liveCount = 0;
   /** bumped whenever an address id is created or dropped (per-id facts cached elsewhere stay valid until then) */
   generation = 0;
-  readonly #livePos: Int32Array;
-  readonly #idHash: Int32Array;
+  // The fields from here to #data are read and written by the store's C path too (src/store/native.ts).
+  readonly livePos: Int32Array;
+  readonly idHash: Int32Array;
   /** per address id: the packet's 16-byte address_hash as 4 words */
-  readonly #hashWords: Int32Array;
-  /** per id below #recordIds: REC words (hash words, length, the address as little-endian words, zero after the length) */
-  readonly #records: Int32Array;
-  readonly #recordIds: number;
+  readonly hashWords: Int32Array;
+  /** per id below recordIds: REC words (hash words, length, the address as little-endian words, zero after the length) */
+  readonly records: Int32Array;
+  readonly recordIds: number;
   /** seeded hash → id + 1 of the address last seen with it (0: none); never names a dropped id */
-  readonly #front: Int32Array;
-  readonly #frontShift: number;
-  readonly #free: Int32Array;
-  #freeTop: number;
+  readonly front: Int32Array;
+  readonly frontShift: number;
+  readonly free: Int32Array;
+  freeTop: number;
   /** ids below this have been handed out at least once */
-  #highId = 0;
-  readonly #table: Int32Array;
-  readonly #mask: number;
+  highId = 0;
+  readonly table: Int32Array;
+  readonly mask: number;
+  readonly seed: number;
   readonly #data: Uint8Array;
   /** the slot buffer as 32-bit words (it is 8-byte aligned), for comparing addresses 4 bytes at a time */
   readonly #data32: Int32Array | null;
   readonly #run: PendingRun;
-  readonly #seed: number;
   readonly #home: (entry: number) => number;
 
   constructor(capacity: number, data: Uint8Array, seed: number, run: PendingRun) {
@@ -78,25 +79,25 @@ export class AddressIndex {
     // are written before they are read (append, #create), so all stay zero pages, not
     // resident, until used (an idle agent's memory, docs/devices.md).
     // One buffer for all of them (src/util/zeroed.ts says why).
-    this.#recordIds = Math.min(capacity, RECORD_IDS);
+    this.recordIds = Math.min(capacity, RECORD_IDS);
     const size = pow2AtLeast(capacity * 2);
     const front = Math.min(size, FRONT);
-    [this.slotAddr, this.prev, this.next, this.head, this.tail, this.count, this.live, this.#livePos, this.#idHash, this.#hashWords, this.#records, this.#free, this.#table, this.#front] =
+    [this.slotAddr, this.prev, this.next, this.head, this.tail, this.count, this.live, this.livePos, this.idHash, this.hashWords, this.records, this.free, this.table, this.front] =
       zeroedArrays(
         ["i32", capacity], ["i32", capacity], ["i32", capacity], ["i32", capacity], ["i32", capacity], ["i32", capacity], ["i32", capacity],
-        ["i32", capacity], ["i32", capacity], ["i32", capacity * 4], ["i32", this.#recordIds * REC], ["i32", capacity], ["i32", size], ["i32", front],
+        ["i32", capacity], ["i32", capacity], ["i32", capacity * 4], ["i32", this.recordIds * REC], ["i32", capacity], ["i32", size], ["i32", front],
       );
-    this.#freeTop = 0;
-    this.#mask = size - 1;
+    this.freeTop = 0;
+    this.mask = size - 1;
     // The front cache takes the hash's top bits (the table its low ones): addresses that share
     // a probe run of the table rarely share a front entry.
-    this.#frontShift = 32 - Math.log2(front);
+    this.frontShift = 32 - Math.log2(front);
     this.#data = data;
     this.#data32 = i32View(data);
     this.#run = run;
-    this.#seed = seed;
-    const idHash = this.#idHash;
-    const mask = this.#mask;
+    this.seed = seed;
+    const idHash = this.idHash;
+    const mask = this.mask;
     this.#home = (entry) => idHash[entry - 1]! & mask;
   }
 
@@ -104,11 +105,11 @@ export class AddressIndex {
     return (
       this.slotAddr.byteLength * 3 +
       this.head.byteLength * 6 +
-      this.#hashWords.byteLength +
-      this.#records.byteLength +
-      this.#front.byteLength +
-      this.#free.byteLength +
-      this.#table.byteLength
+      this.hashWords.byteLength +
+      this.records.byteLength +
+      this.front.byteLength +
+      this.free.byteLength +
+      this.table.byteLength
     );
   }
 
@@ -133,13 +134,13 @@ export class AddressIndex {
     }
     const h = this.#hash(w0, w1, w2, w3);
     const len = src[o + LEN_AT]!;
-    const f = h >>> this.#frontShift;
-    const e = this.#front[f]!;
+    const f = h >>> this.frontShift;
+    const e = this.front[f]!;
     let id = e - 1;
     if (e === 0 || !this.#same(id, w0, w1, w2, w3, src, src32, o + ADDR_AT, len)) {
       id = this.#find(h, w0, w1, w2, w3, src, src32, o + ADDR_AT, len);
       if (id < 0) id = this.#create(h, w0, w1, w2, w3, src, o + ADDR_AT, len);
-      this.#front[f] = id + 1;
+      this.front[f] = id + 1;
     }
     const tail = this.tail[id]!;
     this.slotAddr[slot] = id + 1;
@@ -180,7 +181,7 @@ export class AddressIndex {
   }
 
   #hash(w0: number, w1: number, w2: number, w3: number): number {
-    let h = this.#seed;
+    let h = this.seed;
     h = mixWord(h, w0);
     h = mixWord(h, w1);
     h = mixWord(h, w2);
@@ -193,8 +194,8 @@ export class AddressIndex {
    * view of `b`, or null), or -1.
    */
   #find(h: number, w0: number, w1: number, w2: number, w3: number, b: Uint8Array, b32: Int32Array | null, a: number, len: number): number {
-    const table = this.#table;
-    const mask = this.#mask;
+    const table = this.table;
+    const mask = this.mask;
     for (let i = h & mask; ; i = (i + 1) & mask) {
       const e = table[i]!;
       if (e === 0) return -1;
@@ -210,13 +211,13 @@ export class AddressIndex {
    * compared.
    */
   #same(id: number, w0: number, w1: number, w2: number, w3: number, b: Uint8Array, b32: Int32Array | null, a: number, len: number): boolean {
-    if (id < this.#recordIds) {
-      const rec = this.#records;
+    if (id < this.recordIds) {
+      const rec = this.records;
       const r = id * REC;
       if (rec[r] !== w0 || rec[r + 1] !== w1 || rec[r + 2] !== w2 || rec[r + 3] !== w3 || rec[r + REC_LEN] !== len) return false;
       return sameRecord(rec, r + REC_ADDR, b, b32, a, len);
     }
-    const words = this.#hashWords;
+    const words = this.hashWords;
     const q = id * 4;
     if (words[q] !== w0 || words[q + 1] !== w1 || words[q + 2] !== w2 || words[q + 3] !== w3) return false;
     const tail = this.tail[id]!;
@@ -241,15 +242,15 @@ export class AddressIndex {
 
   #create(h: number, w0: number, w1: number, w2: number, w3: number, b: Uint8Array, a: number, len: number): number {
     // A freed id first (the most recently freed), else the lowest never used: ids stay low.
-    const id = this.#freeTop > 0 ? this.#free[--this.#freeTop]! : this.#highId++;
-    this.#idHash[id] = h;
+    const id = this.freeTop > 0 ? this.free[--this.freeTop]! : this.highId++;
+    this.idHash[id] = h;
     const q = id * 4;
-    this.#hashWords[q] = w0;
-    this.#hashWords[q + 1] = w1;
-    this.#hashWords[q + 2] = w2;
-    this.#hashWords[q + 3] = w3;
-    if (id < this.#recordIds) {
-      const rec = this.#records;
+    this.hashWords[q] = w0;
+    this.hashWords[q + 1] = w1;
+    this.hashWords[q + 2] = w2;
+    this.hashWords[q + 3] = w3;
+    if (id < this.recordIds) {
+      const rec = this.records;
       const r = id * REC;
       rec[r] = w0;
       rec[r + 1] = w1;
@@ -264,38 +265,38 @@ export class AddressIndex {
         rec[r + REC_ADDR + k] = v;
       }
     }
-    const table = this.#table;
-    const mask = this.#mask;
+    const table = this.table;
+    const mask = this.mask;
     let i = h & mask;
     while (table[i] !== 0) i = (i + 1) & mask;
     table[i] = id + 1;
     this.head[id] = -1;
     this.tail[id] = -1;
     this.count[id] = 0;
-    this.#livePos[id] = this.liveCount;
+    this.livePos[id] = this.liveCount;
     this.live[this.liveCount++] = id;
     this.generation++;
     return id;
   }
 
   #drop(id: number): void {
-    const table = this.#table;
-    const mask = this.#mask;
+    const table = this.table;
+    const mask = this.mask;
     const target = id + 1;
-    const h = this.#idHash[id]!;
+    const h = this.idHash[id]!;
     let i = h & mask;
     while (table[i] !== target) i = (i + 1) & mask;
     backwardShiftDelete(table, mask, i, this.#home);
-    const f = h >>> this.#frontShift;
-    if (this.#front[f] === target) this.#front[f] = 0;
-    const pos = this.#livePos[id]!;
+    const f = h >>> this.frontShift;
+    if (this.front[f] === target) this.front[f] = 0;
+    const pos = this.livePos[id]!;
     const last = this.live[--this.liveCount]!;
     this.live[pos] = last;
-    this.#livePos[last] = pos;
-    this.#livePos[id] = -1;
+    this.livePos[last] = pos;
+    this.livePos[id] = -1;
     this.head[id] = -1;
     this.tail[id] = -1;
-    this.#free[this.#freeTop++] = id;
+    this.free[this.freeTop++] = id;
     this.generation++;
   }
 }

@@ -17,28 +17,29 @@ const ID_AT = OFFSETS.seq;
 const ID_LEN = 24;
 
 export class IdentityIndex {
+  // table, mask, slotHash and seed are read by the store's C path (src/store/native.ts).
   /** buckets × [hash, slot + 1] */
-  readonly #table: Int32Array;
+  readonly table: Int32Array;
   /** bucket mask */
-  readonly #mask: number;
-  readonly #slotHash: Int32Array;
+  readonly mask: number;
+  readonly slotHash: Int32Array;
+  readonly seed: number;
   readonly #data: Uint8Array;
-  readonly #seed: number;
   readonly #run: PendingRun;
 
   /** `run`: the store's pending run (slots whose bytes are still in the batch); none by default. */
   constructor(capacity: number, data: Uint8Array, seed: number, run: PendingRun = new PendingRun(data)) {
     const size = pow2AtLeast(capacity * 2);
-    [this.#table, this.#slotHash] = zeroedArrays(["i32", size * 2], ["i32", capacity]); // src/util/zeroed.ts says why
-    this.#mask = size - 1;
+    [this.table, this.slotHash] = zeroedArrays(["i32", size * 2], ["i32", capacity]); // src/util/zeroed.ts says why
+    this.mask = size - 1;
     this.#data = data;
-    this.#seed = seed;
+    this.seed = seed;
     this.#run = run;
   }
 
   /** Bytes of the index (for stats). */
   get bytes(): number {
-    return this.#table.byteLength + this.#slotHash.byteLength;
+    return this.table.byteLength + this.slotHash.byteLength;
   }
 
   /**
@@ -49,7 +50,7 @@ export class IdentityIndex {
   hashPacket(b: Uint8Array, o: number, b32: Int32Array | null = null): number {
     if (b32 !== null && (o & 3) === 0) {
       const i = (o + ID_AT) >>> 2;
-      let h = this.#seed;
+      let h = this.seed;
       h = mixWord(h, b32[i]!);
       h = mixWord(h, b32[i + 1]!);
       h = mixWord(h, b32[i + 2]!);
@@ -58,7 +59,7 @@ export class IdentityIndex {
       h = mixWord(h, b32[i + 5]!);
       return finish(h, ID_LEN);
     }
-    let h = this.#seed;
+    let h = this.seed;
     h = mixWord(h, word(b, o + ID_AT));
     h = mixWord(h, word(b, o + ID_AT + 4));
     h = mixWord(h, word(b, o + ID_AT + 8));
@@ -70,8 +71,8 @@ export class IdentityIndex {
 
   /** The slot holding the identity of the packet at `o` in `b` (whose hash is `h`), or -1. */
   find(h: number, b: Uint8Array, o: number): number {
-    const table = this.#table;
-    const mask = this.#mask;
+    const table = this.table;
+    const mask = this.mask;
     for (let i = h & mask; ; i = (i + 1) & mask) {
       const e = table[2 * i + 1]!;
       if (e === 0) return -1;
@@ -88,9 +89,9 @@ export class IdentityIndex {
 
   /** Adds `slot`, whose identity hash is `h` and which is not indexed yet. */
   add(slot: number, h: number): void {
-    const table = this.#table;
-    const mask = this.#mask;
-    this.#slotHash[slot] = h;
+    const table = this.table;
+    const mask = this.mask;
+    this.slotHash[slot] = h;
     let i = h & mask;
     while (table[2 * i + 1] !== 0) i = (i + 1) & mask;
     table[2 * i] = h;
@@ -98,10 +99,10 @@ export class IdentityIndex {
   }
 
   remove(slot: number): void {
-    const table = this.#table;
-    const mask = this.#mask;
+    const table = this.table;
+    const mask = this.mask;
     const target = slot + 1;
-    let i = this.#slotHash[slot]! & mask;
+    let i = this.slotHash[slot]! & mask;
     for (;;) {
       const e = table[2 * i + 1]!;
       if (e === target) break;

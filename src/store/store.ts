@@ -16,6 +16,22 @@ import { StoreFile } from "./file.js";
 import { RECORD, RECORD_SIZE, writeRecordHeader } from "./format.js";
 import { randomSeed } from "./hash.js";
 import { IdentityIndex } from "./identity.js";
+import {
+  NATIVE_STORE,
+  NativeInsert,
+  R_CLOCK,
+  R_CURSOR,
+  R_DUPLICATES,
+  R_EVICTED,
+  R_EXPIRED,
+  R_EXPIRED_ON_ARRIVAL,
+  R_HEAD,
+  R_INVALID,
+  R_SIZE,
+  R_STORED,
+  REGS_LENGTH,
+  type StoreParts,
+} from "./native.js";
 import { PendingRun } from "./pending.js";
 import { QueryRunner } from "./query.js";
 import {
@@ -67,6 +83,8 @@ export class PacketStore {
   readonly #clock = new Float64Array(1);
   readonly #file: StoreFile | null;
   readonly #syncWrites: boolean;
+  /** insertBatch's C path (memory mode with the addon, unless `native: false`), else null */
+  readonly #native: NativeInsert | null = null;
   /**
    * How queries walk the store. "auto" (default) merges the per-address lists for an exact
    * address, and for k ≤ 32 matching addresses holding m live packets when m × (k + 2) < 2 × size;
@@ -102,7 +120,7 @@ export class PacketStore {
 
   constructor(options: PacketStoreOptions) {
     if (typeof options !== "object" || options === null) throw argument("options must be an object");
-    const { capacity, now, file, syncWrites, queryStrategy } = options;
+    const { capacity, now, file, syncWrites, queryStrategy, native, seed: givenSeed } = options;
     if (!Number.isInteger(capacity) || capacity < 1 || capacity > MAX_CAPACITY)
       throw new StoreError("ERR_STORE_CAPACITY", `capacity ${String(capacity)}: expected an integer in 1..${MAX_CAPACITY}`);
     if (now !== undefined && typeof now !== "function") throw argument("now must be a function returning ms since the epoch");
@@ -110,6 +128,9 @@ export class PacketStore {
     if (syncWrites !== undefined && typeof syncWrites !== "boolean") throw argument("syncWrites must be a boolean");
     if (queryStrategy !== undefined && queryStrategy !== "auto" && queryStrategy !== "merge" && queryStrategy !== "scan")
       throw argument('queryStrategy must be "auto", "merge" or "scan"');
+    if (native !== undefined && typeof native !== "boolean") throw argument("native must be a boolean");
+    if (givenSeed !== undefined && !(Number.isInteger(givenSeed) && givenSeed >= -(2 ** 31) && givenSeed < 2 ** 31))
+      throw argument("seed must be a 32-bit signed integer");
     if (queryStrategy !== undefined) this.queryStrategy = queryStrategy;
     this.capacity = capacity;
     this.#now = now ?? Date.now;
@@ -122,7 +143,7 @@ export class PacketStore {
     this.#data32 = i32View(this.#data);
     this.#run = new PendingRun(this.#data);
     [this.#cursorOf, this.#expiry] = zeroedArrays(["f64", capacity], ["f64", capacity]); // src/util/zeroed.ts says why
-    const seed = randomSeed();
+    const seed = givenSeed ?? randomSeed();
     this.#ids = new IdentityIndex(capacity, this.#data, seed, this.#run);
     this.#addrs = new AddressIndex(capacity, this.#data, seed ^ 0x5bd1e995, this.#run);
     this.#queue = new ExpiryQueue(capacity, this.#expiry, this.#cursorOf);
@@ -131,6 +152,7 @@ export class PacketStore {
       this.#file = null;
       this.#records = null;
       this.#records64 = null;
+      if (native !== false && NATIVE_STORE) this.#native = new NativeInsert(this.#parts());
       return;
     }
     this.#records = Buffer.alloc(Math.min(RUN_RECORDS, capacity) * RECORD_SIZE);
@@ -226,6 +248,7 @@ export class PacketStore {
     if (statuses !== undefined && (!(statuses instanceof Uint8Array) || statuses.length < n))
       throw argument(`insertBatch: statuses must be a Uint8Array of at least ${n} bytes`);
     this.#clock[0] = this.#now();
+    if (this.#native !== null) return this.#insertBatchNative(this.#native, buf, n, codes, statuses);
     this.#sweep();
     const b64 = this.#viewOf(buf);
     let stored = 0;
@@ -269,6 +292,83 @@ export class PacketStore {
     }
     if (this.#file !== null && stored > 0) this.#flush(true);
     return stored;
+  }
+
+  /**
+   * insertBatch in C (native/store.c): the sweep, then chunks of up to VERIFY_CHUNK packets
+   * (verified here first unless `codes` came with them). The store's scalars go into the
+   * binding's regs once, and come back once.
+   */
+  #insertBatchNative(native: NativeInsert, buf: Uint8Array, n: number, codes: Uint8Array | undefined, statuses: Uint8Array | undefined): number {
+    const R = native.regs;
+    this.#saveScalars(R);
+    let stored = 0;
+    try {
+      let start = 0;
+      do {
+        const m = Math.min(VERIFY_CHUNK, n - start);
+        let verdicts: Uint8Array = this.#codes;
+        let base = 0;
+        if (codes !== undefined) {
+          verdicts = codes;
+          base = start;
+        } else if (m > 0) {
+          codec.verifyBatch(start === 0 && m * PACKET_SIZE === buf.length ? buf : buf.subarray(start * PACKET_SIZE, (start + m) * PACKET_SIZE), verdicts);
+        }
+        // The first call sweeps (even for an empty batch, as the TypeScript path does).
+        stored += native.run(buf, start * PACKET_SIZE, m, start === 0, verdicts, base, statuses ?? null, start);
+        start += VERIFY_CHUNK;
+      } while (start < n);
+    } finally {
+      this.#loadScalars(R);
+    }
+    return stored;
+  }
+
+  /** The store's own scalars into the C path's regs (src/store/native.ts R_*). */
+  #saveScalars(R: Float64Array): void {
+    R[R_CLOCK] = this.#clock[0]!;
+    R[R_CURSOR] = this.#cursor;
+    R[R_HEAD] = this.#head;
+    R[R_SIZE] = this.#size;
+    R[R_STORED] = this.#stored;
+    R[R_DUPLICATES] = this.#duplicates;
+    R[R_EXPIRED] = this.#expired;
+    R[R_EXPIRED_ON_ARRIVAL] = this.#expiredOnArrival;
+    R[R_EVICTED] = this.#evicted;
+    R[R_INVALID] = this.#invalid;
+  }
+
+  #loadScalars(R: Float64Array): void {
+    this.#cursor = R[R_CURSOR]!;
+    this.#head = R[R_HEAD]! | 0;
+    this.#size = R[R_SIZE]! | 0;
+    this.#stored = R[R_STORED]!;
+    this.#duplicates = R[R_DUPLICATES]!;
+    this.#expired = R[R_EXPIRED]!;
+    this.#expiredOnArrival = R[R_EXPIRED_ON_ARRIVAL]!;
+    this.#evicted = R[R_EVICTED]!;
+    this.#invalid = R[R_INVALID]!;
+  }
+
+  #parts(): StoreParts {
+    return { capacity: this.capacity, data: this.#data, ids: this.#ids, addrs: this.#addrs, queue: this.#queue };
+  }
+
+  /** Whether insertBatch runs in C (memory mode, the addon loaded, `native` not false). */
+  get usesNative(): boolean {
+    return this.#native !== null;
+  }
+
+  /**
+   * For comparing the two insert paths (test/store/native.test.ts, `qis-edge selftest`): the
+   * state the C path binds, and the store's scalars in its regs layout. Not for other uses.
+   */
+  comparableState(): { parts: StoreParts; regs: Float64Array } {
+    const regs = new Float64Array(REGS_LENGTH);
+    this.#saveScalars(regs);
+    regs[R_CLOCK] = 0; // the clock of the last call is not state
+    return { parts: this.#parts(), regs };
   }
 
   /** Stores one packet (`#viewOf(b)` called); the clock reading is in #clock. */

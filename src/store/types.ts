@@ -31,6 +31,17 @@ export interface PacketStoreOptions {
   syncWrites?: boolean;
   /** how queries walk the store (tuning and benchmarks; default "auto"): see `PacketStore.queryStrategy` */
   queryStrategy?: QueryStrategy;
+  /**
+   * memory mode: run insertBatch in the native addon when it is loaded (default true; false:
+   * the TypeScript path). Both give the same state. File mode always runs in TypeScript.
+   */
+  native?: boolean;
+  /**
+   * the seed of the index hashes, a 32-bit signed integer (default: random per store). For
+   * tests and reproducible benchmarks only: a peer that knows it can choose identities and
+   * addresses that collide.
+   */
+  seed?: number;
 }
 
 /**
