@@ -19,6 +19,8 @@
 #define REC_ADDR 5
 #define ADDRESS_WORDS 24
 #define TWO32 4294967296.0
+/* packets between an identity hash (and the fetch of its bucket) and the packet's insert */
+#define AHEAD 4
 #if defined(__GNUC__)
 #define PREFETCH_W(p) __builtin_prefetch((p), 1)
 #define PREFETCH(p) __builtin_prefetch(p)
@@ -263,6 +265,13 @@ static void address_remove(ctx *x, int32_t slot) {
   if (--x->count[id] == 0) address_drop(x, id);
 }
 
+/* The identity hash of packet p, its bucket fetched. */
+static int32_t id_ahead(const ctx *x, const uint8_t *p) {
+  int32_t h = id_hash(x, p);
+  PREFETCH(x->id_table + 2 * ((uint32_t)h & x->id_mask));
+  return h;
+}
+
 /* ---- The store (src/store/store.ts) */
 
 /* Out of every index (#release; the eviction does the same but leaves cursor_of to the insert). */
@@ -282,24 +291,32 @@ static void sweep(ctx *x) {
   }
 }
 
-/* Before the eviction of slot s (capacity inserts after it was written: out of cache), fetch
- * what it reads: its identity bucket needs its hash, fetched here one step earlier. */
-static void prefetch_eviction(const ctx *x, uint32_t s, uint32_t s2) {
-  PREFETCH(x->id_table + 2 * ((uint32_t)x->slot_hash[s] & x->id_mask));
-  PREFETCH(x->slot_addr + s);
-  PREFETCH(x->prev + s);
-  PREFETCH(x->next + s);
-  PREFETCH(x->q.links + 4 * s);
+/* The slots an insert writes were last written capacity inserts ago (out of cache), and the
+ * identity table is larger than the caches: fetch ahead what the next inserts will touch.
+ * Slot s is two inserts ahead: what its eviction reads (its identity bucket needs its hash,
+ * fetched with the slot's other per-slot words one insert earlier, as s2) and its 512 bytes,
+ * about to be overwritten. */
+static void prefetch_slots(const ctx *x, uint32_t s, uint32_t s2) {
+  uint8_t *d = x->data + (size_t)s * QIS_PACKET_SIZE;
+  int k;
+  if (x->cursor_of[s] != 0) {
+    PREFETCH(x->id_table + 2 * ((uint32_t)x->slot_hash[s] & x->id_mask));
+    PREFETCH(x->slot_addr + s);
+    PREFETCH(x->prev + s);
+    PREFETCH(x->next + s);
+    PREFETCH(x->q.links + 4 * s);
+  }
+  for (k = 0; k < (int)QIS_PACKET_SIZE; k += 64) PREFETCH_W(d + k);
   PREFETCH(x->slot_hash + s2);
   PREFETCH(x->cursor_of + s2);
   PREFETCH(x->expiry + s2);
-  PREFETCH_W(x->data + (size_t)s2 * QIS_PACKET_SIZE);
 }
 
-static int insert_one(ctx *x, const uint8_t *p) {
+/* Stores packet p, whose identity hash is h. */
+static int insert_one(ctx *x, const uint8_t *p, int32_t h) {
   uint32_t ttl = rd32(p + offsetof(qis_packet, ttl_s));
   double expiry = INFINITY, cursor;
-  int32_t h, slot;
+  int32_t slot;
   if (ttl != 0) {
     const uint8_t *ts = p + offsetof(qis_packet, timestamp_ms);
     expiry = (double)rd32(ts + 4) * TWO32 + (double)rd32(ts) + (double)ttl * 1000.0;
@@ -308,7 +325,6 @@ static int insert_one(ctx *x, const uint8_t *p) {
     x->expired_on_arrival++;
     return EXPIRED;
   }
-  h = id_hash(x, p);
   if (id_find(x, h, p) >= 0) {
     x->duplicates++;
     return DUPLICATE;
@@ -360,6 +376,7 @@ size_t qis_store_run(void *const *a, const int32_t *dim, const uint8_t *p, size_
                      const uint8_t *codes, uint8_t *statuses, int do_sweep) {
   ctx x;
   double *R = a[QS_REGS_F], stored_before;
+  int32_t ahead[AHEAD];
   size_t i;
   x.data = a[QS_DATA_B];
   x.id_table = a[QS_ID_TABLE], x.slot_hash = a[QS_ID_SLOT_HASH];
@@ -384,8 +401,12 @@ size_t qis_store_run(void *const *a, const int32_t *dim, const uint8_t *p, size_
   R[QS_R_EXPIRED_NOW] = x.expired;
   if (do_sweep) sweep(&x);
   R[QS_R_EXPIRED_NOW] = x.expired - R[QS_R_EXPIRED_NOW];
+  /* identity hashes, computed AHEAD packets early so that their buckets can be fetched */
+  for (i = 0; i < AHEAD && i < count; i++) ahead[i] = id_ahead(&x, p + i * QIS_PACKET_SIZE);
   for (i = 0; i < count; i++) {
     int status;
+    int32_t h = ahead[i % AHEAD];
+    if (i + AHEAD < count) ahead[i % AHEAD] = id_ahead(&x, p + (i + AHEAD) * QIS_PACKET_SIZE);
     if (codes[i] != 0) {
       x.invalid++;
       status = INVALID;
@@ -394,8 +415,8 @@ size_t qis_store_run(void *const *a, const int32_t *dim, const uint8_t *p, size_
       /* the slots two and three inserts ahead (the ring wraps) */
       if (s >= x.cap) s -= x.cap;
       if (s2 >= x.cap) s2 -= x.cap;
-      if (x.cursor_of[s] != 0) prefetch_eviction(&x, s, s2);
-      status = insert_one(&x, p + i * QIS_PACKET_SIZE);
+      prefetch_slots(&x, s, s2);
+      status = insert_one(&x, p + i * QIS_PACKET_SIZE, h);
     }
     if (statuses != NULL) statuses[i] = (uint8_t)status;
   }
