@@ -24,6 +24,7 @@ Checks on this device what a flash needs, one line per check ("PASS name: detail
   vectors/fallback the same on the TypeScript backend, and both backends agree byte for byte
   synth            the synthesis engine's C path and TypeScript path reach the same state,
                    bit for bit, on a fixed stream
+  store            the same for the packet store's insert path
   zeromq           two agents in this process on loopback TCP: a store round trip (catch-up)
                    and a PUB/SUB delivery
   store-file       a file-backed store in the state directory: written, reopened, read back
@@ -305,6 +306,7 @@ export async function selftest(argv: string[], ctx: CommandContext): Promise<num
     ["vectors/native", () => checkVectors("native")],
     ["vectors/fallback", () => checkVectors("fallback")],
     ["synth", async () => (await import("../synth/selfcheck.js")).compareSynthPaths()],
+    ["store", async () => (await import("../store/selfcheck.js")).compareStorePaths()],
     ["zeromq", () => checkZeromq(timeoutMs)],
     ["store-file", () => checkStoreFile(stateDir)],
   ];

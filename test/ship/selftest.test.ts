@@ -35,8 +35,8 @@ function run(entry: string, args: string[], env: NodeJS.ProcessEnv = {}, cwd = t
 function expectAllPass(r: ReturnType<typeof run>): void {
   expect(r.status, `stdout:\n${r.stdout}\nstderr:\n${r.stderr}`).toBe(0);
   const checks = r.lines.slice(0, -1);
-  expect(checks.map((l) => l.split(":")[0])).toEqual(["PASS addon", "PASS layout", "PASS vectors/native", "PASS vectors/fallback", "PASS synth", "PASS zeromq", "PASS store-file"]);
-  expect(r.lines.at(-1)).toMatch(/^selftest: all 7 checks passed/);
+  expect(checks.map((l) => l.split(":")[0])).toEqual(["PASS addon", "PASS layout", "PASS vectors/native", "PASS vectors/fallback", "PASS synth", "PASS store", "PASS zeromq", "PASS store-file"]);
+  expect(r.lines.at(-1)).toMatch(/^selftest: all 8 checks passed/);
 }
 
 describe("qis-edge selftest", () => {
@@ -51,6 +51,7 @@ describe("qis-edge selftest", () => {
     if (requireNative.length > 0) {
       expect(r.stdout).toContain(`native addon loaded from ${join(root, "dist", "prebuilds")}`);
       expect(r.stdout).toMatch(/^PASS synth: C and TypeScript paths bit-identical over 6,400 packets/m);
+      expect(r.stdout).toMatch(/^PASS store: C and TypeScript paths bit-identical over 6,400 packets \([1-9]\d* stored, [1-9]\d* evicted, [1-9]\d* expired, [1-9]\d* duplicates\)$/m);
     }
   });
 
@@ -70,18 +71,19 @@ describe("qis-edge selftest", () => {
     expect(r.lines[0]).toMatch(/^PASS addon: TypeScript fallback in use: disabled by QIS_EDGE_NO_NATIVE=1/);
     expect(r.lines[2]).toMatch(/^PASS vectors\/native: skipped/);
     expect(r.lines[4]).toBe("PASS synth: TypeScript path only (the native addon is not loaded)");
+    expect(r.lines[5]).toBe("PASS store: TypeScript path only (the native addon is not loaded)");
     // ... but not when the addon is required.
     const strict = run(BUNDLE, ["--require-native"], { QIS_EDGE_NO_NATIVE: "1" });
     expect(strict.status).toBe(1);
     expect(strict.lines[0]).toMatch(/^FAIL addon: .*--require-native/);
-    expect(strict.lines.at(-1)).toBe("selftest: 1 of 7 checks failed: addon");
+    expect(strict.lines.at(-1)).toBe("selftest: 1 of 8 checks failed: addon");
   });
 
   it("exits 1 with one FAIL line when the state directory is not writable", () => {
     const r = run(BUNDLE, ["--state-dir", join(temp(), "missing", "dir")]);
     expect(r.status).toBe(1);
     expect(r.lines.find((l) => l.startsWith("FAIL store-file: cannot create a directory in"))).toBeDefined();
-    expect(r.lines.at(-1)).toBe("selftest: 1 of 7 checks failed: store-file");
+    expect(r.lines.at(-1)).toBe("selftest: 1 of 8 checks failed: store-file");
   });
 
   it("refuses bad usage with exit 2 and has --help", () => {
