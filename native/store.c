@@ -12,6 +12,11 @@
 #include "expiry.h"
 #include "packet.h"
 
+#if defined(__x86_64__) || defined(_M_X64)
+#include <emmintrin.h>
+#define HAVE_STREAM 1
+#endif
+
 #define ID_AT offsetof(qis_packet, seq) /* seq (8) then node_id (16): the identity, 24 bytes */
 #define ID_LEN 24
 #define REC 32 /* words per address record: hash (4), length (1), the address (24), padding (3) */
@@ -40,6 +45,7 @@ typedef struct ctx {
   double *expiry, *cursor_of; /* the queue's exp and ord */
   qis_expiry q;
   uint32_t cap, id_seed, id_mask, a_seed, a_mask, record_ids, front_shift;
+  int stream; /* copy_packet: streaming stores */
   /* scalars */
   double clock, cursor, stored, duplicates, expired, expired_on_arrival, evicted, invalid, generation;
   int32_t ring_head, size, free_top, high_id, live_count;
@@ -294,8 +300,8 @@ static void sweep(ctx *x) {
 /* The slots an insert writes were last written capacity inserts ago (out of cache), and the
  * identity table is larger than the caches: fetch ahead what the next inserts will touch.
  * Slot s is two inserts ahead: what its eviction reads (its identity bucket needs its hash,
- * fetched with the slot's other per-slot words one insert earlier, as s2) and its 512 bytes,
- * about to be overwritten. */
+ * fetched with the slot's other per-slot words one insert earlier, as s2) and, unless
+ * copy_packet streams, its 512 bytes, about to be overwritten. */
 static void prefetch_slots(const ctx *x, uint32_t s, uint32_t s2) {
   uint8_t *d = x->data + (size_t)s * QIS_PACKET_SIZE;
   int k;
@@ -306,10 +312,30 @@ static void prefetch_slots(const ctx *x, uint32_t s, uint32_t s2) {
     PREFETCH(x->next + s);
     PREFETCH(x->q.links + 4 * s);
   }
-  for (k = 0; k < (int)QIS_PACKET_SIZE; k += 64) PREFETCH_W(d + k);
+  if (!x->stream)
+    for (k = 0; k < (int)QIS_PACKET_SIZE; k += 64) PREFETCH_W(d + k);
   PREFETCH(x->slot_hash + s2);
   PREFETCH(x->cursor_of + s2);
   PREFETCH(x->expiry + s2);
+}
+
+/* A slot buffer larger than this is written with streaming stores where the CPU has them. */
+#define STREAM_ABOVE (8u << 20)
+
+/* Copies packet p into slot memory d. A large store's slot is out of cache when it is reused
+ * (capacity inserts later), and will not be read again soon: on x86-64 the packet is written
+ * with streaming stores, which neither read the old line first nor evict hot data. Elsewhere,
+ * and for a small store, a plain copy. */
+static void copy_packet(const ctx *x, uint8_t *d, const uint8_t *p) {
+#ifdef HAVE_STREAM
+  if (x->stream && ((uintptr_t)d & 15) == 0) {
+    int k;
+    for (k = 0; k < (int)QIS_PACKET_SIZE; k += 16)
+      _mm_stream_si128((__m128i *)(void *)(d + k), _mm_loadu_si128((const __m128i *)(const void *)(p + k)));
+    return;
+  }
+#endif
+  memcpy(d, p, QIS_PACKET_SIZE);
 }
 
 /* Stores packet p, whose identity hash is h. */
@@ -335,7 +361,7 @@ static int insert_one(ctx *x, const uint8_t *p, int32_t h) {
     x->evicted++;
     unindex(x, slot);
   }
-  memcpy(x->data + (size_t)slot * QIS_PACKET_SIZE, p, QIS_PACKET_SIZE);
+  copy_packet(x, x->data + (size_t)slot * QIS_PACKET_SIZE, p);
   cursor = ++x->cursor;
   x->cursor_of[slot] = cursor;
   x->expiry[slot] = expiry;
@@ -389,6 +415,7 @@ size_t qis_store_run(void *const *a, const int32_t *dim, const uint8_t *p, size_
   x.cap = (uint32_t)dim[QS_D_CAPACITY], x.id_seed = (uint32_t)dim[QS_D_ID_SEED], x.id_mask = (uint32_t)dim[QS_D_ID_MASK];
   x.a_seed = (uint32_t)dim[QS_D_A_SEED], x.a_mask = (uint32_t)dim[QS_D_A_MASK];
   x.record_ids = (uint32_t)dim[QS_D_RECORD_IDS], x.front_shift = (uint32_t)dim[QS_D_FRONT_SHIFT];
+  x.stream = (size_t)x.cap * QIS_PACKET_SIZE > STREAM_ABOVE;
 
   x.clock = R[QS_R_CLOCK], x.cursor = R[QS_R_CURSOR], x.ring_head = (int32_t)R[QS_R_HEAD], x.size = (int32_t)R[QS_R_SIZE];
   x.stored = R[QS_R_STORED], x.duplicates = R[QS_R_DUPLICATES], x.expired = R[QS_R_EXPIRED];
@@ -427,6 +454,9 @@ size_t qis_store_run(void *const *a, const int32_t *dim, const uint8_t *p, size_
   R[QS_R_A_FREE_TOP] = x.free_top, R[QS_R_A_HIGH_ID] = x.high_id;
   R[QS_R_A_LIVE_COUNT] = x.live_count, R[QS_R_A_GENERATION] = x.generation;
   qx_save(&x.q, R + QS_R_Q_COUNT);
+#ifdef HAVE_STREAM
+  if (x.stream) _mm_sfence(); /* streaming stores are weakly ordered: done before the call returns */
+#endif
   R[QS_R_STORED_NOW] = x.stored - stored_before;
   return (size_t)(x.stored - stored_before);
 }

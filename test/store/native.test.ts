@@ -8,7 +8,8 @@
  * oldest, addresses created and dropped (free ids reused), more live addresses than have a
  * compact record, address hashes shared by different addresses (a tampered address_hash with
  * a trusted verdict), more ttl values than the expiry queue has lists, out-of-order expiries
- * (its heap), unaligned batches, and single inserts (TypeScript on both) in between.
+ * (its heap), unaligned batches, single inserts (TypeScript on both) in between, and a slot
+ * buffer large enough for the C to copy with streaming stores.
  */
 import { describe, expect, it } from "vitest";
 import { codec, nativeStatus, OFFSETS, PACKET_SIZE } from "../../src/packet/index.js";
@@ -158,12 +159,17 @@ describe.skipIf(!NATIVE_STORE)("the store's C insert path against the TypeScript
       "more live addresses than have a record",
       { capacity: 6000, addresses: 60_000, nodes: 60, steps: 400, skew: 1, ttls: [0, 0, 0, 120], reaches: ["duplicates", "evicted"] },
     ],
+    [
+      // native/store.c copies into a slot buffer of more than 8 MiB with streaming stores (x86-64)
+      "a slot buffer large enough for streaming copies",
+      { capacity: 17_000, addresses: 500, nodes: 30, steps: 150, skew: 2, ttls: TTLS, reaches: ["duplicates", "expired"] },
+    ],
   ] as const)("%s: equal state after every step", (_name, shape) => {
     const reached: Reached = { stored: 0, duplicates: 0, invalid: 0, expired: 0, expiredOnArrival: 0, evicted: 0, heapInserts: 0, maxAddresses: 0 };
     for (const seed of [1, 2, 3]) run(shape, seed, reached);
     // The streams did reach what they are for.
     for (const k of shape.reaches) expect(reached[k], k).toBeGreaterThan(0);
-    if (shape.capacity > 4096) expect(reached.maxAddresses).toBeGreaterThan(4096);
+    if (shape.addresses > 4096) expect(reached.maxAddresses).toBeGreaterThan(4096);
   }, 120_000);
 
   it("refuses a wrong handle, arrays, dims and ranges with typed errors", () => {
