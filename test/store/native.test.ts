@@ -95,7 +95,7 @@ function run(shape: Shape, seed: number, reached: Reached): void {
       // a single insert (TypeScript in both), trusted or verified
       writePacket(r, shape, c.now(), seqs, scratch, 0);
       const verified = r() < 0.5;
-      if (!verified && r() < 0.3) scratch[OFFSETS.confidence] ^= 1; // breaks the CRC
+      if (!verified && r() < 0.3) scratch[OFFSETS.confidence]! ^= 1; // breaks the CRC
       expect(native.insert(scratch, 0, verified), `step ${step}`).toBe(plain.insert(scratch, 0, verified));
     } else if (u < 0.1) {
       expect(native.sweep()).toBe(plain.sweep());
@@ -196,7 +196,8 @@ describe.skipIf(!NATIVE_STORE)("the store's C insert path against the TypeScript
     expect(() => bound.run(handle, buf, 0, 2, 0, codes, 0, new Uint8Array(2), 1)).toThrow(rangeError("codesOffset + count is past the end of codes or statuses"));
     expect(() => bound.run(handle, buf, 0, 2, 0, codes, 0, [] as unknown as Uint8Array, 0)).toThrow(typeError("statuses must be a Uint8Array or null"));
     // A synthesis handle is not a store's.
-    const synthHandle = new SynthEngine({ nodeId: nodeId(9) }) as unknown as { core: { native: { handle: object } | null } };
-    if (synthHandle.core.native !== null) expect(() => bound.run(synthHandle.core.native.handle, buf, 0, 0, 0, codes, 0, null, 0)).toThrow(typeError("handle must come from storeBind"));
+    const synthNative = (new SynthEngine({ nodeId: nodeId(9) }) as unknown as { core: { native: { handle: object } | null } }).core.native;
+    expect(synthNative).not.toBeNull();
+    expect(() => bound.run(synthNative!.handle, buf, 0, 0, 0, codes, 0, null, 0)).toThrow(typeError("handle must come from storeBind"));
   });
 });
