@@ -146,3 +146,38 @@ export const nativeStatus: Readonly<NativeStatus> = loaded.status;
 export const nativeSynth: NativeSynth | null = loaded.synth;
 /** The store's C insert path, or null (src/store/native.ts checks its layout). */
 export const nativeStore: NativeStoreBinding | null = loaded.store;
+
+/**
+ * Refuses an addon whose bound-state layout (native/<owner>.h: how many arrays, dims and regs
+ * it binds) differs from the TypeScript owner's (`owner`: "synth" or "store").
+ */
+export function assertBoundLayout(owner: string, layout: BoundLayout, expected: BoundLayout): void {
+  if (layout.arrays !== expected.arrays || layout.dims !== expected.dims || layout.regs !== expected.regs)
+    throw new QisError(
+      "ERR_NATIVE_LAYOUT",
+      `native addon ${owner} layout differs from src/${owner}/native.ts: ${layout.arrays}/${layout.dims}/${layout.regs} arrays/dims/regs, expected ${expected.arrays}/${expected.dims}/${expected.regs}`,
+    );
+}
+
+/**
+ * Where two owners' bound states first differ, or undefined when they are equal to the bit:
+ * the arrays byte for byte, then the first `regs` entries (`header` names the C header whose
+ * enums number them). How a C path is compared with its TypeScript one.
+ */
+export function boundDifference(
+  header: string,
+  ax: readonly ArrayBufferView[], ay: readonly ArrayBufferView[],
+  rx: Float64Array, ry: Float64Array, regs: number,
+): string | undefined {
+  for (let k = 0; k < ax.length; k++) {
+    const bx = new Uint8Array(ax[k]!.buffer, ax[k]!.byteOffset, ax[k]!.byteLength);
+    const by = new Uint8Array(ay[k]!.buffer, ay[k]!.byteOffset, ay[k]!.byteLength);
+    if (Buffer.compare(bx, by) === 0) continue;
+    let i = 0;
+    while (bx[i] === by[i]) i++;
+    return `bound array ${k} (${header}, the arrays' enum) differs first at byte ${i}`;
+  }
+  for (let i = 0; i < regs; i++)
+    if (!Object.is(rx[i], ry[i])) return `scalar ${i} (${header}, the regs' enum) is ${rx[i]} against ${ry[i]}`;
+  return undefined;
+}

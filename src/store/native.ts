@@ -12,7 +12,7 @@
  * after random streams.
  */
 import { QisError } from "../errors.js";
-import { nativeStore } from "../packet/native.js";
+import { assertBoundLayout, boundDifference, nativeStore } from "../packet/native.js";
 import type { ExpiryQueue } from "../util/expiry.js";
 import type { AddressIndex } from "./addresses.js";
 import type { IdentityIndex } from "./identity.js";
@@ -48,14 +48,7 @@ const R_H_SIZE = 20;
 /** what the last run did */
 export const R_EXPIRED_NOW = 22;
 
-if (nativeStore !== null) {
-  const l = nativeStore.layout;
-  if (l.arrays !== ARRAYS || l.dims !== DIMS || l.regs !== REGS)
-    throw new QisError(
-      "ERR_NATIVE_LAYOUT",
-      `native addon store layout differs from src/store/native.ts: ${l.arrays}/${l.dims}/${l.regs} arrays/dims/regs, expected ${ARRAYS}/${DIMS}/${REGS}`,
-    );
-}
+if (nativeStore !== null) assertBoundLayout("store", nativeStore.layout, { arrays: ARRAYS, dims: DIMS, regs: REGS });
 
 /** regs: the scalars, then what a call reports */
 export const REGS_LENGTH = REGS;
@@ -125,22 +118,10 @@ export function boundArrays({ data, ids, addrs: a, queue: q }: StoreParts): (Int
  * PacketStore#nativeState gives them).
  */
 export function partsDifference(x: StoreParts, rx: Float64Array, y: StoreParts, ry: Float64Array): string | undefined {
-  const ax = boundArrays(x);
-  const ay = boundArrays(y);
-  for (let k = 0; k < ax.length; k++) {
-    const bx = new Uint8Array(ax[k]!.buffer, ax[k]!.byteOffset, ax[k]!.byteLength);
-    const by = new Uint8Array(ay[k]!.buffer, ay[k]!.byteOffset, ay[k]!.byteLength);
-    if (Buffer.compare(bx, by) === 0) continue;
-    let i = 0;
-    while (bx[i] === by[i]) i++;
-    return `bound array ${k} (native/store.h enum qis_store_array) differs first at byte ${i}`;
-  }
   saveIndexScalars(x, rx);
   saveIndexScalars(y, ry);
   // Up to the per-call reports, which only the C path writes.
-  for (let i = 0; i < R_H_SIZE + 1; i++)
-    if (!Object.is(rx[i], ry[i])) return `scalar ${i} (native/store.h enum qis_store_reg) is ${rx[i]} against ${ry[i]}`;
-  return undefined;
+  return boundDifference("native/store.h", boundArrays(x), boundArrays(y), rx, ry, R_H_SIZE + 1);
 }
 
 function saveIndexScalars({ addrs, queue: q }: StoreParts, R: Float64Array): void {

@@ -13,7 +13,7 @@
  * ln(1 + n) is not Math.log1p above the table), so an engine gives the same bytes either way;
  * test/synth/native.test.ts compares every array after random streams.
  */
-import { nativeSynth } from "../packet/native.js";
+import { assertBoundLayout, boundDifference, nativeSynth } from "../packet/native.js";
 import { QisError } from "../errors.js";
 import type { SynthEngine } from "./engine.js";
 import type { SynthCore } from "./ingest.js";
@@ -44,14 +44,7 @@ const R_ADDED_NOW = 29;
 const R_EXPIRED_NOW = 30;
 const REGS = 31;
 
-if (nativeSynth !== null) {
-  const l = nativeSynth.layout;
-  if (l.arrays !== ARRAYS || l.dims !== DIMS || l.regs !== REGS)
-    throw new QisError(
-      "ERR_NATIVE_LAYOUT",
-      `native addon synthesis layout differs from src/synth/native.ts: ${l.arrays}/${l.dims}/${l.regs} arrays/dims/regs, expected ${ARRAYS}/${DIMS}/${REGS}`,
-    );
-}
+if (nativeSynth !== null) assertBoundLayout("synth", nativeSynth.layout, { arrays: ARRAYS, dims: DIMS, regs: REGS });
 
 /** Whether the C path is available (the addon is loaded and not disabled by QIS_EDGE_NO_NATIVE=1). */
 export const NATIVE_SYNTH = nativeSynth !== null;
@@ -134,23 +127,11 @@ export function boundArrays(core: SynthCore): (Int32Array | Float64Array | Uint8
  */
 export function stateDifference(x: SynthEngine, y: SynthEngine): string | undefined {
   const [cx, cy] = [x, y].map((e) => (e as unknown as { core: SynthCore }).core);
-  const ax = boundArrays(cx!);
-  const ay = boundArrays(cy!);
-  for (let k = 0; k < ax.length; k++) {
-    const bx = new Uint8Array(ax[k]!.buffer, ax[k]!.byteOffset, ax[k]!.byteLength);
-    const by = new Uint8Array(ay[k]!.buffer, ay[k]!.byteOffset, ay[k]!.byteLength);
-    if (Buffer.compare(bx, by) === 0) continue;
-    let i = 0;
-    while (bx[i] === by[i]) i++;
-    return `bound array ${k} (native/synth.h enum qis_synth_array) differs first at byte ${i}`;
-  }
   const rx = new Float64Array(REGS);
   const ry = new Float64Array(REGS);
   saveScalars(cx!, rx);
   saveScalars(cy!, ry);
-  for (let i = 0; i < REGS; i++)
-    if (!Object.is(rx[i], ry[i])) return `scalar ${i} (native/synth.h enum qis_synth_reg) is ${rx[i]} against ${ry[i]}`;
-  return undefined;
+  return boundDifference("native/synth.h", boundArrays(cx!), boundArrays(cy!), rx, ry, REGS);
 }
 
 /** Copies the tables' scalar fields and the counters the C updates into R (regs layout). */
