@@ -38,12 +38,8 @@ const R_A_FREE_TOP = 10;
 const R_A_HIGH_ID = 11;
 const R_A_LIVE_COUNT = 12;
 const R_A_GENERATION = 13;
+/** the expiry queue's 7 scalars (ExpiryQueue.saveScalars), 14..20 */
 const R_Q_COUNT = 14;
-const R_Q_LAST = 15;
-const R_Q_HIGH = 16;
-const R_Q_NEXT_SLOT = 17;
-const R_Q_NEXT_EXP = 18;
-const R_Q_HEAP_INSERTS = 19;
 const R_H_SIZE = 20;
 /** what the last run did */
 export const R_EXPIRED_NOW = 22;
@@ -129,13 +125,7 @@ function saveIndexScalars({ addrs, queue: q }: StoreParts, R: Float64Array): voi
   R[R_A_HIGH_ID] = addrs.highId;
   R[R_A_LIVE_COUNT] = addrs.liveCount;
   R[R_A_GENERATION] = addrs.generation;
-  R[R_Q_COUNT] = q.count;
-  R[R_Q_LAST] = q.lastQueue;
-  R[R_Q_HIGH] = q.qHigh;
-  R[R_Q_NEXT_SLOT] = q.nextSlot;
-  R[R_Q_NEXT_EXP] = q.nextExp;
-  R[R_Q_HEAP_INSERTS] = q.heapInserts;
-  R[R_H_SIZE] = q.heap.size;
+  q.saveScalars(R, R_Q_COUNT);
 }
 
 function loadIndexScalars({ addrs, queue: q }: StoreParts, R: Float64Array): void {
@@ -143,11 +133,5 @@ function loadIndexScalars({ addrs, queue: q }: StoreParts, R: Float64Array): voi
   addrs.highId = R[R_A_HIGH_ID]! | 0;
   addrs.liveCount = R[R_A_LIVE_COUNT]! | 0;
   addrs.generation = R[R_A_GENERATION]!;
-  q.count = R[R_Q_COUNT]! | 0;
-  q.lastQueue = R[R_Q_LAST]! | 0;
-  q.qHigh = R[R_Q_HIGH]! | 0;
-  q.nextSlot = R[R_Q_NEXT_SLOT]! | 0;
-  q.nextExp = R[R_Q_NEXT_EXP]!;
-  q.heapInserts = R[R_Q_HEAP_INSERTS]!;
-  q.heap.size = R[R_H_SIZE]! | 0;
+  q.loadScalars(R, R_Q_COUNT);
 }

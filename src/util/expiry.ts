@@ -89,6 +89,32 @@ export class ExpiryQueue {
     );
   }
 
+  /**
+   * Its scalars into R[at, at + 7): count, lastQueue, qHigh, nextSlot, nextExp, heapInserts,
+   * heap size, the order of native/expiry.h qx_load (the C paths of the store and the
+   * synthesis engine take them in and out around a call).
+   */
+  saveScalars(R: Float64Array, at: number): void {
+    R[at] = this.count;
+    R[at + 1] = this.lastQueue;
+    R[at + 2] = this.qHigh;
+    R[at + 3] = this.nextSlot;
+    R[at + 4] = this.nextExp;
+    R[at + 5] = this.heapInserts;
+    R[at + 6] = this.heap.size;
+  }
+
+  /** The inverse of saveScalars. */
+  loadScalars(R: Float64Array, at: number): void {
+    this.count = R[at]! | 0;
+    this.lastQueue = R[at + 1]! | 0;
+    this.qHigh = R[at + 2]! | 0;
+    this.nextSlot = R[at + 3]! | 0;
+    this.nextExp = R[at + 4]!;
+    this.heapInserts = R[at + 5]!;
+    this.heap.size = R[at + 6]! | 0;
+  }
+
   /** The list for this ttl: its own, else a free one (re-keyed), else -1. */
   private queueFor(ttl: number): number {
     const qTtl = this.qTtl;
