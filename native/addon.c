@@ -229,7 +229,7 @@ typedef struct bound_kind {
   napi_typedarray_type (*array_type)(int i);
   int (*dims_ok)(const int32_t *d);
   size_t (*min_length)(const int32_t *d, int i);
-  const char *what; /* "synthBind" */
+  const char *bad_handle; /* the TypeError for a handle of another kind */
 } bound_kind;
 
 typedef struct binding {
@@ -280,9 +280,9 @@ static napi_typedarray_type store_array_type(int i) {
 }
 
 static const bound_kind synth_kind = {{0x71697365646765ull, 0x73796e7468303031ull}, SA_COUNT, SD_COUNT,
-                                      synth_array_type, synth_dims_ok, qis_synth_min_length, "synthBind"};
+                                      synth_array_type, synth_dims_ok, qis_synth_min_length, "handle must come from synthBind"};
 static const bound_kind store_kind = {{0x71697365646765ull, 0x73746f7265303031ull}, QS_COUNT, QS_D_COUNT,
-                                      store_array_type, qis_store_dims_ok, qis_store_min_length, "storeBind"};
+                                      store_array_type, qis_store_dims_ok, qis_store_min_length, "handle must come from storeBind"};
 
 static void binding_finalize(napi_env env, void *data, void *hint) {
   binding *b = data;
@@ -339,13 +339,13 @@ fail:
   return NULL;
 }
 
-/* The binding behind argv[0], a handle of kind k, or NULL with a pending TypeError. */
+/* The binding behind `handle`, a handle of kind k, or NULL with a pending TypeError. */
 static binding *bound(napi_env env, napi_value handle, const bound_kind *k) {
   bool tagged = false;
   void *b;
   if (napi_check_object_type_tag(env, handle, &k->tag, &tagged) != napi_ok || !tagged ||
       napi_get_value_external(env, handle, &b) != napi_ok) {
-    throw_type(env, k == &synth_kind ? "handle must come from synthBind" : "handle must come from storeBind");
+    throw_type(env, k->bad_handle);
     return NULL;
   }
   return b;

@@ -5,7 +5,7 @@
  * store and its indexes (identity.ts, addresses.ts, src/util/expiry.ts), bound once in the
  * order of native/store.h, so that TypeScript (single inserts, queries, file mode, reopening)
  * and C (insertBatch in memory) take turns on one state. The scalars travel in `regs`: the
- * store copies its own in and out around a call (store.ts #runNative), and this file those of
+ * store copies its own in and out around a call (store.ts #insertBatchNative), and this file those of
  * the indexes. Fields of the indexes that this file reads are therefore not private.
  *
  * Both paths give the same bytes; test/store/native.test.ts compares every array and scalar
@@ -41,8 +41,7 @@ const R_A_GENERATION = 13;
 /** the expiry queue's 7 scalars (ExpiryQueue.saveScalars), 14..20 */
 const R_Q_COUNT = 14;
 const R_H_SIZE = 20;
-/** what the last run did */
-export const R_EXPIRED_NOW = 22;
+// 21, 22: what the last run did (stored, expired by its sweep); the store counts these itself
 
 if (nativeStore !== null) assertBoundLayout("store", nativeStore.layout, { arrays: ARRAYS, dims: DIMS, regs: REGS });
 
@@ -110,8 +109,8 @@ export function boundArrays({ data, ids, addrs: a, queue: q }: StoreParts): (Int
 
 /**
  * Where two stores' bound states first differ, or undefined when they are equal to the bit:
- * every bound array byte for byte, then the regs (`regs`: each store's scalars as
- * PacketStore#nativeState gives them).
+ * every bound array byte for byte, then the regs (`rx`, `ry`: each store's scalars as
+ * PacketStore#comparableState gives them).
  */
 export function partsDifference(x: StoreParts, rx: Float64Array, y: StoreParts, ry: Float64Array): string | undefined {
   saveIndexScalars(x, rx);
