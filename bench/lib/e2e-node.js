@@ -104,8 +104,11 @@ async function agent(kind, synth, peer) {
     let seqBase = 1;
     process.on("message", async (m) => {
       if (m.op === "prepare") {
-        // Packets of this node, as a local pipeline would hand them to publish().
-        const buf = Buffer.allocUnsafe(m.n * PACKET_SIZE);
+        // Packets of this node, as a local pipeline would hand them to publish(): encoded into
+        // one buffer reused from round to round, as a pipeline reuses its buffers (a fresh
+        // 100 MB buffer per round would set off a full GC that runs on into the burst).
+        if (prepared === null || prepared.length !== m.n * PACKET_SIZE) prepared = Buffer.allocUnsafe(m.n * PACKET_SIZE);
+        const buf = prepared;
         const now = Date.now();
         for (let i = 0; i < m.n; i++) {
           codec.encode(
@@ -115,7 +118,6 @@ async function agent(kind, synth, peer) {
           );
         }
         seqBase += m.n;
-        prepared = buf;
         send({ event: "prepared" });
       } else if (m.op === "burst") {
         const CHUNK = 1024;
