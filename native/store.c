@@ -415,7 +415,11 @@ size_t qis_store_run(void *const *a, const int32_t *dim, const uint8_t *p, size_
   x.cap = (uint32_t)dim[QS_D_CAPACITY], x.id_seed = (uint32_t)dim[QS_D_ID_SEED], x.id_mask = (uint32_t)dim[QS_D_ID_MASK];
   x.a_seed = (uint32_t)dim[QS_D_A_SEED], x.a_mask = (uint32_t)dim[QS_D_A_MASK];
   x.record_ids = (uint32_t)dim[QS_D_RECORD_IDS], x.front_shift = (uint32_t)dim[QS_D_FRONT_SHIFT];
+#ifdef HAVE_STREAM
   x.stream = (size_t)x.cap * QIS_PACKET_SIZE > STREAM_ABOVE;
+#else
+  x.stream = 0;
+#endif
 
   x.clock = R[QS_R_CLOCK], x.cursor = R[QS_R_CURSOR], x.ring_head = (int32_t)R[QS_R_HEAD], x.size = (int32_t)R[QS_R_SIZE];
   x.stored = R[QS_R_STORED], x.duplicates = R[QS_R_DUPLICATES], x.expired = R[QS_R_EXPIRED];
