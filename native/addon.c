@@ -420,12 +420,12 @@ static napi_value js_store_run(napi_env env, napi_callback_info info) {
        !get_size(env, argv[8], &statuses_off, "statusesOffset must be a non-negative integer")))
     return NULL;
   if (!in_bounds(codes_len, codes_off, count, 1) ||
-      (statuses != NULL && !in_bounds(statuses_len, statuses_off, count, 1))) {
+      (type != napi_null && !in_bounds(statuses_len, statuses_off, count, 1))) {
     throw_range(env, "codesOffset + count is past the end of codes or statuses");
     return NULL;
   }
   count = qis_store_run(b->a, b->dim, p, count, (const uint8_t *)codes + codes_off,
-                        statuses == NULL ? NULL : (uint8_t *)statuses + statuses_off, sweep != 0);
+                        type == napi_null ? NULL : (uint8_t *)statuses + statuses_off, sweep != 0);
   return napi_create_uint32(env, (uint32_t)count, &result) == napi_ok ? result : NULL;
 }
 

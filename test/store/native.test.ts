@@ -195,6 +195,7 @@ describe.skipIf(!NATIVE_STORE)("the store's C insert path against the TypeScript
     expect(() => bound.run(handle, buf, 0, 2, 0, codes, 1, null, 0)).toThrow(rangeError("codesOffset + count is past the end of codes or statuses"));
     expect(() => bound.run(handle, buf, 0, 2, 0, codes, 0, new Uint8Array(2), 1)).toThrow(rangeError("codesOffset + count is past the end of codes or statuses"));
     expect(() => bound.run(handle, buf, 0, 2, 0, codes, 0, [] as unknown as Uint8Array, 0)).toThrow(typeError("statuses must be a Uint8Array or null"));
+    expect(() => bound.run(handle, buf, 0, 2, 0, codes, 0, new Uint8Array(0), 0)).toThrow(rangeError("codesOffset + count is past the end of codes or statuses"));
     // A synthesis handle is not a store's.
     const synthNative = (new SynthEngine({ nodeId: nodeId(9) }) as unknown as { core: { native: { handle: object } | null } }).core.native;
     expect(synthNative).not.toBeNull();
