@@ -261,17 +261,8 @@ export class PacketStore {
     try {
       for (let start = 0; start < n; start += VERIFY_CHUNK) {
         const m = Math.min(VERIFY_CHUNK, n - start);
-        let verdicts: Uint8Array;
-        let base: number;
-        if (codes !== undefined) {
-          verdicts = codes;
-          base = start;
-        } else {
-          const part = start === 0 && m * PACKET_SIZE === buf.length ? buf : buf.subarray(start * PACKET_SIZE, (start + m) * PACKET_SIZE);
-          codec.verifyBatch(part, this.#codes);
-          verdicts = this.#codes;
-          base = 0;
-        }
+        const verdicts = this.#verdicts(buf, start, m, codes);
+        const base = codes !== undefined ? start : 0;
         for (let i = 0; i < m; i++) {
           let status: InsertStatus;
           if (verdicts[base + i] !== 0) {
@@ -307,14 +298,8 @@ export class PacketStore {
       let start = 0;
       do {
         const m = Math.min(VERIFY_CHUNK, n - start);
-        let verdicts: Uint8Array = this.#codes;
-        let base = 0;
-        if (codes !== undefined) {
-          verdicts = codes;
-          base = start;
-        } else if (m > 0) {
-          codec.verifyBatch(start === 0 && m * PACKET_SIZE === buf.length ? buf : buf.subarray(start * PACKET_SIZE, (start + m) * PACKET_SIZE), verdicts);
-        }
+        const verdicts = this.#verdicts(buf, start, m, codes);
+        const base = codes !== undefined ? start : 0;
         // The first call sweeps (even for an empty batch, as the TypeScript path does).
         stored += native.run(buf, start * PACKET_SIZE, m, start === 0, verdicts, base, statuses ?? null, start);
         start += VERIFY_CHUNK;
@@ -323,6 +308,16 @@ export class PacketStore {
       this.#loadScalars(R);
     }
     return stored;
+  }
+
+  /**
+   * The verdicts of insertBatch's packets start .. start + m − 1: the caller's `codes` (indexed
+   * from `start`), else the codec's, written into #codes (indexed from 0).
+   */
+  #verdicts(buf: Uint8Array, start: number, m: number, codes: Uint8Array | undefined): Uint8Array {
+    if (codes !== undefined) return codes;
+    if (m > 0) codec.verifyBatch(start === 0 && m * PACKET_SIZE === buf.length ? buf : buf.subarray(start * PACKET_SIZE, (start + m) * PACKET_SIZE), this.#codes);
+    return this.#codes;
   }
 
   /** The store's own scalars into the C path's regs (src/store/native.ts R_*). */
