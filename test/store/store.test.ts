@@ -16,6 +16,13 @@ describe("construction", () => {
     expect(catchStoreError(() => new PacketStore({ capacity: 4, file: "" })).code).toBe("ERR_STORE_ARGUMENT");
     expect(catchStoreError(() => new PacketStore(null as unknown as { capacity: number })).code).toBe("ERR_STORE_ARGUMENT");
     expect(catchStoreError(() => new PacketStore({ capacity: 4, queryStrategy: "fast" as "auto" })).code).toBe("ERR_STORE_ARGUMENT");
+    for (const native of ["yes", 1, null])
+      expect(catchStoreError(() => new PacketStore({ capacity: 4, native: native as unknown as boolean }))).toMatchObject({ code: "ERR_STORE_ARGUMENT", message: "native must be a boolean" });
+    for (const seed of [1.5, 2 ** 31, -(2 ** 31) - 1, "7", NaN])
+      expect(catchStoreError(() => new PacketStore({ capacity: 4, seed: seed as number }))).toMatchObject({ code: "ERR_STORE_ARGUMENT", message: "seed must be a 32-bit signed integer" });
+    // The edges of the int32 range are seeds.
+    expect(new PacketStore({ capacity: 4, seed: -(2 ** 31) }).size).toBe(0);
+    expect(new PacketStore({ capacity: 4, seed: 2 ** 31 - 1 }).size).toBe(0);
   });
 
   it("starts empty with a fixed memory footprint that traffic does not change", () => {
