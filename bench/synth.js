@@ -81,7 +81,7 @@ function restamp(buf, p) {
     const o = i * PACKET_SIZE;
     const v = base + i;
     const ts = T0 + v;
-    const lo = ts % 4294967296;
+    const lo = ts >>> 0; // ts mod 2^32 (ToUint32); a % on this double is a call to fmod, 13 ns per packet
     const hi = (ts - lo) / 4294967296;
     buf[o + 8] = lo;
     buf[o + 9] = lo >>> 8;

@@ -7,6 +7,7 @@
 
 #include <math.h>
 #include <stdint.h>
+#include <string.h>
 
 /* src/util/expiry.ts QUEUES, MAX_WALK; links[4·slot + LOC / NEXT / PREV] */
 #define QIS_EXPIRY_QUEUES 8
@@ -22,6 +23,8 @@ typedef struct qis_expiry {
   int32_t *links, *head, *tail, *h_slots, *h_pos;
   int32_t count, last, high, next_slot, h_size;
   double next_exp, heap_inserts;
+  /* C only, rebuilt by qx_load: a queue that may hold ttl t, at by_ttl[t mod 16] (-1: none) */
+  int8_t by_ttl[16];
 } qis_expiry;
 
 /* ---- ExpiryHeap (src/util/heap.ts), keyed by (exp, ord) */
@@ -89,13 +92,17 @@ static inline void qx_heap_remove(qis_expiry *q, int32_t slot) {
 
 /* ---- ExpiryQueue (src/util/expiry.ts) */
 
+/* The queue of this ttl: the one that has it (ttls are unique among the queues), else the first
+ * empty one (which takes it), else a new one, else -1 (all taken: the heap). by_ttl finds the
+ * one that has it without a data-dependent branch: ttls arrive in no order, and the scan alone
+ * mispredicted about once per insert. The scan stays for what by_ttl misses. */
 static inline int32_t qx_queue_for(qis_expiry *q, double ttl) {
-  int32_t last = q->last, high = q->high, free_q = -1, k;
-  if (q->ttl[last] == ttl) return last;
+  int32_t high = q->high, free_q = -1, k = q->by_ttl[(uint32_t)ttl & 15u];
+  if (k >= 0 && q->ttl[k] == ttl) return q->last = k;
   for (k = 0; k < high; k++) {
     if (q->ttl[k] == ttl) {
-      q->last = k;
-      return k;
+      q->by_ttl[(uint32_t)ttl & 15u] = (int8_t)k;
+      return q->last = k;
     }
     if (free_q < 0 && q->head[k] < 0) free_q = k;
   }
@@ -106,6 +113,7 @@ static inline int32_t qx_queue_for(qis_expiry *q, double ttl) {
   if (free_q >= 0) {
     q->ttl[free_q] = ttl;
     q->last = free_q;
+    q->by_ttl[(uint32_t)ttl & 15u] = (int8_t)free_q;
   }
   return free_q;
 }
@@ -151,27 +159,36 @@ static inline void qx_insert(qis_expiry *q, int32_t slot, double ttl) {
   }
 }
 
+/* The bits of a key (an expiry or an order): keys are never negative (+inf at most), and the
+ * IEEE bits of such doubles order as their values do, so that a min over keys can use integer
+ * selects (conditional moves; compilers branch on double ones). */
+static inline int64_t qx_bits(double v) {
+  int64_t b;
+  memcpy(&b, &v, 8);
+  return b;
+}
+
+/* next_slot and next_exp: the earliest of the heap's top and the lists' heads, by (exp, ord).
+ * Branch-free: which one is earliest changes from one expiry to the next. */
 static inline void qx_recompute(qis_expiry *q) {
   int32_t m = -1, k;
-  double mk = INFINITY, mo = INFINITY;
+  int64_t mk = qx_bits(INFINITY), mo = mk;
   if (q->h_size > 0) {
     m = q->h_slots[0];
-    mk = q->h_keys[0];
-    mo = q->ord[m];
+    mk = qx_bits(q->h_keys[0]);
+    mo = qx_bits(q->ord[m]);
   }
   for (k = 0; k < q->high; k++) {
     int32_t h = q->head[k];
-    double hk;
-    if (h < 0) continue;
-    hk = q->head_exp[k];
-    if (m < 0 || hk < mk || (hk == mk && q->head_ord[k] < mo)) {
-      m = h;
-      mk = hk;
-      mo = q->head_ord[k];
-    }
+    int64_t hk = qx_bits(q->head_exp[k]), ho = qx_bits(q->head_ord[k]);
+    int64_t take = -(int64_t)((h >= 0) & ((m < 0) | (hk < mk) | ((hk == mk) & (ho < mo))));
+    /* masks, not ?: (which compilers may still turn into a branch) */
+    m ^= (m ^ h) & (int32_t)take;
+    mk ^= (mk ^ hk) & take;
+    mo ^= (mo ^ ho) & take;
   }
   q->next_slot = m;
-  q->next_exp = mk;
+  memcpy(&q->next_exp, &mk, 8);
 }
 
 /* Removes slot (present). Returns the list's new head when slot was one (its owner may prefetch
@@ -207,8 +224,11 @@ static inline void qx_arrays(qis_expiry *q, void *const *a) {
 
 /* Scalars from and to regs[0..6]: count, last, high, next_slot, next_exp, heap_inserts, h_size. */
 static inline void qx_load(qis_expiry *q, const double *r) {
+  int32_t k;
   q->count = (int32_t)r[0], q->last = (int32_t)r[1], q->high = (int32_t)r[2];
   q->next_slot = (int32_t)r[3], q->next_exp = r[4], q->heap_inserts = r[5], q->h_size = (int32_t)r[6];
+  memset(q->by_ttl, -1, sizeof q->by_ttl);
+  for (k = 0; k < q->high; k++) q->by_ttl[(uint32_t)q->ttl[k] & 15u] = (int8_t)k;
 }
 
 static inline void qx_save(const qis_expiry *q, double *r) {

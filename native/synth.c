@@ -13,11 +13,13 @@
 #include "expiry.h"
 #include "packet.h"
 
+#define NONE 0xffffffffu
 /* 2^-30: weights below count as 0 (src/synth/sums.ts MIN_WEIGHT) */
 #define MIN_WEIGHT (1.0 / 1073741824.0)
 #define TWO32 4294967296.0
 #if defined(__GNUC__)
 #define PREFETCH(p) __builtin_prefetch(p)
+typedef int32_t v4i __attribute__((vector_size(16)));
 #else
 #define PREFETCH(p) ((void)(p))
 #endif
@@ -80,8 +82,12 @@ static double ln1p_count(const ctx *x, uint32_t n) {
   int k;
   double f, s, z, p;
   if (n < (uint32_t)x->dim[SD_LOG1P_N]) return x->log1p[n];
+#if defined(__GNUC__)
+  k = 31 - __builtin_clz(n);
+#else
   k = 31;
   while (!(n >> k)) k--;
+#endif
   f = ((double)n + 1.0) * ldexp(1.0, -k);
   if (f > 1.4142135623730951) {
     f = f * 0.5;
@@ -253,8 +259,23 @@ static void node_release(ctx *x, int32_t g) {
   x->free_nodes[x->node_free_top++] = g;
 }
 
+/* The entry of node g at address a, or -1 (a node is at most once per address): four entries
+ * per step where the compiler has vector types. */
 static int32_t pair_find(const ctx *x, int32_t a, int32_t g) {
   int32_t k = a * x->dim[SD_PER_ADDRESS], end = k + x->a_pair_high[a];
+#if defined(__GNUC__)
+  const v4i gv = {g, g, g, g};
+  for (; k + 4 <= end; k += 4) {
+    v4i v, eq;
+    uint64_t lo, hi;
+    memcpy(&v, x->p_node + k, 16);
+    eq = v == gv;
+    memcpy(&lo, &eq, 8);
+    memcpy(&hi, (const char *)&eq + 8, 8);
+    /* one lane at most is -1: its index without a branch */
+    if ((lo | hi) != 0) return k + ((eq[1] & 1) | (eq[2] & 2) | (eq[3] & 3));
+  }
+#endif
   for (; k < end; k++)
     if (x->p_node[k] == g) return k;
   return -1;
@@ -286,11 +307,16 @@ static void pair_release(ctx *x, int32_t a, int32_t e, int32_t slot, int synth) 
 
 /* ---- Contributions (src/synth/contributions.ts) and their exact removal (ingest.ts) */
 
-static int32_t seen_find(const ctx *x, int32_t h, int32_t g, double seq) {
+/* The slot of the contribution (g, seq), or -1 with *empty set to the cell where the probe
+ * ended: the cell id_insert would take for hash h, as long as the table is not changed between. */
+static int32_t seen_find(const ctx *x, int32_t h, int32_t g, double seq, uint32_t *empty) {
   uint32_t mask = (uint32_t)x->dim[SD_SEEN_MASK], i = (uint32_t)h & mask;
   for (;;) {
     int32_t s = x->seen_cells[2 * i] - 1;
-    if (s < 0) return -1;
+    if (s < 0) {
+      *empty = i;
+      return -1;
+    }
     if (x->seen_cells[2 * i + 1] == h && x->cI[s * 8 + 2] == g && x->cF[s * 8 + 7] == seq) return s;
     i = (i + 1) & mask;
   }
@@ -336,16 +362,45 @@ static int32_t address_find(const ctx *x, const uint8_t *p) {
   i = (uint32_t)hh & mask;
   for (;;) {
     int32_t a = x->name_cells[2 * i] - 1;
+    const int32_t *w;
     if (a < 0) return -1;
-    if (x->name_cells[2 * i + 1] == hh && memcmp(x->a_hash + (a << 2), h, 16) == 0) return a;
+    w = x->a_hash + (a << 2);
+    if (x->name_cells[2 * i + 1] == hh && (uint32_t)w[0] == h[0] && (uint32_t)w[1] == h[1] && (uint32_t)w[2] == h[2] &&
+        (uint32_t)w[3] == h[3])
+      return a;
     i = (i + 1) & mask;
   }
+}
+
+/* The address bytes of p against an address's words (the first (len + 3) / 4 of them: the
+ * bytes TypeScript compares). The first 12 words (48 bytes: most addresses) are compared
+ * without a branch on the length, lanes past it masked: lengths vary from packet to packet,
+ * and memcmp's loop mispredicted on most packets. */
+static int same_address(const int32_t *words, const uint8_t *p, uint32_t len) {
+  const uint8_t *b = p + offsetof(qis_packet, address);
+  uint32_t n = (len + 3) >> 2;
+#if defined(__GNUC__)
+  v4i diff = {0, 0, 0, 0}, lane = {0, 1, 2, 3};
+  const v4i four = {4, 4, 4, 4}, nv = {(int32_t)n, (int32_t)n, (int32_t)n, (int32_t)n};
+  int j;
+  for (j = 0; j < 12; j += 4) {
+    v4i w, v;
+    memcpy(&w, words + j, 16);
+    memcpy(&v, b + 4 * j, 16);
+    diff |= (w ^ v) & (lane < nv);
+    lane += four;
+  }
+  if ((diff[0] | diff[1] | diff[2] | diff[3]) != 0) return 0;
+  return n <= 12 || memcmp(words + 12, b + 48, 4 * (size_t)(n - 12)) == 0;
+#else
+  return memcmp(words, b, 4 * (size_t)n) == 0;
+#endif
 }
 
 /* One packet through the input rules, then its commit (SynthCore.ingest, same order). */
 static int ingest(ctx *x, const uint8_t *p) {
   double now = x->T[0], ts, exp, seq, w, wd, delta, *cf;
-  uint32_t n[4], ttl, nobs, seq_lo;
+  uint32_t n[4], ttl, nobs, seq_lo, seen_cell = NONE;
   int synth = (p[offsetof(qis_packet, flags)] & QIS_FLAG_SYNTHESIZED) != 0;
   int32_t a, g, e = -1, seen_hash = 0, replaced = -1, slot, *ci;
   uint8_t hops, len;
@@ -375,8 +430,7 @@ static int ingest(ctx *x, const uint8_t *p) {
     return QIS_SYNTH_NEED_TS;
   }
   len = p[offsetof(qis_packet, address_len)];
-  if (x->a_len[a] != len ||
-      memcmp(x->a_words + a * QIS_SYNTH_ADDRESS_WORDS, p + offsetof(qis_packet, address), 4 * (size_t)((len + 3) >> 2)) != 0) {
+  if (x->a_len[a] != len || !same_address(x->a_words + a * QIS_SYNTH_ADDRESS_WORDS, p, len)) {
     x->c[R_ADDRESS_COLLISIONS]++;
     return ADDRESS_COLLISION;
   }
@@ -386,7 +440,7 @@ static int ingest(ctx *x, const uint8_t *p) {
   x->T[2] = seq;
   if (g >= 0) {
     seen_hash = mix2((uint32_t)x->dim[SD_SEED], (uint32_t)g, seq_lo);
-    if (seen_find(x, seen_hash, g, seq) >= 0) {
+    if (seen_find(x, seen_hash, g, seq, &seen_cell) >= 0) {
       x->c[R_DUPLICATES]++;
       return DUPLICATE;
     }
@@ -445,7 +499,13 @@ static int ingest(ctx *x, const uint8_t *p) {
   /* link: expiry order, (node, seq) table, head of the address's list */
   qx_insert(&x->q, slot, (double)ttl);
   ci[3] = seen_hash;
-  id_insert(x->seen_cells, (uint32_t)x->dim[SD_SEEN_MASK], seen_hash, slot, &x->seen_count);
+  /* where the duplicate check's probe ended, when it ran (nothing changed the table since) */
+  if (seen_cell != NONE) {
+    x->seen_cells[2 * seen_cell] = slot + 1;
+    x->seen_cells[2 * seen_cell + 1] = seen_hash;
+    x->seen_count++;
+  } else
+    id_insert(x->seen_cells, (uint32_t)x->dim[SD_SEEN_MASK], seen_hash, slot, &x->seen_count);
   ci[4] = -1;
   ci[5] = x->a_head[a];
   if (ci[5] >= 0) x->cI[ci[5] * 8 + 4] = slot;
