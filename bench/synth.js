@@ -380,7 +380,7 @@ function report({ res, alloc, stats, snap, synthesized, addresses, footprint, dr
       `${RAW_NODES} nodes sending raw packets and ${SYNTH_NODES} sending synthesized ones (${synthesized} packets, hops 1..2), ` +
       `random delta, confidence 0.2..1, n_observations 1..5000, ttl ${TTLS.join("/")} s; one packet per ms of stream time. ` +
       `Each timed pass first restamps every packet in place (seq = pass·N + i, timestamp = T0 + pass·N + i; ${ns(m("restamp"))} per packet, inside every row), ` +
-      `so the packets are new to the engine and its clock moves ${(N / 1000).toFixed(1)} s per pass. The stream is ${(N * PACKET_SIZE / 2 ** 20).toFixed(0)} MiB, so its packets are cache-warm, as packets just received and verified are.`,
+      `so the packets are new to the engine and its clock moves ${(N / 1000).toFixed(1)} s per pass. The stream is ${(N * PACKET_SIZE / 2 ** 20).toFixed(0)} MiB: the restamp has just written each packet's first cache line; the engine reads two more per packet (the address), last touched a pass earlier.`,
   );
   md.push(
     `- **Engine**: \`new SynthEngine({ maxContributions: ${CAPACITY}, maxAddresses: 1024, maxNodesPerAddress: 32, minContributors: 2, minDelta: 0.02, minIntervalMs: 1000 })\` ` +
