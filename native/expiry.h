@@ -97,11 +97,12 @@ static inline void qx_heap_remove(qis_expiry *q, int32_t slot) {
  * one that has it without a data-dependent branch: ttls arrive in no order, and the scan alone
  * mispredicted about once per insert. The scan stays for what by_ttl misses. */
 static inline int32_t qx_queue_for(qis_expiry *q, double ttl) {
-  int32_t high = q->high, free_q = -1, k = q->by_ttl[(uint32_t)ttl & 15u];
+  int8_t *mapped = &q->by_ttl[(uint32_t)ttl & 15u];
+  int32_t high = q->high, free_q = -1, k = *mapped;
   if (k >= 0 && q->ttl[k] == ttl) return q->last = k;
   for (k = 0; k < high; k++) {
     if (q->ttl[k] == ttl) {
-      q->by_ttl[(uint32_t)ttl & 15u] = (int8_t)k;
+      *mapped = (int8_t)k;
       return q->last = k;
     }
     if (free_q < 0 && q->head[k] < 0) free_q = k;
@@ -113,7 +114,7 @@ static inline int32_t qx_queue_for(qis_expiry *q, double ttl) {
   if (free_q >= 0) {
     q->ttl[free_q] = ttl;
     q->last = free_q;
-    q->by_ttl[(uint32_t)ttl & 15u] = (int8_t)free_q;
+    *mapped = (int8_t)free_q;
   }
   return free_q;
 }

@@ -13,7 +13,6 @@
 #include "expiry.h"
 #include "packet.h"
 
-#define NONE 0xffffffffu
 /* 2^-30: weights below count as 0 (src/synth/sums.ts MIN_WEIGHT) */
 #define MIN_WEIGHT (1.0 / 1073741824.0)
 #define TWO32 4294967296.0
@@ -112,8 +111,8 @@ static double ln1p_count(const ctx *x, uint32_t n) {
 
 /* ---- IdTable (src/synth/idtable.ts): cells[2i] = id + 1 (0 empty), cells[2i + 1] = hash */
 
-static void id_insert(int32_t *cells, uint32_t mask, int32_t hash, int32_t id, int32_t *count) {
-  uint32_t i = (uint32_t)hash & mask;
+/* The probe starts at cell i: hash & mask, or where a lookup of this hash ended on an empty cell. */
+static void id_insert(int32_t *cells, uint32_t mask, uint32_t i, int32_t hash, int32_t id, int32_t *count) {
   while (cells[2 * i] != 0) i = (i + 1) & mask;
   cells[2 * i] = id + 1;
   cells[2 * i + 1] = hash;
@@ -244,8 +243,9 @@ static int32_t node_find(const ctx *x, const uint32_t *n) {
 
 static int32_t node_intern(ctx *x, const uint32_t *n) {
   int32_t g = x->node_free_top > 0 ? x->free_nodes[--x->node_free_top] : x->node_high++;
-  id_insert(x->node_cells, (uint32_t)x->dim[SD_NODE_MASK], mix4((uint32_t)x->dim[SD_SEED], n[0], n[1], n[2], n[3]), g,
-            &x->node_count);
+  uint32_t mask = (uint32_t)x->dim[SD_NODE_MASK];
+  int32_t h = mix4((uint32_t)x->dim[SD_SEED], n[0], n[1], n[2], n[3]);
+  id_insert(x->node_cells, mask, (uint32_t)h & mask, h, g, &x->node_count);
   memcpy(x->n_words + (g << 2), n, 16);
   x->n_ref[g] = 0;
   return g;
@@ -400,7 +400,7 @@ static int same_address(const int32_t *words, const uint8_t *p, uint32_t len) {
 /* One packet through the input rules, then its commit (SynthCore.ingest, same order). */
 static int ingest(ctx *x, const uint8_t *p) {
   double now = x->T[0], ts, exp, seq, w, wd, delta, *cf;
-  uint32_t n[4], ttl, nobs, seq_lo, seen_cell = NONE;
+  uint32_t n[4], ttl, nobs, seq_lo, seen_cell = 0, seen_mask = (uint32_t)x->dim[SD_SEEN_MASK];
   int synth = (p[offsetof(qis_packet, flags)] & QIS_FLAG_SYNTHESIZED) != 0;
   int32_t a, g, e = -1, seen_hash = 0, replaced = -1, slot, *ci;
   uint8_t hops, len;
@@ -469,6 +469,7 @@ static int ingest(ctx *x, const uint8_t *p) {
   if (g < 0) {
     g = node_intern(x, n);
     seen_hash = mix2((uint32_t)x->dim[SD_SEED], (uint32_t)g, seq_lo);
+    seen_cell = (uint32_t)seen_hash & seen_mask;
   }
   if (e < 0) e = pair_insert(x, a, g);
 
@@ -499,13 +500,9 @@ static int ingest(ctx *x, const uint8_t *p) {
   /* link: expiry order, (node, seq) table, head of the address's list */
   qx_insert(&x->q, slot, (double)ttl);
   ci[3] = seen_hash;
-  /* where the duplicate check's probe ended, when it ran (nothing changed the table since) */
-  if (seen_cell != NONE) {
-    x->seen_cells[2 * seen_cell] = slot + 1;
-    x->seen_cells[2 * seen_cell + 1] = seen_hash;
-    x->seen_count++;
-  } else
-    id_insert(x->seen_cells, (uint32_t)x->dim[SD_SEEN_MASK], seen_hash, slot, &x->seen_count);
+  /* from where the duplicate check's probe ended (nothing changed the table since), or for a new
+   * node from the hash's own cell */
+  id_insert(x->seen_cells, seen_mask, seen_cell, seen_hash, slot, &x->seen_count);
   ci[4] = -1;
   ci[5] = x->a_head[a];
   if (ci[5] >= 0) x->cI[ci[5] * 8 + 4] = slot;
