@@ -264,7 +264,9 @@ static int synth_dims_ok(const int32_t *d) {
   return d[SD_MAX_HOPS] < 256 && d[SD_HOP_SLOTS] == d[SD_MAX_HOPS] + 1 && d[SD_LOG1P_N] >= 1 &&
          ((uint32_t)d[SD_NAME_MASK] & ((uint32_t)d[SD_NAME_MASK] + 1)) == 0 &&
          ((uint32_t)d[SD_NODE_MASK] & ((uint32_t)d[SD_NODE_MASK] + 1)) == 0 &&
-         ((uint32_t)d[SD_SEEN_MASK] & ((uint32_t)d[SD_SEEN_MASK] + 1)) == 0;
+         ((uint32_t)d[SD_SEEN_MASK] & ((uint32_t)d[SD_SEEN_MASK] + 1)) == 0 &&
+         /* a power of two with more cells than entries: a probe always meets an empty cell */
+         ((uint32_t)d[SD_PAIR_MASK] & ((uint32_t)d[SD_PAIR_MASK] + 1)) == 0 && d[SD_PAIR_MASK] >= d[SD_PER_ADDRESS];
 }
 
 static napi_typedarray_type store_array_type(int i) {

@@ -32,7 +32,7 @@ typedef struct ctx {
   int32_t *name_cells, *a_hash, *a_words, *empty_stack;
   uint8_t *a_len, *a_empty_listed;
   int32_t *node_cells, *n_words, *n_ref, *free_nodes;
-  int32_t *p_node, *p_raw, *p_synth, *a_nodes, *a_pair_high;
+  int32_t *p_node, *p_raw, *p_synth, *a_nodes, *a_pair_high, *p_index;
   double *cF;
   int32_t *cI, *free_slots, *a_head, *seen_cells;
   double *s_acc, *s_obs, *s_ts_min, *s_ts_max;
@@ -215,12 +215,14 @@ static void sums_remove(ctx *x, int32_t slot, int32_t a) {
   else if (r[4] == x->s_ts_min[a] || r[4] == x->s_ts_max[a]) x->s_win_dirty[a] = 1;
 }
 
+/* Without a branch, as emission.ts markDirty: whether a is already listed changes from packet to
+ * packet. The list has room for every address + 1, so writing a past its end is harmless. */
 static void mark_dirty(ctx *x, int32_t a) {
+  int32_t listed = x->e_dirty[a];
   x->e_changed[a] = 1;
-  if (x->e_dirty[a] == 0) {
-    x->e_dirty[a] = 1;
-    x->e_dirty_list[x->dirty_count++] = a;
-  }
+  x->e_dirty[a] = 1;
+  x->e_dirty_list[x->dirty_count] = a;
+  x->dirty_count += 1 - listed;
 }
 
 /* ---- Nodes and (address, node) entries (src/synth/nodes.ts) */
@@ -259,37 +261,48 @@ static void node_release(ctx *x, int32_t g) {
   x->free_nodes[x->node_free_top++] = g;
 }
 
-/* The entry of node g at address a, or -1 (a node is at most once per address): four entries
- * per step where the compiler has vector types. */
+/* The entry of node g at address a, or -1 (a node is at most once per address), through the
+ * address's index (nodes.ts PairTable). */
 static int32_t pair_find(const ctx *x, int32_t a, int32_t g) {
-  int32_t k = a * x->dim[SD_PER_ADDRESS], end = k + x->a_pair_high[a];
-#if defined(__GNUC__)
-  const v4i gv = {g, g, g, g};
-  for (; k + 4 <= end; k += 4) {
-    v4i v, eq;
-    uint64_t lo, hi;
-    memcpy(&v, x->p_node + k, 16);
-    eq = v == gv;
-    memcpy(&lo, &eq, 8);
-    memcpy(&hi, (const char *)&eq + 8, 8);
-    /* one lane at most is -1: its index without a branch */
-    if ((lo | hi) != 0) return k + ((eq[1] & 1) | (eq[2] & 2) | (eq[3] & 3));
+  uint32_t mask = (uint32_t)x->dim[SD_PAIR_MASK], i = (uint32_t)g & mask;
+  const int32_t *cells = x->p_index + (size_t)a * (mask + 1);
+  for (;;) {
+    int32_t k = cells[i] - 1;
+    if (k < 0 || x->p_node[k] == g) return k;
+    i = (i + 1) & mask;
   }
-#endif
-  for (; k < end; k++)
-    if (x->p_node[k] == g) return k;
-  return -1;
 }
 
 static int32_t pair_insert(ctx *x, int32_t a, int32_t g) {
   int32_t k = a * x->dim[SD_PER_ADDRESS], high = x->a_pair_high[a], end = k + high;
+  uint32_t mask = (uint32_t)x->dim[SD_PAIR_MASK], i = (uint32_t)g & mask;
+  int32_t *cells = x->p_index + (size_t)a * (mask + 1);
   while (k < end && x->p_node[k] >= 0) k++;
   if (k == end) x->a_pair_high[a] = high + 1;
   x->p_node[k] = g;
   x->p_raw[k] = 0;
   x->p_synth[k] = -1;
   x->a_nodes[a]++;
+  while (cells[i] != 0) i = (i + 1) & mask;
+  cells[i] = k + 1;
   return k;
+}
+
+/* Takes entry e (node g, at address a) out of the index: backward shift, as id_remove. */
+static void pair_unindex(ctx *x, int32_t a, int32_t e, int32_t g) {
+  uint32_t mask = (uint32_t)x->dim[SD_PAIR_MASK], hole = (uint32_t)g & mask, j;
+  int32_t *cells = x->p_index + (size_t)a * (mask + 1);
+  while (cells[hole] != e + 1) hole = (hole + 1) & mask;
+  for (j = (hole + 1) & mask;; j = (j + 1) & mask) {
+    int32_t v = cells[j];
+    uint32_t home;
+    if (v == 0) break;
+    home = (uint32_t)x->p_node[v - 1] & mask;
+    if (hole <= j ? (home > hole && home <= j) : (home > hole || home <= j)) continue;
+    cells[hole] = v;
+    hole = j;
+  }
+  cells[hole] = 0;
 }
 
 static void pair_release(ctx *x, int32_t a, int32_t e, int32_t slot, int synth) {
@@ -298,6 +311,7 @@ static void pair_release(ctx *x, int32_t a, int32_t e, int32_t slot, int synth) 
   } else x->p_raw[e]--;
   if (x->p_raw[e] == 0 && x->p_synth[e] < 0) {
     int32_t base = a * x->dim[SD_PER_ADDRESS], high = x->a_pair_high[a];
+    pair_unindex(x, a, e, x->p_node[e]);
     x->p_node[e] = -1;
     x->a_nodes[a]--;
     while (high > 0 && x->p_node[base + high - 1] < 0) high--;
@@ -538,6 +552,7 @@ size_t qis_synth_min_length(const int32_t *dim, int i) {
     case SA_SEEN_CELLS: return 2 * ((size_t)(uint32_t)dim[SD_SEEN_MASK] + 1);
     case SA_N_REF: case SA_FREE_NODES: return N;
     case SA_P_NODE: case SA_P_RAW: case SA_P_SYNTH: return A * P;
+    case SA_P_INDEX: return A * ((size_t)(uint32_t)dim[SD_PAIR_MASK] + 1);
     case SA_C_F: case SA_C_I: return 8 * C;
     case SA_Q_LINKS: return 4 * C;
     case SA_FREE_SLOTS: case SA_Q_EXP_F: case SA_Q_ORD_F: case SA_H_KEYS_F: case SA_H_SLOTS: case SA_H_POS: return C;
@@ -545,6 +560,7 @@ size_t qis_synth_min_length(const int32_t *dim, int i) {
     case SA_S_ACC_F: return 6 * A;
     case SA_S_HOP_HIST: return A * (size_t)dim[SD_HOP_SLOTS];
     case SA_REGS_F: return R_COUNT;
+    case SA_E_DIRTY_LIST: return A + 1;
     default: return A; /* the per-address arrays */
   }
 }
@@ -559,7 +575,7 @@ size_t qis_synth_run(void *const *A, const int32_t *dim, const uint8_t *p, size_
   x.a_empty_listed = A[SA_A_EMPTY_LISTED_B], x.empty_stack = A[SA_EMPTY_STACK];
   x.node_cells = A[SA_NODE_CELLS], x.n_words = A[SA_N_WORDS], x.n_ref = A[SA_N_REF], x.free_nodes = A[SA_FREE_NODES];
   x.p_node = A[SA_P_NODE], x.p_raw = A[SA_P_RAW], x.p_synth = A[SA_P_SYNTH], x.a_nodes = A[SA_A_NODES];
-  x.a_pair_high = A[SA_A_PAIR_HIGH];
+  x.a_pair_high = A[SA_A_PAIR_HIGH], x.p_index = A[SA_P_INDEX];
   x.cF = A[SA_C_F], x.cI = A[SA_C_I], x.free_slots = A[SA_FREE_SLOTS], x.a_head = A[SA_A_HEAD];
   x.seen_cells = A[SA_SEEN_CELLS];
   qx_arrays(&x.q, A + SA_Q_EXP_F);

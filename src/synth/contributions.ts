@@ -43,7 +43,10 @@ export class Contributions {
     // aHead: set to -1 when an address id is given out (SynthCore.internAddress)
     [this.cF, this.cI, this.freeSlots, this.aHead] = zeroedArrays(["f64", C * 8], ["i32", C * 8], ["i32", C], ["i32", maxAddresses]); // one buffer (src/util/zeroed.ts says why)
     this.expiry = new ExpiryQueue(C);
-    this.seen = new IdTable(C);
+    // Room for twice the contributions (a load of 1/4 at most, 1/8 when half full): the probes of
+    // the duplicate check and of the removal's backward shift end at the first or second cell, so
+    // their exits are predicted (docs/decisions.md, synthesis). Costs 16 bytes per contribution.
+    this.seen = new IdTable(2 * C - 1);
     this.T = T;
     this.seed = seed;
   }

@@ -63,7 +63,7 @@ export class Emitter {
     this.maxA = A;
     [this.aLastE, this.aLastT, this.qE, this.qConf, this.qN, this.qTs, this.dirtyList, this.pendingList, this.aQueuePos, this.qAddr, this.aEmitted, this.aChanged, this.aDirty, this.aPending, this.qHops] =
       zeroedArrays(
-        ["f64", A], ["f64", A], ["f64", A], ["f64", A], ["f64", A], ["f64", A], ["i32", A], ["i32", A], ["i32", A], ["i32", A], ["u8", A], ["u8", A], ["u8", A], ["u8", A], ["u8", A],
+        ["f64", A], ["f64", A], ["f64", A], ["f64", A], ["f64", A], ["f64", A], ["i32", A + 1], ["i32", A], ["i32", A], ["i32", A], ["u8", A], ["u8", A], ["u8", A], ["u8", A], ["u8", A],
       ); // one buffer (src/util/zeroed.ts says why)
     this.aQueuePos.fill(-1);
     this.seqCounter = config.seqStart;
@@ -92,13 +92,17 @@ export class Emitter {
     }
   }
 
-  /** Address a's contributions changed: check it at the next flush. */
+  /**
+   * Address a's contributions changed: check it at the next flush. Without a branch, as the C
+   * (whether a is listed already changes from packet to packet): a is written past the list's
+   * end when it is listed, which is harmless (the list has room for every address + 1).
+   */
   markDirty(a: number): void {
+    const listed = this.aDirty[a]!;
     this.aChanged[a] = 1;
-    if (this.aDirty[a] === 0) {
-      this.aDirty[a] = 1;
-      this.dirtyList[this.dirtyCount++] = a;
-    }
+    this.aDirty[a] = 1;
+    this.dirtyList[this.dirtyCount] = a;
+    this.dirtyCount += 1 - listed;
   }
 
   /** Runs the emission checks of changed addresses, then of held-back ones that are due. */

@@ -20,8 +20,8 @@ import type { SynthCore } from "./ingest.js";
 import { LOG1P, LOG1P_TABLE } from "./sums.js";
 
 /** native/synth.h: SA_COUNT, SD_COUNT, R_COUNT */
-const ARRAYS = 47;
-const DIMS = 15;
+const ARRAYS = 48;
+const DIMS = 16;
 // regs (native/synth.h enum qis_synth_reg)
 const R_FREE_TOP = 12;
 const R_HIGH = 13;
@@ -92,7 +92,7 @@ export function bindingDims(core: SynthCore, own: readonly number[]): Int32Array
   const cfg = core.config;
   return Int32Array.of(
     core.seed, own[0]!, own[1]!, own[2]!, own[3]!, cfg.maxHops, cfg.maxNodes, pairs.P,
-    sums.hopSlots, store.cap, cfg.maxAddresses, LOG1P_TABLE, names.table.mask, nodes.table.mask, store.seen.mask,
+    sums.hopSlots, store.cap, cfg.maxAddresses, LOG1P_TABLE, names.table.mask, nodes.table.mask, store.seen.mask, pairs.H - 1,
   );
 }
 
@@ -105,7 +105,7 @@ export function boundArrays(core: SynthCore): (Int32Array | Float64Array | Uint8
     core.T, LOG1P,
     names.table.cells, names.aHash, names.aLen, names.aWords, names.aEmptyListed, names.emptyStack,
     nodes.table.cells, nodes.nWords, nodes.nRef, nodes.freeNodes,
-    pairs.pNode, pairs.pRaw, pairs.pSynth, pairs.aNodes, pairs.aPairHigh,
+    pairs.pNode, pairs.pRaw, pairs.pSynth, pairs.aNodes, pairs.aPairHigh, pairs.pIndex,
     store.cF, store.cI, store.freeSlots, store.aHead, store.seen.cells,
     q.exp, q.ord, q.links, q.qTtl, q.qHead, q.qTail, q.qHeadExp, q.qHeadOrd,
     h.keys, h.slots, h.pos,

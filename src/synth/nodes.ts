@@ -77,10 +77,16 @@ export class NodeTable {
  * live contributions to the address: pRaw of its raw packets counted, pSynth the slot of its
  * counted summary (-1: none). The rules keep one of the two at zero/-1: the live contributions
  * of a (node, address) are either the node's raw packets or one summary of it, never both.
- * Lookups scan up to the highest entry in use (aPairHigh), a few entries in practice.
+ * Node g's entry at address a is found through the address's index: H cells (a power of two, at
+ * least 2·P), each an entry + 1 (0: empty), g's at the first cell from g mod H that holds it
+ * (linear probing). Node ids are small and dense (freed ones are reused first), so the first
+ * cell is g's in practice: a lookup takes the same steps whatever the number of nodes.
  */
 export class PairTable {
   readonly P: number;
+  /** index cells per address */
+  readonly H: number;
+  readonly pIndex: Int32Array;
   readonly pNode: Int32Array;
   readonly pRaw: Int32Array;
   readonly pSynth: Int32Array;
@@ -91,20 +97,27 @@ export class PairTable {
   constructor(maxAddresses: number, perAddress: number) {
     const A = maxAddresses;
     this.P = perAddress;
+    let H = 2;
+    while (H < 2 * perAddress) H *= 2;
+    this.H = H;
     // Not filled with -1: entries at or above an address's aPairHigh are never read before
     // insert() writes them, and untouched pages stay out of an idle agent's RSS.
-    [this.pNode, this.pRaw, this.pSynth, this.aNodes, this.aPairHigh] = zeroedArrays(
-      ["i32", A * perAddress], ["i32", A * perAddress], ["i32", A * perAddress], ["i32", A], ["i32", A],
+    [this.pNode, this.pRaw, this.pSynth, this.aNodes, this.aPairHigh, this.pIndex] = zeroedArrays(
+      ["i32", A * perAddress], ["i32", A * perAddress], ["i32", A * perAddress], ["i32", A], ["i32", A], ["i32", A * H],
     ); // one buffer (src/util/zeroed.ts says why)
   }
 
   /** The entry of node g at address a, or -1. */
   find(a: number, g: number): number {
-    const base = a * this.P;
-    const end = base + this.aPairHigh[a]!;
-    const pNode = this.pNode;
-    for (let k = base; k < end; k++) if (pNode[k] === g) return k;
-    return -1;
+    const mask = this.H - 1;
+    const cells = a * this.H;
+    const index = this.pIndex;
+    let i = g & mask;
+    for (;;) {
+      const k = index[cells + i]! - 1;
+      if (k < 0 || this.pNode[k] === g) return k;
+      i = (i + 1) & mask;
+    }
   }
 
   /** A new entry for node g at address a (the caller checked there is room: aNodes[a] < P). */
@@ -119,7 +132,31 @@ export class PairTable {
     this.pRaw[k] = 0;
     this.pSynth[k] = -1;
     this.aNodes[a]!++;
+    const mask = this.H - 1;
+    const cells = a * this.H;
+    let i = g & mask;
+    while (this.pIndex[cells + i] !== 0) i = (i + 1) & mask;
+    this.pIndex[cells + i] = k + 1;
     return k;
+  }
+
+  /** Takes entry e (node g, at address a) out of the index: backward shift, no tombstones. */
+  private unindex(a: number, e: number, g: number): void {
+    const mask = this.H - 1;
+    const cells = a * this.H;
+    const index = this.pIndex;
+    let hole = g & mask;
+    while (index[cells + hole] !== e + 1) hole = (hole + 1) & mask;
+    for (let j = (hole + 1) & mask; ; j = (j + 1) & mask) {
+      const v = index[cells + j]!;
+      if (v === 0) break;
+      const home = this.pNode[v - 1]! & mask;
+      // an entry stays where it is when its home lies cyclically in (hole, j]
+      if (hole <= j ? home > hole && home <= j : home > hole || home <= j) continue;
+      index[cells + hole] = v;
+      hole = j;
+    }
+    index[cells + hole] = 0;
   }
 
   /**
@@ -132,6 +169,7 @@ export class PairTable {
       if (this.pSynth[e] === slot) this.pSynth[e] = -1;
     } else this.pRaw[e]!--;
     if (this.pRaw[e] === 0 && this.pSynth[e]! < 0) {
+      this.unindex(a, e, this.pNode[e]!);
       this.pNode[e] = -1;
       this.aNodes[a]!--;
       const base = a * this.P;
