@@ -77,24 +77,26 @@ function makeStream() {
  */
 function restamp(buf, p) {
   const base = p * N;
+  const dv = restampView(buf);
   for (let i = 0; i < N; i++) {
     const o = i * PACKET_SIZE;
     const v = base + i;
     const ts = T0 + v;
     const lo = ts >>> 0; // ts mod 2^32 (ToUint32); a % on this double is a call to fmod, 13 ns per packet
-    const hi = (ts - lo) / 4294967296;
-    buf[o + 8] = lo;
-    buf[o + 9] = lo >>> 8;
-    buf[o + 10] = lo >>> 16;
-    buf[o + 11] = lo >>> 24;
-    buf[o + 12] = hi;
-    buf[o + 13] = hi >>> 8;
-    buf[o + 32] = v;
-    buf[o + 33] = v >>> 8;
-    buf[o + 34] = v >>> 16;
-    buf[o + 35] = v >>> 24;
+    // three little-endian words (the high words of both fields stay below 2^16 and 2^32 here);
+    // byte stores took 10 per packet, 6 % of a pass
+    dv.setUint32(o + 8, lo, true);
+    dv.setUint32(o + 12, (ts - lo) / 4294967296, true);
+    dv.setUint32(o + 32, v, true);
   }
   return T0 + base;
+}
+
+const views = new WeakMap();
+function restampView(buf) {
+  let dv = views.get(buf);
+  if (dv === undefined) views.set(buf, (dv = new DataView(buf.buffer, buf.byteOffset, buf.byteLength)));
+  return dv;
 }
 
 // ---------------------------------------------------------------------------------------------

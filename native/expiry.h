@@ -172,6 +172,30 @@ static inline int64_t qx_bits(double v) {
 /* next_slot and next_exp: the earliest of the heap's top and the lists' heads, by (exp, ord).
  * Branch-free: which one is earliest changes from one expiry to the next. */
 static inline void qx_recompute(qis_expiry *q) {
+#if defined(__SIZEOF_INT128__)
+  /* (exp, ord) as one unsigned 128-bit key: a compare and a borrow, and selects of whole keys.
+   * An empty list's key is all ones, which no (exp, ord) reaches (their bits are below 2^63), so
+   * it never wins and the first list that has a head wins over the start value. */
+  typedef unsigned __int128 qx_key;
+  const qx_key none = ~(qx_key)0;
+  int32_t m = -1, k;
+  qx_key mkey = none;
+  uint64_t bits;
+  if (q->h_size > 0) {
+    m = q->h_slots[0];
+    mkey = (qx_key)(uint64_t)qx_bits(q->h_keys[0]) << 64 | (uint64_t)qx_bits(q->ord[m]);
+  }
+  for (k = 0; k < q->high; k++) {
+    int32_t h = q->head[k];
+    qx_key hkey = (qx_key)(uint64_t)qx_bits(q->head_exp[k]) << 64 | (uint64_t)qx_bits(q->head_ord[k]);
+    hkey = h >= 0 ? hkey : none;
+    if (hkey < mkey) m = h;
+    mkey = hkey < mkey ? hkey : mkey;
+  }
+  q->next_slot = m;
+  bits = m >= 0 ? (uint64_t)(mkey >> 64) : (uint64_t)qx_bits(INFINITY);
+  memcpy(&q->next_exp, &bits, 8);
+#else
   int32_t m = -1, k;
   int64_t mk = qx_bits(INFINITY), mo = mk;
   if (q->h_size > 0) {
@@ -190,6 +214,7 @@ static inline void qx_recompute(qis_expiry *q) {
   }
   q->next_slot = m;
   memcpy(&q->next_exp, &mk, 8);
+#endif
 }
 
 /* Removes slot (present). Returns the list's new head when slot was one (its owner may prefetch
