@@ -168,15 +168,59 @@ static void nstep(double *acc, int32_t i, double v) {
   acc[i] = t;
 }
 
+#if defined(__GNUC__)
+typedef double v2d __attribute__((vector_size(16)));
+typedef int64_t v2l __attribute__((vector_size(16)));
+
+/* nstep on the first two sums (w and w·δ: acc[i], acc[i + 2], their errors at i + 1, i + 3) in
+ * two-lane vectors: v = (v0, v1). The error is taken with Knuth's TwoSum, which needs no
+ * comparison; nstep's Neumaier form gives the same bits (both are the exact error of s + v,
+ * a double), which test/synth/native.test.ts checks against the TypeScript path. */
+#if defined(__clang__)
+#define EVEN(a, b) __builtin_shufflevector(a, b, 0, 2)
+#define ODD(a, b) __builtin_shufflevector(a, b, 1, 3)
+#else
+#define EVEN(a, b) __builtin_shuffle(a, b, (v2l){0, 2})
+#define ODD(a, b) __builtin_shuffle(a, b, (v2l){1, 3})
+#endif
+static void nstep2(double *acc, int32_t i, v2d v) {
+  v2d lo, hi, s, c, t, vv, sv;
+  memcpy(&lo, acc + i, 16);
+  memcpy(&hi, acc + i + 2, 16);
+  s = EVEN(lo, hi);
+  c = ODD(lo, hi);
+  t = s + v;
+  vv = t - s;
+  sv = t - vv;
+  c = c + ((s - sv) + (v - vv));
+  lo = EVEN(t, c);
+  hi = ODD(t, c);
+  memcpy(acc + i, &lo, 16);
+  memcpy(acc + i + 2, &hi, 16);
+}
+
+/* sign · (r[0], r[1]) into the first two sums, sign · r[2] into the third */
+static void nadd3(double *acc, int32_t i, const double *r, double sign) {
+  v2d v;
+  memcpy(&v, r, 16);
+  nstep2(acc, i, v * sign);
+  nstep(acc, i + 4, sign * r[2]);
+}
+#else
+static void nadd3(double *acc, int32_t i, const double *r, double sign) {
+  nstep(acc, i, sign * r[0]);
+  nstep(acc, i + 2, sign * r[1]);
+  nstep(acc, i + 4, sign * r[2]);
+}
+#endif
+
 static void sums_add(ctx *x, int32_t slot, int32_t a) {
   const double *r = x->cF + slot * 8;
   int32_t ai = a * 6, count = ++x->s_count[a], hops = x->cI[slot * 8 + 6];
   double ts = r[4];
   if (r[0] > 0) {
     x->s_wcount[a]++;
-    nstep(x->s_acc, ai, r[0]);
-    nstep(x->s_acc, ai + 2, r[1]);
-    nstep(x->s_acc, ai + 4, r[2]);
+    nadd3(x->s_acc, ai, r, 1.0);
   }
   if (x->cI[slot * 8 + 7] == 1) x->s_synth_count[a]++;
   x->s_obs[a] += r[3];
@@ -199,9 +243,7 @@ static void sums_remove(ctx *x, int32_t slot, int32_t a) {
   if (r[0] > 0) {
     if (--x->s_wcount[a] == 0) memset(x->s_acc + ai, 0, 6 * sizeof(double));
     else {
-      nstep(x->s_acc, ai, -r[0]);
-      nstep(x->s_acc, ai + 2, -r[1]);
-      nstep(x->s_acc, ai + 4, -r[2]);
+      nadd3(x->s_acc, ai, r, -1.0);
     }
   }
   if (x->cI[slot * 8 + 7] == 1) x->s_synth_count[a]--;
