@@ -16,6 +16,11 @@
 /* 2^-30: weights below count as 0 (src/synth/sums.ts MIN_WEIGHT) */
 #define MIN_WEIGHT (1.0 / 1073741824.0)
 #define TWO32 4294967296.0
+/* how many packets ahead of its add a packet's hashes are computed and its first reads
+ * prefetched: about a memory latency's worth of adds */
+#ifndef AHEAD
+#define AHEAD 4
+#endif
 #if defined(__GNUC__)
 #define PREFETCH(p) __builtin_prefetch(p)
 typedef int32_t v4i __attribute__((vector_size(16)));
@@ -269,9 +274,9 @@ static void mark_dirty(ctx *x, int32_t a) {
 
 /* ---- Nodes and (address, node) entries (src/synth/nodes.ts) */
 
-static int32_t node_find(const ctx *x, const uint32_t *n) {
+/* node n's id (h: its hash, mix4 of its words), or -1 */
+static int32_t node_find(const ctx *x, int32_t h, const uint32_t *n) {
   uint32_t mask = (uint32_t)x->dim[SD_NODE_MASK];
-  int32_t h = mix4((uint32_t)x->dim[SD_SEED], n[0], n[1], n[2], n[3]);
   uint32_t i = (uint32_t)h & mask;
   for (;;) {
     int32_t g = x->node_cells[2 * i] - 1;
@@ -285,10 +290,9 @@ static int32_t node_find(const ctx *x, const uint32_t *n) {
   }
 }
 
-static int32_t node_intern(ctx *x, const uint32_t *n) {
+static int32_t node_intern(ctx *x, int32_t h, const uint32_t *n) {
   int32_t g = x->node_free_top > 0 ? x->free_nodes[--x->node_free_top] : x->node_high++;
   uint32_t mask = (uint32_t)x->dim[SD_NODE_MASK];
-  int32_t h = mix4((uint32_t)x->dim[SD_SEED], n[0], n[1], n[2], n[3]);
   id_insert(x->node_cells, mask, (uint32_t)h & mask, h, g, &x->node_count);
   memcpy(x->n_words + (g << 2), n, 16);
   x->n_ref[g] = 0;
@@ -453,12 +457,32 @@ static int same_address(const int32_t *words, const uint8_t *p, uint32_t len) {
 #endif
 }
 
-/* One packet through the input rules, then its commit (SynthCore.ingest, same order). */
-static int ingest(ctx *x, const uint8_t *p) {
+/* What the add of a packet needs first, computed a few packets ahead (see qis_synth_run). */
+typedef struct ahead {
+  int32_t node_hash, seen_hash;
+} ahead;
+
+/* Packet q's hashes, and prefetches of what its add reads first: its (node, seq) cell (at a
+ * random place in a table larger than the caches: where adds stalled most) and the packet's
+ * address lines. The (node, seq) hash mixes the node's hash, not its id, so that no lookup
+ * is needed here (contributions.ts seenHash). */
+static void look_ahead(const ctx *x, const uint8_t *q, ahead *out) {
+  uint32_t n[4], seed = (uint32_t)x->dim[SD_SEED];
+  memcpy(n, q + offsetof(qis_packet, node_id), 16);
+  out->node_hash = mix4(seed, n[0], n[1], n[2], n[3]);
+  out->seen_hash = mix2(seed, (uint32_t)out->node_hash, rd32(q + offsetof(qis_packet, seq)));
+  PREFETCH(x->seen_cells + 2 * ((uint32_t)out->seen_hash & (uint32_t)x->dim[SD_SEEN_MASK]));
+  PREFETCH(q + 64);
+  PREFETCH(q + 128);
+}
+
+/* One packet through the input rules, then its commit (SynthCore.ingest, same order); its
+ * hashes computed by look_ahead. */
+static int ingest(ctx *x, const uint8_t *p, const ahead *h) {
   double now = x->T[0], ts, exp, seq, w, wd, delta, *cf;
   uint32_t n[4], ttl, nobs, seq_lo, seen_cell = 0, seen_mask = (uint32_t)x->dim[SD_SEEN_MASK];
   int synth = (p[offsetof(qis_packet, flags)] & QIS_FLAG_SYNTHESIZED) != 0;
-  int32_t a, g, e = -1, seen_hash = 0, replaced = -1, slot, *ci;
+  int32_t a, g, e = -1, seen_hash = h->seen_hash, replaced = -1, slot, *ci;
   uint8_t hops, len;
   x->c[R_OFFERED]++;
   memcpy(n, p + offsetof(qis_packet, node_id), 16);
@@ -490,12 +514,11 @@ static int ingest(ctx *x, const uint8_t *p) {
     x->c[R_ADDRESS_COLLISIONS]++;
     return ADDRESS_COLLISION;
   }
-  g = node_find(x, n);
+  g = node_find(x, h->node_hash, n);
   seq_lo = rd32(p + offsetof(qis_packet, seq));
   seq = (double)rd32(p + offsetof(qis_packet, seq) + 4) * TWO32 + (double)seq_lo;
   x->T[2] = seq;
   if (g >= 0) {
-    seen_hash = mix2((uint32_t)x->dim[SD_SEED], (uint32_t)g, seq_lo);
     if (seen_find(x, seen_hash, g, seq, &seen_cell) >= 0) {
       x->c[R_DUPLICATES]++;
       return DUPLICATE;
@@ -523,8 +546,7 @@ static int ingest(ctx *x, const uint8_t *p) {
     return NODE_REFUSED;
   }
   if (g < 0) {
-    g = node_intern(x, n);
-    seen_hash = mix2((uint32_t)x->dim[SD_SEED], (uint32_t)g, seq_lo);
+    g = node_intern(x, h->node_hash, n);
     seen_cell = (uint32_t)seen_hash & seen_mask;
   }
   if (e < 0) e = pair_insert(x, a, g);
@@ -609,6 +631,7 @@ size_t qis_synth_min_length(const int32_t *dim, int i) {
 
 size_t qis_synth_run(void *const *A, const int32_t *dim, const uint8_t *p, size_t count, int do_sweep) {
   ctx x;
+  ahead ring[AHEAD];
   size_t i, added = 0;
   int r = ADDED;
   double *R;
@@ -636,8 +659,13 @@ size_t qis_synth_run(void *const *A, const int32_t *dim, const uint8_t *p, size_
 
   R[R_EXPIRED_NOW] = 0;
   if (do_sweep) sweep(&x);
+  /* packet i + AHEAD's hashes and prefetches while packet i is added */
+  for (i = 0; i < count && i < AHEAD; i++) look_ahead(&x, p + i * QIS_PACKET_SIZE, &ring[i]);
   for (i = 0; i < count; i++) {
-    int v = ingest(&x, p + i * QIS_PACKET_SIZE);
+    int v;
+    ahead h = ring[i % AHEAD];
+    if (i + AHEAD < count) look_ahead(&x, p + (i + AHEAD) * QIS_PACKET_SIZE, &ring[i % AHEAD]);
+    v = ingest(&x, p + i * QIS_PACKET_SIZE, &h);
     if (v == QIS_SYNTH_NEED_TS) break;
     r = v;
     added += v == ADDED;

@@ -51,9 +51,13 @@ export class Contributions {
     this.seed = seed;
   }
 
-  /** The hash of (node g, low word of seq) in the (node, seq) table: computed once per packet, given to findSeen and link. */
-  seenHash(g: number, seqLo: number): number {
-    return mix2(this.seed, g, seqLo);
+  /**
+   * The hash of (node, low word of seq) in the (node, seq) table, from the node's hash
+   * (NodeTable.hash), not its id: it is known before the node is looked up, so that the C path
+   * can fetch the cell a few packets ahead. Computed once per packet, given to findSeen and link.
+   */
+  seenHash(nodeHash: number, seqLo: number): number {
+    return mix2(this.seed, nodeHash, seqLo);
   }
 
   /** The live contribution with node g and seq (in T[2]: a double argument would be boxed) whose seenHash is h, or -1. */

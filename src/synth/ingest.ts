@@ -188,14 +188,14 @@ export class SynthCore {
     }
     const store = this.store;
     const pairs = this.pairs;
-    let g = this.nodes.find(n0, n1, n2, n3);
+    const nodeHash = this.nodes.hash(n0, n1, n2, n3);
+    let g = this.nodes.find(nodeHash, n0, n1, n2, n3);
     const seqLo = w32[wi + W_SEQ]!; // int32 (no boxing); the hash only mixes its bits
     const seq = (w32[wi + W_SEQ + 1]! >>> 0) * TWO32 + (seqLo >>> 0);
     this.T[2] = seq;
     let e = -1;
-    let seenHash = 0;
+    const seenHash = store.seenHash(nodeHash, seqLo);
     if (g >= 0) {
-      seenHash = store.seenHash(g, seqLo);
       if (store.findSeen(seenHash, g) >= 0) {
         c.duplicates++;
         return AddOutcome.DUPLICATE;
@@ -236,8 +236,7 @@ export class SynthCore {
       }
     }
     if (g < 0) {
-      g = this.nodes.intern(n0, n1, n2, n3);
-      seenHash = store.seenHash(g, seqLo);
+      g = this.nodes.intern(nodeHash, n0, n1, n2, n3);
     }
     if (e < 0) e = pairs.insert(a, g);
 

@@ -30,13 +30,17 @@ export class NodeTable {
     return this.table.size;
   }
 
-  /** The id of this node, or -1. */
-  find(n0: number, n1: number, n2: number, n3: number): number {
+  /** The hash of a node id in the table (computed once per packet, given to find and intern). */
+  hash(n0: number, n1: number, n2: number, n3: number): number {
+    return mix4(this.seed, n0, n1, n2, n3);
+  }
+
+  /** The id of this node (h: its hash), or -1. */
+  find(h: number, n0: number, n1: number, n2: number, n3: number): number {
     const t = this.table;
     const cells = t.cells;
     const mask = t.mask;
     const nw = this.nWords;
-    const h = mix4(this.seed, n0, n1, n2, n3);
     let i = h & mask;
     for (;;) {
       const g = cells[2 * i]! - 1; // stored as id + 1, 0 = empty
@@ -47,9 +51,9 @@ export class NodeTable {
     }
   }
 
-  intern(n0: number, n1: number, n2: number, n3: number): number {
+  intern(h: number, n0: number, n1: number, n2: number, n3: number): number {
     const g = this.freeTop > 0 ? this.freeNodes[--this.freeTop]! : this.high++;
-    this.table.insert(mix4(this.seed, n0, n1, n2, n3), g);
+    this.table.insert(h, g);
     const k = g << 2;
     this.nWords[k] = n0;
     this.nWords[k + 1] = n1;
