@@ -11,6 +11,7 @@
 
 #include "expiry.h"
 #include "packet.h"
+#include "shift.h"
 
 #if defined(__x86_64__) || defined(_M_X64)
 #include <emmintrin.h>
@@ -122,13 +123,11 @@ static void id_remove(ctx *x, int32_t slot) {
   j = i;
   for (;;) {
     int32_t e, hj;
-    uint32_t k;
     j = (j + 1) & mask;
     e = t[2 * j + 1];
     if (e == 0) break;
     hj = t[2 * j];
-    k = (uint32_t)hj & mask;
-    if (i <= j ? (i < k && k <= j) : (i < k || k <= j)) continue;
+    if (qis_stays_in_shift((uint32_t)hj & mask, i, j)) continue;
     t[2 * i] = hj;
     t[2 * i + 1] = e;
     i = j;
@@ -203,12 +202,10 @@ static void address_drop(ctx *x, int32_t id) {
   j = i;
   for (;;) {
     int32_t e;
-    uint32_t k;
     j = (j + 1) & mask;
     e = t[j];
     if (e == 0) break;
-    k = (uint32_t)x->id_hash[e - 1] & mask;
-    if (i <= j ? (i < k && k <= j) : (i < k || k <= j)) continue;
+    if (qis_stays_in_shift((uint32_t)x->id_hash[e - 1] & mask, i, j)) continue;
     t[i] = e;
     i = j;
   }

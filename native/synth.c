@@ -12,6 +12,7 @@
 
 #include "expiry.h"
 #include "packet.h"
+#include "shift.h"
 
 /* 2^-30: weights below count as 0 (src/synth/sums.ts MIN_WEIGHT) */
 #define MIN_WEIGHT (1.0 / 1073741824.0)
@@ -130,13 +131,11 @@ static void id_remove(int32_t *cells, uint32_t mask, int32_t hash, int32_t id, i
   j = hole;
   for (;;) {
     int32_t v, hj;
-    uint32_t h;
     j = (j + 1) & mask;
     v = cells[2 * j];
     if (v == 0) break;
     hj = cells[2 * j + 1];
-    h = (uint32_t)hj & mask;
-    if (hole <= j ? (h > hole && h <= j) : (h > hole || h <= j)) continue;
+    if (qis_stays_in_shift((uint32_t)hj & mask, hole, j)) continue;
     cells[2 * hole] = v;
     cells[2 * hole + 1] = hj;
     hole = j;
@@ -334,17 +333,16 @@ static int32_t pair_insert(ctx *x, int32_t a, int32_t g) {
   return k;
 }
 
-/* Takes entry e (node g, at address a) out of the index: backward shift, as id_remove. */
+/* Takes entry e (node g, at address a) out of the index: backward shift, as id_remove (an
+ * entry's home is its node id mod the index's size). */
 static void pair_unindex(ctx *x, int32_t a, int32_t e, int32_t g) {
   uint32_t mask = (uint32_t)x->dim[SD_PAIR_MASK], hole = (uint32_t)g & mask, j;
   int32_t *cells = x->p_index + (size_t)a * (mask + 1);
   while (cells[hole] != e + 1) hole = (hole + 1) & mask;
   for (j = (hole + 1) & mask;; j = (j + 1) & mask) {
     int32_t v = cells[j];
-    uint32_t home;
     if (v == 0) break;
-    home = (uint32_t)x->p_node[v - 1] & mask;
-    if (hole <= j ? (home > hole && home <= j) : (home > hole || home <= j)) continue;
+    if (qis_stays_in_shift((uint32_t)x->p_node[v - 1] & mask, hole, j)) continue;
     cells[hole] = v;
     hole = j;
   }

@@ -4,9 +4,9 @@
  * peer cannot choose identities or addresses that pile up in one probe run without knowing the
  * seed.
  */
-import { fmix32 } from "../util/hash.js";
+import { fmix32, staysInShift } from "../util/hash.js";
 
-export { mixWord, randomSeed } from "../util/hash.js";
+export { mixWord, pow2AtLeast, randomSeed } from "../util/hash.js";
 
 /** MurmurHash3's last step: the length, then the finalizer. */
 export function finish(h: number, length: number): number {
@@ -16,13 +16,6 @@ export function finish(h: number, length: number): number {
 /** Little-endian u32 at `o` as a signed 32-bit integer (byte loads: any alignment, any host). */
 export function word(b: Uint8Array, o: number): number {
   return b[o]! | (b[o + 1]! << 8) | (b[o + 2]! << 16) | (b[o + 3]! << 24);
-}
-
-/** The smallest power of two ≥ n (n ≥ 1). */
-export function pow2AtLeast(n: number): number {
-  let p = 1;
-  while (p < n) p *= 2;
-  return p;
 }
 
 /**
@@ -37,10 +30,7 @@ export function backwardShiftDelete(table: Int32Array, mask: number, i: number, 
     j = (j + 1) & mask;
     const e = table[j]!;
     if (e === 0) break;
-    const k = home(e);
-    // The entry at j may move to the hole at i unless its home lies cyclically in (i, j].
-    const stays = i <= j ? i < k && k <= j : i < k || k <= j;
-    if (!stays) {
+    if (!staysInShift(home(e), i, j)) {
       table[i] = e;
       i = j;
     }

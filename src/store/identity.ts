@@ -8,6 +8,7 @@
  * reading the packet.
  */
 import { OFFSETS, PACKET_SIZE } from "../packet/layout.js";
+import { staysInShift } from "../util/hash.js";
 import { finish, mixWord, pow2AtLeast, word } from "./hash.js";
 import { PendingRun } from "./pending.js";
 import { zeroedArrays } from "../util/zeroed.js";
@@ -109,17 +110,14 @@ export class IdentityIndex {
       if (e === 0) return; // not indexed (cannot happen for a live slot)
       i = (i + 1) & mask;
     }
-    // Backward shift: move later entries of the run into the hole unless their home lies
-    // cyclically in (hole, j].
+    // Backward shift: move later entries of the run into the hole unless they must stay.
     let j = i;
     for (;;) {
       j = (j + 1) & mask;
       const e = table[2 * j + 1]!;
       if (e === 0) break;
       const hj = table[2 * j]!;
-      const k = hj & mask;
-      const stays = i <= j ? i < k && k <= j : i < k || k <= j;
-      if (!stays) {
+      if (!staysInShift(hj & mask, i, j)) {
         table[2 * i] = hj;
         table[2 * i + 1] = e;
         i = j;

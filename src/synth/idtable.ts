@@ -8,7 +8,7 @@
  * contributions table holds maxContributions + 1 ids, and a power-of-two maxContributions
  * should not double the table for that one). Nothing here allocates after construction.
  */
-import { fmix32 } from "../util/hash.js";
+import { fmix32, staysInShift } from "../util/hash.js";
 
 export class IdTable {
   readonly mask: number;
@@ -54,8 +54,7 @@ export class IdTable {
     const mask = this.mask;
     let hole = hash & mask;
     while (cells[2 * hole] !== id + 1) hole = (hole + 1) & mask;
-    // Backward shift: move later entries of the cluster into the hole unless their home lies
-    // cyclically in (hole, j].
+    // Backward shift: move later entries of the cluster into the hole unless they must stay.
     let j = hole;
     for (;;) {
       j = (j + 1) & mask;
@@ -63,7 +62,7 @@ export class IdTable {
       if (v === 0) break;
       const hj = cells[2 * j + 1]!;
       const h = hj & mask;
-      if (hole <= j ? h > hole && h <= j : h > hole || h <= j) continue;
+      if (staysInShift(h, hole, j)) continue;
       cells[2 * hole] = v;
       cells[2 * hole + 1] = hj;
       hole = j;

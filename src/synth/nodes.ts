@@ -7,6 +7,7 @@
  * supersede" are O(1) checks, and `nodes` is exact.
  */
 import { IdTable, mix4 } from "./idtable.js";
+import { pow2AtLeast, staysInShift } from "../util/hash.js";
 import { zeroedArrays } from "../util/zeroed.js";
 
 /** Node ids (16 bytes, four int32 words) with a live contribution, reference-counted by contributions. */
@@ -101,9 +102,7 @@ export class PairTable {
   constructor(maxAddresses: number, perAddress: number) {
     const A = maxAddresses;
     this.P = perAddress;
-    let H = 2;
-    while (H < 2 * perAddress) H *= 2;
-    this.H = H;
+    const H = (this.H = pow2AtLeast(2 * perAddress));
     // Not filled with -1: entries at or above an address's aPairHigh are never read before
     // insert() writes them, and untouched pages stay out of an idle agent's RSS.
     [this.pNode, this.pRaw, this.pSynth, this.aNodes, this.aPairHigh, this.pIndex] = zeroedArrays(
@@ -154,9 +153,7 @@ export class PairTable {
     for (let j = (hole + 1) & mask; ; j = (j + 1) & mask) {
       const v = index[cells + j]!;
       if (v === 0) break;
-      const home = this.pNode[v - 1]! & mask;
-      // an entry stays where it is when its home lies cyclically in (hole, j]
-      if (hole <= j ? home > hole && home <= j : home > hole || home <= j) continue;
+      if (staysInShift(this.pNode[v - 1]! & mask, hole, j)) continue;
       index[cells + hole] = v;
       hole = j;
     }

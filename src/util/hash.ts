@@ -6,6 +6,22 @@
  */
 import { randomBytes } from "./random.js";
 
+/** The smallest power of two ≥ n (n ≥ 1): a table's size. */
+export function pow2AtLeast(n: number): number {
+  let p = 1;
+  while (p < n) p *= 2;
+  return p;
+}
+
+/**
+ * In a backward-shift deletion from a linear-probing table (the hole at `hole`, a later entry of
+ * the run at `j`, whose home cell is `home`): whether that entry stays where it is, i.e. its home
+ * lies cyclically in (hole, j], so that moving it into the hole would put it before its home.
+ */
+export function staysInShift(home: number, hole: number, j: number): boolean {
+  return hole <= j ? hole < home && home <= j : hole < home || home <= j;
+}
+
 /** A random 32-bit seed (per table owner, at construction). */
 export function randomSeed(): number {
   return randomBytes(4).readInt32LE(0);
