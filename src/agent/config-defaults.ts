@@ -22,7 +22,7 @@ export interface AgentConfig {
   subscribe: string[];
   batch: { size: number; lingerMs: number };
   hwm: { send: number; receive: number };
-  catchUp: { pageSize: number; timeoutMs: number; retryMinMs: number; retryMaxMs: number };
+  catchUp: { pageSize: number; timeoutMs: number; retryMinMs: number; retryMaxMs: number; maxPages: number };
   synth: {
     maxAddresses: number;
     maxContributions: number;
@@ -56,7 +56,7 @@ export const CONFIG_DEFAULTS: AgentConfig = deepFreeze({
   subscribe: ["qis.>"],
   batch: { size: 64, lingerMs: 0 },
   hwm: { send: 1000, receive: 1000 },
-  catchUp: { pageSize: 256, timeoutMs: 2000, retryMinMs: 100, retryMaxMs: 10_000 },
+  catchUp: { pageSize: 256, timeoutMs: 2000, retryMinMs: 100, retryMaxMs: 10_000, maxPages: 1024 },
   synth: {
     maxAddresses: SYNTH.maxAddresses,
     maxContributions: SYNTH.maxContributions,

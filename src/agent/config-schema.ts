@@ -88,6 +88,7 @@ export const AgentConfigSchema = Type.Object(
       timeoutMs: int(1, 600_000, D.catchUp.timeoutMs, "How long to wait for a reply"),
       retryMinMs: int(1, 3_600_000, D.catchUp.retryMinMs, "First retry delay after a failed query; doubles up to retryMaxMs"),
       retryMaxMs: int(1, 3_600_000, D.catchUp.retryMaxMs, "Longest retry delay; at least retryMinMs"),
+      maxPages: int(1, 1_000_000, D.catchUp.maxPages, "Pages fetched from one peer per catch-up at most; a peer whose store keeps answering is then marked and asked again after a growing pause (retryMinMs..retryMaxMs)"),
     }),
     synth: obj("Local synthesis (docs/synth.md).", {
       maxAddresses: int(1, 1 << 20, D.synth.maxAddresses, "Distinct addresses held at once"),

@@ -12,6 +12,8 @@ export interface PeerStats extends PeerCounters {
   pub: string;
   store: string | null;
   up: boolean;
+  /** the last catch-up problem (ERR_CATCHUP_PAGE_CAP, ERR_WIRE_*) until a catch-up from the peer completes; null: none */
+  catchUpProblem: string | null;
 }
 
 export interface AgentStats {
@@ -41,7 +43,7 @@ export function agentStats(agent: Agent, pub: ZmqPublisher, server: StoreServer 
     ...agent.counters,
     pub: { packets: pub.packets, messages: pub.messages, sendErrors: pub.sendErrors },
     storeServer: server === null ? null : { served: server.served, packetsServed: server.packetsServed, badRequests: server.badRequests },
-    peers: peers.map((p) => ({ name: p.name, pub: p.settings.pub, store: p.settings.store, up: p.up, ...p.counters })),
+    peers: peers.map((p) => ({ name: p.name, pub: p.settings.pub, store: p.settings.store, up: p.up, catchUpProblem: p.catchUpProblem, ...p.counters })),
     legacy: legacy.counters(),
     store: agent.store.stats(),
     synth: { ...agent.synth.counters },
