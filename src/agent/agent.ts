@@ -27,6 +27,7 @@ import { ObservationError, parseObservation, observationToFields } from "./obser
 import { SequenceCounter } from "./sequence.js";
 import { LegacyLinks } from "./legacy-links.js";
 import { agentStats, type AgentStats } from "./stats.js";
+import { openLinkSecurity, type LinkSecurity } from "./link-security.js";
 
 export interface AgentOptions {
   logger?: Logger;
@@ -99,6 +100,8 @@ export class Agent extends EventEmitter {
   #storeServer: StoreServer | null = null;
   readonly #peers: ZmqPeer[] = [];
   #legacy!: LegacyLinks;
+  /** the agent's ZeroMQ context, CURVE keys and ZAP handler */
+  #security: LinkSecurity | null = null;
   readonly #patterns = new Map<string, AddressPattern>();
   readonly #seq: SequenceCounter;
   /** the clock of the store and the engine */
@@ -182,9 +185,12 @@ export class Agent extends EventEmitter {
 
   async #open(): Promise<void> {
     const c = this.config;
-    this.#publisher = await ZmqPublisher.bind(c.pub.bind, { batchSize: c.batch.size, lingerMs: c.batch.lingerMs, sendHwm: c.hwm.send, epoch: this.epoch });
+    this.#security = await openLinkSecurity(c, this.log);
+    const env = this.#security.env;
+    this.#publisher = await ZmqPublisher.bind(c.pub.bind, { batchSize: c.batch.size, lingerMs: c.batch.lingerMs, sendHwm: c.hwm.send, epoch: this.epoch, env });
     if (c.store.bind !== null) {
       this.#storeServer = await StoreServer.bind(c.store.bind, this.store, {
+        env,
         epoch: this.epoch,
         maxReply: c.catchUp.pageSize,
         onError: (err) => this.#error(err, { where: "store-server" }),
@@ -209,6 +215,8 @@ export class Agent extends EventEmitter {
       peers: c.peers.map((p) => p.name),
       subscribe: [...this.#patterns.keys()],
       native: nativeStatus.loaded,
+      security: this.#security.mode,
+      publicKey: this.#security.publicKey,
     });
   }
 
@@ -473,17 +481,19 @@ export class Agent extends EventEmitter {
    * Connects to one more qis peer at run time (e.g. one found by discovery); `name` must be new.
    * Legacy peers are configured at start only.
    */
-  addPeer(peer: { pub: string; store?: string | null; name?: string }): void {
+  addPeer(peer: { pub: string; store?: string | null; name?: string; publicKey?: string | null }): void {
     this.#assertOpen();
     const name = peer.name ?? peer.pub;
     if (this.#peers.some((p) => p.name === name)) throw new QisError("ERR_PEER_EXISTS", `a peer named "${name}" is already connected`);
-    this.#startPeer({ name, pub: peer.pub, store: peer.store ?? null, codec: "qis" });
+    this.#startPeer({ name, pub: peer.pub, store: peer.store ?? null, codec: "qis", publicKey: peer.publicKey ?? null });
+    // A peer we subscribe to is let in too, like a configured one.
+    if (peer.publicKey) this.#security?.zap?.allow(peer.publicKey);
   }
 
   #startPeer(p: PeerConfig): void {
     const c = this.config;
-    const settings = { name: p.name, pub: p.pub, store: p.store, receiveHwm: c.hwm.receive, ...c.catchUp };
-    const peer = new ZmqPeer(settings, [...this.#patterns.values()], this.#peerSink());
+    const settings = { name: p.name, pub: p.pub, store: p.store, publicKey: p.publicKey ?? null, receiveHwm: c.hwm.receive, ...c.catchUp };
+    const peer = new ZmqPeer(settings, [...this.#patterns.values()], this.#peerSink(), this.#security!.env);
     this.#peers.push(peer);
     peer.start();
   }
@@ -515,7 +525,7 @@ export class Agent extends EventEmitter {
   }
 
   stats(): AgentStats {
-    return agentStats(this, this.#publisher, this.#storeServer, this.#peers, this.#legacy);
+    return agentStats(this, this.#publisher, this.#storeServer, this.#peers, this.#legacy, this.#security);
   }
 
   /** Sends whatever the publisher holds now, without waiting for the end of the turn. */
@@ -531,6 +541,7 @@ export class Agent extends EventEmitter {
     this.#publisher?.close();
     this.#storeServer?.close();
     this.#legacy?.close();
+    this.#security?.zap?.close();
     try {
       this.store.close();
     } finally {

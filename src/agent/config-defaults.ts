@@ -11,7 +11,11 @@ export interface PeerConfig {
   pub: string;
   store: string | null;
   codec: "qis" | "legacy";
+  /** the peer's CURVE public key (Z85); null: none configured */
+  publicKey?: string | null;
 }
+
+export type SecurityMode = "auto" | "curve" | "insecure";
 
 export interface AgentConfig {
   nodeId: string | null;
@@ -39,6 +43,14 @@ export interface AgentConfig {
   };
   legacy: { pub: string | null; rep: string | null; replyLimit: number };
   log: { level: LogLevel };
+  security: {
+    /** auto: CURVE when secretKeyFile is set, else plain links (loopback binds only) */
+    mode: SecurityMode;
+    /** the secret key file (resolved against stateDir); null: none (mode "curve" then uses stateDir/curve.key) */
+    secretKeyFile: string | null;
+    /** more client keys let in besides the peers': Z85 keys, or files of keys (one per line) */
+    allow: string[];
+  };
 }
 
 const deepFreeze = <T>(v: T): T => {
@@ -73,6 +85,7 @@ export const CONFIG_DEFAULTS: AgentConfig = deepFreeze({
   },
   legacy: { pub: null, rep: null, replyLimit: 50 },
   log: { level: "info" },
+  security: { mode: "auto", secretKeyFile: null, allow: [] },
 });
 
 export interface ConfigProblem {

@@ -15,11 +15,13 @@ const HOST = "(?:[A-Za-z0-9](?:[A-Za-z0-9._-]*[A-Za-z0-9])?|\\[[0-9A-Fa-f:.]+\\]
 const BIND = `^(?:tcp://(?:\\*|${HOST}):(?:\\*|${PORT})|ipc://.+|inproc://.+)$`;
 const CONNECT = `^(?:tcp://${HOST}:${PORT}|ipc://.+|inproc://.+)$`;
 const NODE_ID = "^[0-9a-fA-F]{32}$";
+const Z85_KEY = "^[0-9a-zA-Z.\\-:+=^!/*?&<>()\\[\\]{}@%$#]{40}$";
 /** What a pattern means, in words, for "expected ..." (a regex is no help to a reader). */
 const PATTERN_TEXT = new Map([
   [BIND, "a ZeroMQ bind endpoint: tcp://HOST:PORT, tcp://HOST:* (a free port), ipc://PATH or inproc://NAME"],
   [CONNECT, "a ZeroMQ endpoint to connect to: tcp://HOST:PORT, ipc://PATH or inproc://NAME"],
   [NODE_ID, "32 hex digits (16 bytes)"],
+  [Z85_KEY, "a CURVE public key: 40 characters of Z85 (qis-edge keygen prints one)"],
 ]);
 
 const D = CONFIG_DEFAULTS;
@@ -46,6 +48,12 @@ const PeerSchema = Type.Object(
       Type.Enum(["qis", "legacy"], { default: "qis", description: 'Wire format: "qis" (512-byte packets) or "legacy" (a reference-Python node\'s JSON). Default: "qis".' }),
     ),
     name: Type.Optional(Type.String({ minLength: 1, maxLength: 128, description: "A name for logs, unique among the peers. Default: the pub endpoint." })),
+    publicKey: Type.Optional(
+      Type.String({
+        pattern: Z85_KEY,
+        description: "The peer's CURVE public key (Z85, `qis-edge keygen --show` on the peer). Required for qis peers when links are secured; it is also let in (allowlist).",
+      }),
+    ),
   },
   { additionalProperties: false },
 );
@@ -113,6 +121,27 @@ export const AgentConfigSchema = Type.Object(
     }),
     log: obj("Logging: one JSON object per line on stderr.", {
       level: Type.Optional(Type.Enum(["debug", "info", "warn", "error", "silent"], { default: D.log.level, description: `Least severe level written.${dflt(D.log.level)}` })),
+    }),
+    security: obj("Peer link security: CURVE encryption and an allowlist of client keys (docs/security.md).", {
+      mode: Type.Optional(
+        Type.Enum(["auto", "curve", "insecure"], {
+          default: D.security.mode,
+          description: `"auto": CURVE when secretKeyFile is set, else plain links, which may bind loopback only; "curve": CURVE (key in stateDir/curve.key unless secretKeyFile says otherwise); "insecure": plain links on any bind (warned at start).${dflt(D.security.mode)}`,
+        }),
+      ),
+      secretKeyFile: Type.Optional(
+        Type.Union([Type.String({ minLength: 1 }), Type.Null()], {
+          default: null,
+          description: "This agent's CURVE secret key file (relative paths: in stateDir). Created with mode 0600 on first start when missing (never overwritten); `qis-edge keygen` writes one. Default: null.",
+        }),
+      ),
+      allow: Type.Optional(
+        Type.Array(Type.String({ minLength: 1 }), {
+          maxItems: 1024,
+          default: [],
+          description: "Client keys let in besides the peers' publicKeys: a Z85 key, or a file (relative to the working directory) of keys, one per line, # comments. Default: [].",
+        }),
+      ),
     }),
   },
   { additionalProperties: false, title: "qis-edge agent config", description: "Every key is optional; unknown keys are errors. See docs/config.md." },

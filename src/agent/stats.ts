@@ -6,6 +6,7 @@ import type { StoreStats } from "../store/index.js";
 import type { SynthCounters } from "../synth/index.js";
 import type { Agent } from "./agent.js";
 import type { LegacyLinks } from "./legacy-links.js";
+import type { LinkSecurity } from "./link-security.js";
 
 export interface PeerStats extends PeerCounters {
   name: string;
@@ -35,9 +36,12 @@ export interface AgentStats {
   legacy: { sent: number; served: number; badRequests: number; received: number; invalid: number };
   store: StoreStats;
   synth: SynthCounters;
+  /** peer link security: CURVE or plain; with CURVE, the keys let in and the denials per client key */
+  security: { mode: "curve" | "plain"; publicKey: string | null; allowedKeys: number; accepted: number; denied: number; deniedKeys: Record<string, number> };
 }
 
-export function agentStats(agent: Agent, pub: ZmqPublisher, server: StoreServer | null, peers: readonly ZmqPeer[], legacy: LegacyLinks): AgentStats {
+export function agentStats(agent: Agent, pub: ZmqPublisher, server: StoreServer | null, peers: readonly ZmqPeer[], legacy: LegacyLinks, security: LinkSecurity | null): AgentStats {
+  const zap = security?.zap ?? null;
   return {
     nodeId: agent.nodeId,
     ...agent.counters,
@@ -47,5 +51,13 @@ export function agentStats(agent: Agent, pub: ZmqPublisher, server: StoreServer 
     legacy: legacy.counters(),
     store: agent.store.stats(),
     synth: { ...agent.synth.counters },
+    security: {
+      mode: security?.mode ?? "plain",
+      publicKey: security?.publicKey ?? null,
+      allowedKeys: zap?.allowed.size ?? 0,
+      accepted: zap?.allowedCount ?? 0,
+      denied: zap?.deniedTotal ?? 0,
+      deniedKeys: zap === null ? {} : Object.fromEntries(zap.denied),
+    },
   };
 }
