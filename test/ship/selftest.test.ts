@@ -35,8 +35,8 @@ function run(entry: string, args: string[], env: NodeJS.ProcessEnv = {}, cwd = t
 function expectAllPass(r: ReturnType<typeof run>): void {
   expect(r.status, `stdout:\n${r.stdout}\nstderr:\n${r.stderr}`).toBe(0);
   const checks = r.lines.slice(0, -1);
-  expect(checks.map((l) => l.split(":")[0])).toEqual(["PASS addon", "PASS layout", "PASS vectors/native", "PASS vectors/fallback", "PASS synth", "PASS store", "PASS zeromq", "PASS store-file"]);
-  expect(r.lines.at(-1)).toMatch(/^selftest: all 8 checks passed/);
+  expect(checks.map((l) => l.split(":")[0])).toEqual(["PASS addon", "PASS layout", "PASS vectors/native", "PASS vectors/fallback", "PASS synth", "PASS store", "PASS zeromq", "PASS curve", "PASS store-file"]);
+  expect(r.lines.at(-1)).toMatch(/^selftest: all 9 checks passed/);
 }
 
 describe("qis-edge selftest", () => {
@@ -76,14 +76,14 @@ describe("qis-edge selftest", () => {
     const strict = run(BUNDLE, ["--require-native"], { QIS_EDGE_NO_NATIVE: "1" });
     expect(strict.status).toBe(1);
     expect(strict.lines[0]).toMatch(/^FAIL addon: .*--require-native/);
-    expect(strict.lines.at(-1)).toBe("selftest: 1 of 8 checks failed: addon");
+    expect(strict.lines.at(-1)).toBe("selftest: 1 of 9 checks failed: addon");
   });
 
   it("exits 1 with one FAIL line when the state directory is not writable", () => {
     const r = run(BUNDLE, ["--state-dir", join(temp(), "missing", "dir")]);
     expect(r.status).toBe(1);
     expect(r.lines.find((l) => l.startsWith("FAIL store-file: cannot create a directory in"))).toBeDefined();
-    expect(r.lines.at(-1)).toBe("selftest: 1 of 8 checks failed: store-file");
+    expect(r.lines.at(-1)).toBe("selftest: 1 of 9 checks failed: store-file");
   });
 
   it("refuses bad usage with exit 2 and has --help", () => {
