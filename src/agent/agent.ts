@@ -28,6 +28,7 @@ import { SequenceCounter } from "./sequence.js";
 import { LegacyLinks } from "./legacy-links.js";
 import { agentStats, type AgentStats } from "./stats.js";
 import { openLinkSecurity, type LinkSecurity } from "./link-security.js";
+import { ADMIT, ADMIT_CLAMPED, clampedCopy, REFUSED, SynthAdmission } from "./admission.js";
 
 export interface AgentOptions {
   logger?: Logger;
@@ -111,6 +112,9 @@ export class Agent extends EventEmitter {
   /** scratch for one local packet */
   readonly #scratch = Buffer.alloc(PACKET_SIZE);
   readonly #synthScratch = Buffer.alloc(PACKET_SIZE);
+  /** what peers' packets synthesis takes (admission.ts) */
+  readonly admission: SynthAdmission;
+  readonly #clampScratch = Buffer.alloc(PACKET_SIZE);
   /** per-packet InsertStatus of one batch (live batches ≤ MAX_BATCH, catch-up pages ≤ pageSize) */
   readonly #statuses: Uint8Array;
   readonly #legacyCode = new Uint8Array(1);
@@ -168,6 +172,7 @@ export class Agent extends EventEmitter {
       nextSeq: this.#seq.next,
       onEmit: (p) => this.#onSynthesized(p),
     });
+    this.admission = new SynthAdmission(s);
     for (const p of config.subscribe) this.#patterns.set(p, compilePattern(p));
   }
 
@@ -395,11 +400,29 @@ export class Agent extends EventEmitter {
     const stored = this.store.insertBatch(packets, count, codes, statuses);
     this.counters.received += stored;
     if (stored < count) for (let i = 0; i < count; i++) if (statuses[i] === InsertStatus.DUPLICATE) this.counters.duplicates++;
-    this.#synthesizeStored(packets, count, statuses);
+    this.#synthesizeAdmitted(source, packets, count, statuses);
     if (this.listenerCount("packet") > 0) {
       for (let i = 0; i < count; i++) if (statuses[i] === InsertStatus.STORED) this.#emitPacket(source, packets, i * PACKET_SIZE, ++cursor);
     }
     this.#flushSynthEvents();
+  }
+
+  /** #synthesizeStored for a peer's packets: only those the admission gate lets through. */
+  #synthesizeAdmitted(peer: string, packets: Uint8Array, count: number, statuses: Uint8Array): void {
+    const now = this.#now();
+    let runStart = -1;
+    for (let i = 0; i <= count; i++) {
+      const v = i < count && statuses[i] === InsertStatus.STORED ? this.admission.check(peer, packets, i * PACKET_SIZE, now) : REFUSED;
+      if (v === ADMIT) {
+        if (runStart < 0) runStart = i;
+        continue;
+      }
+      if (runStart >= 0) {
+        this.synth.addBatch(packets, runStart * PACKET_SIZE, i - runStart);
+        runStart = -1;
+      }
+      if (v === ADMIT_CLAMPED) this.synth.addAt(clampedCopy(packets, i * PACKET_SIZE, this.config.synth.maxObservations, this.#clampScratch), 0);
+    }
   }
 
   // ===========================================================================================
@@ -460,6 +483,7 @@ export class Agent extends EventEmitter {
     try {
       this.store.sweep();
       this.synth.sweep();
+      this.admission.sweep(this.#now());
       this.#flushSynthEvents();
     } catch (err) {
       this.#error(err, { where: "sweep" });

@@ -40,6 +40,16 @@ export interface AgentConfig {
     minContributors: number;
     ttlS: number;
     sweepIntervalMs: number;
+    /** peers' n_observations counted at most this (weight ≤ confidence·ln(1 + maxObservations)) */
+    maxObservations: number;
+    /** peers' packets stamped further ahead than this are refused from synthesis */
+    maxFutureSkewMs: number;
+    /** share of maxAddresses that addresses introduced by peers may hold at once */
+    peerAddressShare: number;
+    /** distinct node ids one peer may bring to one address */
+    peerNodesPerAddress: number;
+    /** addresses one peer may introduce per minute */
+    peerNewAddressesPerMinute: number;
   };
   legacy: { pub: string | null; rep: string | null; replyLimit: number };
   log: { level: LogLevel };
@@ -82,6 +92,11 @@ export const CONFIG_DEFAULTS: AgentConfig = deepFreeze({
     minContributors: SYNTH.minContributors,
     ttlS: SYNTH.ttlS,
     sweepIntervalMs: 1000,
+    maxObservations: 1000,
+    maxFutureSkewMs: 300_000,
+    peerAddressShare: 0.75,
+    peerNodesPerAddress: 8,
+    peerNewAddressesPerMinute: 256,
   },
   legacy: { pub: null, rep: null, replyLimit: 50 },
   log: { level: "info" },

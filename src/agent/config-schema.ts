@@ -113,6 +113,11 @@ export const AgentConfigSchema = Type.Object(
       minContributors: int(1, 1024, D.synth.minContributors, "Emit only for addresses with this many contributing nodes; at most maxNodesPerAddress (the default becomes 1 when that is 1)"),
       ttlS: int(0, 0xffff_ffff, D.synth.ttlS, "ttl_s of synthesized packets; 0: never expire"),
       sweepIntervalMs: int(10, 60_000, D.synth.sweepIntervalMs, "How often expired contributions are swept"),
+      maxObservations: int(1, 0xffff_ffff, D.synth.maxObservations, "A peer's packet counts as at most this many observations: its weight is at most confidence·ln(1 + maxObservations)"),
+      maxFutureSkewMs: int(0, 86_400_000, D.synth.maxFutureSkewMs, "Peers' packets stamped further than this ahead of our clock are refused from synthesis"),
+      peerAddressShare: num(0, 1, D.synth.peerAddressShare, "Share of maxAddresses that addresses introduced by peers may hold at once; the rest is kept for local observations"),
+      peerNodesPerAddress: int(1, 1024, D.synth.peerNodesPerAddress, "Distinct node ids one peer may bring to one address (a relaying gateway brings its fleet's)"),
+      peerNewAddressesPerMinute: int(1, 1_000_000, D.synth.peerNewAddressesPerMinute, "Addresses one peer may introduce to synthesis per minute"),
     }),
     legacy: obj("Serving reference-Python-node peers.", {
       pub: Type.Optional(bind("Bind endpoint publishing our packets in the legacy JSON format; null: off.", D.legacy.pub, true)),

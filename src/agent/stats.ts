@@ -7,6 +7,7 @@ import type { SynthCounters } from "../synth/index.js";
 import type { Agent } from "./agent.js";
 import type { LegacyLinks } from "./legacy-links.js";
 import type { LinkSecurity } from "./link-security.js";
+import type { AdmissionCounters } from "./admission.js";
 
 export interface PeerStats extends PeerCounters {
   name: string;
@@ -36,6 +37,8 @@ export interface AgentStats {
   legacy: { sent: number; served: number; badRequests: number; received: number; invalid: number };
   store: StoreStats;
   synth: SynthCounters;
+  /** peers' packets kept out of synthesis (or counted with n_observations capped), per peer and reason */
+  admission: { peerAddresses: number; perPeer: Record<string, AdmissionCounters> };
   /** peer link security: CURVE or plain; with CURVE, the keys let in and the denials per client key */
   security: { mode: "curve" | "plain"; publicKey: string | null; allowedKeys: number; accepted: number; denied: number; deniedKeys: Record<string, number> };
 }
@@ -51,6 +54,7 @@ export function agentStats(agent: Agent, pub: ZmqPublisher, server: StoreServer 
     legacy: legacy.counters(),
     store: agent.store.stats(),
     synth: { ...agent.synth.counters },
+    admission: { peerAddresses: agent.admission.addresses, perPeer: agent.admission.counters() },
     security: {
       mode: security?.mode ?? "plain",
       publicKey: security?.publicKey ?? null,
