@@ -9,11 +9,13 @@ import type { AgentConfig } from "./config.js";
 export const ZMQ_MAX_SOCKETS_LIMIT = 65_535;
 /** Sockets kept free for peers added at run time (Agent.addPeer). */
 export const RUNTIME_PEER_SOCKETS = 256;
+/** File descriptors an idle agent process holds besides its links (measured: ~25), with room. */
+const NODE_FDS = 64;
 /** libzmq's default ZMQ_MAX_SOCKETS: never set lower. */
 const ZMQ_DEFAULT_SOCKETS = 1023;
 
 export interface SocketBudget {
-  /** sockets on the agent's context (ZAP, PUB, ROUTER, SUB and DEALER per qis peer) */
+  /** sockets on the agent's context (ZAP, PUB, ROUTER; per qis peer SUB, its 2 monitor sockets, DEALER) */
   sockets: number;
   /** what the context's maxSockets is set to */
   maxSockets: number;
@@ -29,12 +31,17 @@ export function socketBudget(c: Pick<AgentConfig, "peers" | "store" | "legacy">)
     fds += 2;
   }
   for (const p of c.peers) {
-    // A qis peer: SUB (+ DEALER); a legacy one: SUB on the legacy context. Each: mailbox + connection.
-    const n = p.codec === "legacy" ? 1 : p.store === null ? 1 : 2;
+    // A qis peer: its SUB, the pair of PAIR sockets that watch the SUB's events (libzmq's
+    // monitor and zeromq.js's observer), and a DEALER when it has a store; a legacy peer the
+    // same on the legacy context. Each socket has a mailbox fd; each SUB and DEALER a connection.
+    const withStore = p.store !== null && p.codec !== "legacy";
+    const n = 3 + (withStore ? 1 : 0);
     if (p.codec !== "legacy") sockets += n;
-    fds += 2 * n;
+    fds += n + (withStore ? 2 : 1);
   }
   fds += (c.legacy.pub === null ? 0 : 2) + (c.legacy.rep === null ? 0 : 2);
+  // Node's own (stdio, libuv's epoll and eventfds, the store file, the context's threads).
+  fds += NODE_FDS;
   return { sockets, maxSockets: Math.min(ZMQ_MAX_SOCKETS_LIMIT, Math.max(ZMQ_DEFAULT_SOCKETS, sockets + RUNTIME_PEER_SOCKETS)), fds };
 }
 
