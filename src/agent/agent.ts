@@ -517,7 +517,14 @@ export class Agent extends EventEmitter {
   #startPeer(p: PeerConfig): void {
     const c = this.config;
     const settings = { name: p.name, pub: p.pub, store: p.store, publicKey: p.publicKey ?? null, receiveHwm: c.hwm.receive, ...c.catchUp };
-    const peer = new ZmqPeer(settings, [...this.#patterns.values()], this.#peerSink(), this.#security!.env);
+    let peer: ZmqPeer;
+    try {
+      peer = new ZmqPeer(settings, [...this.#patterns.values()], this.#peerSink(), this.#security!.env);
+    } catch (cause) {
+      if (cause instanceof QisError) throw cause;
+      // libzmq's EMFILE: the context's maxSockets (sized at start, docs/security.md "Limits") or the open-file limit.
+      throw new QisError("ERR_SOCKET_LIMIT", `cannot open the sockets for peer ${p.name}: ${(cause as Error).message} (this agent's context holds ${this.#security!.env.context.maxSockets} sockets)`, { cause });
+    }
     this.#peers.push(peer);
     peer.start();
   }

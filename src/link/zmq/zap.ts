@@ -75,25 +75,25 @@ export class ZapHandler {
     }
   }
 
-  #answer(frames: Buffer[]): Buffer[] | string[] | null {
+  #answer(frames: Buffer[]): (Buffer | string)[] | null {
     const [identity, empty, version, requestId, , address, , mechanism, key] = frames;
     if (identity === undefined || empty === undefined || requestId === undefined || mechanism === undefined) return null;
     const reply = (code: string, text: string): (Buffer | string)[] => [identity, empty, "1.0", requestId, code, text, "", ""];
-    if (version?.toString() !== "1.0") return reply("500", "unsupported ZAP version") as Buffer[];
+    if (version?.toString() !== "1.0") return reply("500", "unsupported ZAP version");
     const mech = mechanism.toString();
     // Plain sockets of this context (NULL) are not ours to judge: they are plain by design.
-    if (mech === "NULL") return reply("200", "OK") as Buffer[];
-    if (mech !== "CURVE" || key === undefined || key.length !== 32) return reply("400", "CURVE only") as Buffer[];
+    if (mech === "NULL") return reply("200", "OK");
+    if (mech !== "CURVE" || key === undefined || key.length !== 32) return reply("400", "CURVE only");
     const z85 = z85Encode(key);
     if (this.#allowed.has(z85)) {
       this.allowedCount++;
-      return reply("200", "OK") as Buffer[];
+      return reply("200", "OK");
     }
     const slot = this.denied.has(z85) || this.denied.size < MAX_DENIED_KEYS ? z85 : "other";
     const count = (this.denied.get(slot) ?? 0) + 1;
     this.denied.set(slot, count);
     if (isPowerOf10(count)) this.#opts.onDenied?.(z85, address?.toString() ?? "", count);
-    return reply("400", "key not allowed") as Buffer[];
+    return reply("400", "key not allowed");
   }
 }
 
