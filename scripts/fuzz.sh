@@ -11,11 +11,17 @@ cd "$(dirname "$0")/.."
 RUNS="${1:-10000000}"
 say() { printf 'fuzz: %s\n' "$*" >&2; }
 
+apt_install() {
+  say "installing $* (apt-get)"
+  if [ "$(id -u)" = 0 ]; then apt-get install -y --no-install-recommends "$@" >/dev/null; else sudo apt-get install -y --no-install-recommends "$@" >/dev/null; fi
+}
 CLANG="$(command -v clang || command -v clang-14 || true)"
-if [ -z "$CLANG" ]; then
-  say "clang missing: apt-get install -y clang (Debian's, with libFuzzer)"
-  if [ "$(id -u)" = 0 ]; then apt-get install -y --no-install-recommends clang >/dev/null; else sudo apt-get install -y --no-install-recommends clang >/dev/null; fi
-  CLANG="$(command -v clang || command -v clang-14)"
+[ -n "$CLANG" ] || { apt_install clang; CLANG="$(command -v clang || command -v clang-14)"; }
+# libFuzzer and the sanitizers' runtimes are compiler-rt, a separate package in Debian.
+RT_DIR="$("$CLANG" -print-runtime-dir 2>/dev/null || true)"
+if [ ! -f "$RT_DIR/libclang_rt.fuzzer-x86_64.a" ] && [ ! -f "$RT_DIR/libclang_rt.fuzzer-aarch64.a" ]; then
+  V="$("$CLANG" -dumpversion | cut -d. -f1)"
+  apt_install "libclang-rt-$V-dev"
 fi
 
 OUT=fuzz/out
@@ -28,7 +34,7 @@ node -e '
       fs.writeFileSync(`fuzz/out/corpus/${f}-${v.name}`, Buffer.from(v.hex, "hex"));
 '
 say "building fuzz/verify_fuzzer.c with $($CLANG --version | head -1)"
-"$CLANG" -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined -msse4.2 \
+"$CLANG" -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined $( [ "$(uname -m)" = x86_64 ] && echo -msse4.2 ) \
   -o "$OUT/verify_fuzzer" fuzz/verify_fuzzer.c native/verify.c native/crc32c.c native/murmur3.c -lm
 say "libFuzzer: $RUNS runs"
 START=$(date +%s)

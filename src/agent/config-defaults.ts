@@ -78,7 +78,7 @@ export const CONFIG_DEFAULTS: AgentConfig = deepFreeze({
   subscribe: ["qis.>"],
   batch: { size: 64, lingerMs: 0 },
   hwm: { send: 1000, receive: 1000 },
-  catchUp: { pageSize: 256, timeoutMs: 2000, retryMinMs: 100, retryMaxMs: 10_000, maxPages: 1024 },
+  catchUp: { pageSize: 256, timeoutMs: 2000, retryMinMs: 100, retryMaxMs: 10_000, maxPages: 16_384 },
   synth: {
     maxAddresses: SYNTH.maxAddresses,
     maxContributions: SYNTH.maxContributions,

@@ -31,7 +31,7 @@ describe("defaults", () => {
       subscribe: ["qis.>"],
       batch: { size: 64, lingerMs: 0 },
       hwm: { send: 1000, receive: 1000 },
-      catchUp: { pageSize: 256, timeoutMs: 2000, retryMinMs: 100, retryMaxMs: 10000, maxPages: 1024 },
+      catchUp: { pageSize: 256, timeoutMs: 2000, retryMinMs: 100, retryMaxMs: 10000, maxPages: 16384 },
       synth: {
         maxAddresses: 1024,
         maxContributions: 16384,
