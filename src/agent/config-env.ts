@@ -26,9 +26,12 @@ const integer: Parse = (raw) => (/^[0-9]{1,15}$/.test(raw) ? Number(raw) : raw);
 const list = (raw: string): string[] => raw.split(",").map((s) => s.trim());
 const peers: Parse = (raw) =>
   list(raw).map((item) => {
-    const [pub, store, ...rest] = item.split("|").map((s) => s.trim());
-    // A third part is kept in `pub` so that the endpoint check reports the whole item.
-    return rest.length > 0 ? { pub: item } : store === undefined ? { pub } : { pub, store };
+    const [pub, store, publicKey, ...rest] = item.split("|").map((s) => s.trim());
+    // A fourth part is kept in `pub` so that the endpoint check reports the whole item.
+    if (rest.length > 0) return { pub: item };
+    // "PUB||KEY": a CURVE key (Z85 has no "|") without a store.
+    const withStore = store === undefined || store === "" ? { pub } : { pub, store };
+    return publicKey === undefined ? withStore : { ...withStore, publicKey };
   });
 
 /** Every override, in the order docs/config.md lists them. */
@@ -39,7 +42,7 @@ export const ENV_OVERRIDES: readonly { name: string; key: readonly string[]; par
   { name: "QIS_EDGE_STORE_BIND", key: ["store", "bind"], parse: nullable, help: 'endpoint, or "none"' },
   { name: "QIS_EDGE_STORE_CAPACITY", key: ["store", "capacity"], parse: integer, help: "packets" },
   { name: "QIS_EDGE_STORE_FILE", key: ["store", "file"], parse: nullable, help: 'path, or "none"' },
-  { name: "QIS_EDGE_PEERS", key: ["peers"], parse: peers, help: "PUB[|STORE],..." },
+  { name: "QIS_EDGE_PEERS", key: ["peers"], parse: peers, help: "PUB[|STORE[|KEY]],..." },
   { name: "QIS_EDGE_SUBSCRIBE", key: ["subscribe"], parse: list, help: "PATTERN,..." },
   { name: "QIS_EDGE_LOG_LEVEL", key: ["log", "level"], parse: text, help: "debug|info|warn|error|silent" },
 ];

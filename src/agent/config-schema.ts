@@ -37,6 +37,7 @@ const num = (min: number, max: number, d: number, what: string) =>
 const obj = <P extends TProperties>(description: string, properties: P) =>
   Type.Optional(Type.Object(properties, { additionalProperties: false, description }));
 const CONNECT_T = Type.String({ pattern: CONNECT });
+const Z85_KEY_T = Type.String({ pattern: Z85_KEY });
 
 const PeerSchema = Type.Object(
   {
@@ -272,7 +273,10 @@ export function envProblems(overrides: EnvOverride[]): ConfigProblem[] {
     if (o.name === "QIS_EDGE_PEERS") {
       (o.value as Rec[]).forEach((peer, i) => {
         for (const k of ["pub", "store"] as const) {
-          if (peer[k] !== undefined && !Check(CONNECT_T, peer[k])) problems.push({ path, expected: `PUB[|STORE],...: ${describeSchema(CONNECT_T as unknown as Schema)}`, found: `item ${i + 1} ${describeFound(peer[k])}` });
+          if (peer[k] !== undefined && !Check(CONNECT_T, peer[k])) problems.push({ path, expected: `PUB[|STORE[|KEY]],...: ${describeSchema(CONNECT_T as unknown as Schema)}`, found: `item ${i + 1} ${describeFound(peer[k])}` });
+        }
+        if (peer.publicKey !== undefined && !Check(Z85_KEY_T, peer.publicKey)) {
+          problems.push({ path, expected: `PUB[|STORE[|KEY]],...: KEY ${PATTERN_TEXT.get(Z85_KEY)!}`, found: `item ${i + 1} ${describeFound(peer.publicKey)}` });
         }
       });
       continue;

@@ -30,7 +30,8 @@ Environment overrides (they win over the file; an empty value counts as unset):
 ${envLines}
 
   QIS_EDGE_PEERS replaces the file's peers: comma-separated, each the peer's pub endpoint and
-  optionally "|" and its store endpoint, e.g. tcp://10.0.0.2:5600|tcp://10.0.0.2:5601.
+  optionally "|" and its store endpoint, e.g. tcp://10.0.0.2:5600|tcp://10.0.0.2:5601, and
+  optionally "|" and its CURVE public key (PUB|STORE|KEY, or PUB||KEY without a store).
   "none" is null: for store.bind not served, for store.file memory only.
 
 Exit status: 0 ok, 2 an invalid config or usage.
