@@ -145,7 +145,7 @@ export const AgentConfigSchema = Type.Object(
         Type.Array(Type.String({ minLength: 1 }), {
           maxItems: 1024,
           default: [],
-          description: "Client keys let in besides the peers' publicKeys: a Z85 key, or a file (relative to the working directory) of keys, one per line, # comments. Default: [].",
+          description: "Client keys let in besides the peers' publicKeys: a Z85 key, or a file (relative to the working directory) of keys, one per line; # starts a comment at the start of a line or after a space (Z85 keys may contain #). Default: [].",
         }),
       ),
     }),
