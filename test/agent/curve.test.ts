@@ -100,6 +100,27 @@ describe("CURVE with an allowlist", () => {
     await a.close();
   });
 
+  it("a refused peer tries again with backoff, and gets in once its key is allowed", async () => {
+    const ka = keyFile();
+    const kc = keyFile();
+    const a = await startAgent({ security: { secretKeyFile: ka.file } });
+    a.observe(observation("hvac", "x", 0.5, 0.9, 3));
+    const c = await startAgent({
+      security: { secretKeyFile: kc.file },
+      catchUp: { retryMinMs: 50, retryMaxMs: 200 },
+      peers: [{ name: "a", pub: a.endpoints.pub, store: a.endpoints.store!, publicKey: ka.publicKey }],
+    });
+    const codes: string[] = [];
+    c.on("error", (e: { code: string }) => codes.push(e.code));
+    await waitFor(() => c.stats().peers[0]!.refusals >= 3, () => JSON.stringify(c.stats().peers[0]));
+    expect(codes).toContain("ERR_PEER_REFUSED");
+    expect(c.store.collect("qis.hvac.>")).toHaveLength(0);
+    // a lets c in (as a peer of its own): c's next attempt succeeds, live and catch-up.
+    a.addPeer({ name: "c", pub: c.endpoints.pub, publicKey: kc.publicKey });
+    await waitFor(() => c.store.collect("qis.hvac.>").length === 1, () => JSON.stringify(c.stats().peers[0]));
+    expect(c.peers[0]!.up).toBe(true);
+  });
+
   it("peers added at run time with their key are let in", async () => {
     const ka = keyFile();
     const kb = keyFile();
