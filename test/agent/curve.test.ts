@@ -172,6 +172,23 @@ describe("keys", () => {
   });
 });
 
+describe("without CURVE in libzmq", () => {
+  it("an agent configured for CURVE refuses to start (ERR_CURVE_UNAVAILABLE); a plain one starts", async () => {
+    // libzmq builds without libsodium report capability.curve false: what such a device sees.
+    const saved = zmq.capability.curve;
+    zmq.capability.curve = false;
+    try {
+      const config = resolveConfig(testConfig({ security: { mode: "curve" } }), { env: {} });
+      await expect(createAgent(config)).rejects.toMatchObject({ code: "ERR_AGENT_START", cause: { code: "ERR_CURVE_UNAVAILABLE" } });
+      expect(existsSync(join(config.stateDir, "curve.key"))).toBe(false);
+      const plain = await createAgent(resolveConfig(testConfig(), { env: {} }));
+      await plain.close();
+    } finally {
+      zmq.capability.curve = saved;
+    }
+  });
+});
+
 describe("secure by default", () => {
   it("plain links binding beyond loopback are refused by the config and at start", async () => {
     const resolve = (c: Record<string, unknown>) => resolveConfig(testConfig(c), { env: {} });
