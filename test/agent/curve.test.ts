@@ -184,7 +184,7 @@ describe("without CURVE in libzmq", () => {
       const plain = await createAgent(resolveConfig(testConfig(), { env: {} }));
       await plain.close();
     } finally {
-      zmq.capability.curve = saved;
+      zmq.capability.curve = saved ?? true;
     }
   });
 });
