@@ -75,6 +75,8 @@ export async function openLinkSecurity(c: AgentConfig, log: Logger): Promise<Lin
   if (!zmq.capability.curve) {
     throw new QisError("ERR_CURVE_UNAVAILABLE", `this libzmq ${zmq.version} was built without CURVE (zmq.capability.curve is false): install a libzmq linked with libsodium, or set security.mode "insecure"`);
   }
+  const plainLegacy = [c.legacy.pub, c.legacy.rep].filter((b): b is string => b !== null && !isLocalBind(b));
+  if (plainLegacy.length > 0) log.warn("plain legacy endpoints", { endpoints: plainLegacy, reason: "the reference nodes have no CURVE: anyone who reaches these reads our packets and queries the store" });
   const file = c.security.secretKeyFile!;
   const keys = loadOrCreateKeys(file);
   if (keys.created) log.info("curve key created", { file, publicKey: keys.publicKey });
