@@ -180,6 +180,15 @@ export function legacyTopicFor(view: PacketView): string {
   return topicOf(view, view.outcomeDelta);
 }
 
+/**
+ * n_observations as the legacy i32 carries it: above 2^31 - 1 it is sent as 2^31 - 1. Both ways
+ * out (the legacy PUB's struct and the legacy store's JSON replies) go through this, so that a
+ * reference node sees one count for one packet.
+ */
+export function legacyCount(nObservations: number): number {
+  return Math.min(nObservations, I32_MAX);
+}
+
 function hexAt(buf: Uint8Array, at: number): string {
   return Buffer.from(buf.buffer, buf.byteOffset + at, ID_SIZE).toString("hex");
 }
@@ -198,7 +207,7 @@ export function encodeLegacy(view: PacketView): [topic: Buffer, payload: Buffer]
   const payload = Buffer.allocUnsafe(LEGACY_STRUCT_SIZE + text.length);
   payload.writeFloatBE(delta, 0);
   payload.writeFloatBE(view.confidence, 4);
-  payload.writeInt32BE(Math.min(view.nObservations, I32_MAX), 8);
+  payload.writeInt32BE(legacyCount(view.nObservations), 8);
   payload.writeDoubleBE(view.timestampMs / 1000, 12);
   payload.writeDoubleBE(0, 20);
   payload.write(text, LEGACY_STRUCT_SIZE, "latin1"); // ASCII: a token and hex digits
