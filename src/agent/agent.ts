@@ -22,13 +22,14 @@ import { StoreServer } from "../link/zmq/store-server.js";
 import { MAX_BATCH, ZmqPeer, type PeerSink } from "../link/zmq/peer.js";
 import type { AgentConfig, PeerConfig } from "./config.js";
 import { lockStateDir, loadOrCreateNodeId } from "./node-id.js";
-import { createLogger, type Logger } from "./log.js";
+import { silentLogger, type Logger } from "./log.js";
 import { ObservationError, parseObservation, observationToFields } from "./observation.js";
 import { SequenceCounter } from "./sequence.js";
 import { LegacyLinks } from "./legacy-links.js";
 import { agentStats, type AgentStats } from "./stats.js";
 
 export interface AgentOptions {
+  /** where the agent logs (createLogger); default none: a library writes nothing unless given one */
   logger?: Logger;
   /** the clock (ms since the epoch) for the store and the engine; default Date.now */
   now?: () => number;
@@ -123,7 +124,8 @@ export class Agent extends EventEmitter {
   private constructor(config: AgentConfig, options: AgentOptions) {
     super();
     this.config = config;
-    this.log = options.logger ?? createLogger({ level: config.log.level });
+    // A library is silent unless given a logger: `qis-edge run` passes one built from config.log.
+    this.log = options.logger ?? silentLogger;
     this.#lock = lockStateDir(config.stateDir);
     try {
       this.nodeId = config.nodeId ?? loadOrCreateNodeId(config.stateDir).nodeId;
