@@ -9,6 +9,10 @@ export default defineConfig({
     // forks, not threads: a zeromq socket left open aborts a worker thread (exit 134),
     // while a forked worker reports an ordinary timeout (shared/notes/platform.md).
     pool: "forks",
+    // Every run gets one temp root as TMPDIR, each test file its own dir in it; a test file that
+    // leaves something there fails, and so does the run (test/setup/temp-root.ts, temp-guard.ts).
+    globalSetup: ["test/setup/temp-root.ts"],
+    setupFiles: ["test/setup/temp-guard.ts"],
     testTimeout: 20_000,
     hookTimeout: 20_000,
     reporters: results ? ["default", ["json", { outputFile: results }]] : ["default"],

@@ -1,7 +1,7 @@
-import { mkdtempSync, writeFileSync } from "node:fs";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { describe, expect, it } from "vitest";
+import { afterAll, describe, expect, it } from "vitest";
 import { Compile } from "typebox/compile";
 import { AgentConfigSchema, configJsonSchema } from "../../src/agent/config-schema.js";
 import { CONFIG_DEFAULTS, ConfigError, formatProblem, loadConfigFile, resolveConfig, type AgentConfig } from "../../src/agent/config.js";
@@ -13,6 +13,7 @@ const resolve = (input: unknown, env: NodeJS.ProcessEnv = {}): AgentConfig => re
 const problems = (input: unknown, env: NodeJS.ProcessEnv = {}) => catchError(() => resolve(input, env), ConfigError).problems;
 const paths = (input: unknown, env: NodeJS.ProcessEnv = {}) => problems(input, env).map((p) => p.path);
 const dir = mkdtempSync(join(tmpdir(), "qis-config-"));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
 const file = (name: string, text: string): string => {
   const f = join(dir, name);
   writeFileSync(f, text);

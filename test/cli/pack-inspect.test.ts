@@ -1,13 +1,14 @@
-import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { PassThrough } from "node:stream";
-import { describe, expect, it } from "vitest";
+import { afterAll, describe, expect, it } from "vitest";
 import { main } from "../../src/cli/main.js";
 import { runCli } from "./run-cli.js";
 
 const example = '{"domain":"hvac","problemClass":"energy-anomaly","outcomeDelta":0.18,"confidence":0.87,"nObservations":42}';
 const dir = mkdtempSync(join(tmpdir(), "qis-cli-"));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 /** The CLI in-process with in-memory streams: for the loops that would take minutes as processes. */
 async function runInProcess(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {

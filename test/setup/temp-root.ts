@@ -1,0 +1,40 @@
+/**
+ * vitest globalSetup (runs in the main process): one temporary root for the whole run, made the
+ * TMPDIR of every worker and of every child process they start (os.tmpdir(), mktemp, Python's
+ * tempfile and gcc all honour it; the forked workers inherit the main process's environment).
+ * test/setup/temp-guard.ts gives each test file its own directory under it and fails the file
+ * that leaves something there; this teardown is the backstop for whatever appears in the root
+ * itself (e.g. a child process that outlived its test file), and fails the run naming it.
+ * Either way the root is removed, so a run leaves nothing in /tmp.
+ */
+import { mkdtempSync, readdirSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+
+/** Where temp-guard.ts finds the run's root (TMPDIR itself is changed per test file). */
+export const TEMP_ROOT_ENV = "QIS_EDGE_TEST_TMP_ROOT";
+
+export default function setup(): () => void {
+  const previous = process.env.TMPDIR;
+  const root = mkdtempSync(join(tmpdir(), "qis-test-run-"));
+  process.env.TMPDIR = root;
+  process.env[TEMP_ROOT_ENV] = root;
+  return () => {
+    if (previous === undefined) delete process.env.TMPDIR;
+    else process.env.TMPDIR = previous;
+    delete process.env[TEMP_ROOT_ENV];
+    let left: string[];
+    try {
+      left = readdirSync(root);
+    } finally {
+      rmSync(root, { recursive: true, force: true });
+    }
+    if (left.length > 0) {
+      // Thrown from a teardown, this makes vitest exit 1 after its summary.
+      throw new Error(
+        `the tests left ${left.length} ${left.length === 1 ? "entry" : "entries"} in their temporary directory ${root} (now removed): ${left.join(", ")}. ` +
+          "Every test must remove what it creates under os.tmpdir(), in afterEach/afterAll, and stop the child processes it starts.",
+      );
+    }
+  };
+}
