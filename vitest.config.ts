@@ -12,7 +12,8 @@ export default defineConfig({
     // Every run gets one temp root as TMPDIR, each test file its own dir in it; a test file that
     // leaves something there fails, and so does the run (test/setup/temp-root.ts, temp-guard.ts).
     globalSetup: ["test/setup/temp-root.ts"],
-    setupFiles: ["test/setup/temp-guard.ts"],
+    // A test file that blocks its worker's event loop for long fails too (test/setup/loop-guard.ts).
+    setupFiles: ["test/setup/temp-guard.ts", "test/setup/loop-guard.ts"],
     testTimeout: 20_000,
     hookTimeout: 20_000,
     reporters: results ? ["default", ["json", { outputFile: results }]] : ["default"],
