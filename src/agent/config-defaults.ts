@@ -37,7 +37,7 @@ export interface AgentConfig {
     ttlS: number;
     sweepIntervalMs: number;
   };
-  legacy: { pub: string | null; rep: string | null; replyLimit: number };
+  legacy: { pub: string | null; rep: string | null; replyLimit: number; ttlS: number };
   log: { level: LogLevel };
 }
 
@@ -71,7 +71,8 @@ export const CONFIG_DEFAULTS: AgentConfig = deepFreeze({
     ttlS: SYNTH.ttlS,
     sweepIntervalMs: 1000,
   },
-  legacy: { pub: null, rep: null, replyLimit: 50 },
+  // ttlS: the codec's DEFAULT_LEGACY_TTL_S (not imported: this module must stay free of the legacy modules).
+  legacy: { pub: null, rep: null, replyLimit: 50, ttlS: 3600 },
   log: { level: "info" },
 });
 

@@ -24,11 +24,17 @@ const nullable: Parse = (raw) => (raw === NONE ? null : raw);
 // check with the raw text shown (Number("0x10") or Number(" 5 ") would hide the mistake).
 const integer: Parse = (raw) => (/^[0-9]{1,15}$/.test(raw) ? Number(raw) : raw);
 const list = (raw: string): string[] => raw.split(",").map((s) => s.trim());
+/** Marks a reference-Python peer in QIS_EDGE_PEERS; no endpoint starts with it (tcp://, ipc://, inproc://). */
+const LEGACY_PREFIX = "legacy:";
 const peers: Parse = (raw) =>
   list(raw).map((item) => {
-    const [pub, store, ...rest] = item.split("|").map((s) => s.trim());
-    // A third part is kept in `pub` so that the endpoint check reports the whole item.
-    return rest.length > 0 ? { pub: item } : store === undefined ? { pub } : { pub, store };
+    const legacy = item.startsWith(LEGACY_PREFIX);
+    const body = legacy ? item.slice(LEGACY_PREFIX.length).trim() : item;
+    const [pub, store, ...rest] = body.split("|").map((s) => s.trim());
+    const codec = legacy ? { codec: "legacy" } : {};
+    // A third part is kept in `pub` so that the endpoint check reports the whole item. A legacy
+    // peer's STORE is kept so that the config refuses it by name (legacy stores are never asked).
+    return rest.length > 0 ? { pub: item } : store === undefined ? { pub, ...codec } : { pub, store, ...codec };
   });
 
 /** Every override, in the order docs/config.md lists them. */
@@ -39,7 +45,7 @@ export const ENV_OVERRIDES: readonly { name: string; key: readonly string[]; par
   { name: "QIS_EDGE_STORE_BIND", key: ["store", "bind"], parse: nullable, help: 'endpoint, or "none"' },
   { name: "QIS_EDGE_STORE_CAPACITY", key: ["store", "capacity"], parse: integer, help: "packets" },
   { name: "QIS_EDGE_STORE_FILE", key: ["store", "file"], parse: nullable, help: 'path, or "none"' },
-  { name: "QIS_EDGE_PEERS", key: ["peers"], parse: peers, help: "PUB[|STORE],..." },
+  { name: "QIS_EDGE_PEERS", key: ["peers"], parse: peers, help: "[legacy:]PUB[|STORE],..." },
   { name: "QIS_EDGE_SUBSCRIBE", key: ["subscribe"], parse: list, help: "PATTERN,..." },
   { name: "QIS_EDGE_LOG_LEVEL", key: ["log", "level"], parse: text, help: "debug|info|warn|error|silent" },
 ];

@@ -43,7 +43,11 @@ const PeerSchema = Type.Object(
       Type.Union([CONNECT_T, Type.Null()], { default: null, description: "The peer's store endpoint, asked for missed packets (catch-up). null: no catch-up from this peer. Default: null." }),
     ),
     codec: Type.Optional(
-      Type.Enum(["qis", "legacy"], { default: "qis", description: 'Wire format: "qis" (512-byte packets) or "legacy" (a reference-Python node\'s JSON). Default: "qis".' }),
+      Type.Enum(["qis", "legacy"], {
+        default: "qis",
+        description:
+          'Wire format: "qis" (batches of 512-byte packets) or "legacy" (a reference-Python node: topic qis.DOMAIN.dBUCKET, payload the !ffidd struct then domain|node|ctx text; docs/legacy.md). A legacy peer takes no "store". Default: "qis".',
+      }),
     ),
     name: Type.Optional(Type.String({ minLength: 1, maxLength: 128, description: "A name for logs, unique among the peers. Default: the pub endpoint." })),
   },
@@ -105,10 +109,22 @@ export const AgentConfigSchema = Type.Object(
       ttlS: int(0, 0xffff_ffff, D.synth.ttlS, "ttl_s of synthesized packets; 0: never expire"),
       sweepIntervalMs: int(10, 60_000, D.synth.sweepIntervalMs, "How often expired contributions are swept"),
     }),
-    legacy: obj("Serving reference-Python-node peers.", {
-      pub: Type.Optional(bind("Bind endpoint publishing our packets in the legacy JSON format; null: off.", D.legacy.pub, true)),
-      rep: Type.Optional(bind("Bind endpoint answering legacy store queries; null: off.", D.legacy.rep, true)),
+    legacy: obj("Links to reference-Python nodes (docs/legacy.md).", {
+      pub: Type.Optional(
+        bind(
+          "Bind endpoint publishing our own observations and syntheses in the legacy wire format (two frames: topic qis.DOMAIN.dBUCKET, payload the !ffidd struct then domain|node|ctx text); null: off.",
+          D.legacy.pub,
+          true,
+        ),
+      ),
+      rep: Type.Optional(bind("Bind endpoint answering legacy store queries (a topic prefix in, a JSON array out); null: off.", D.legacy.rep, true)),
       replyLimit: int(1, 10_000, D.legacy.replyLimit, "Packets per legacy query reply at most"),
+      ttlS: int(
+        0,
+        0xffff_ffff,
+        D.legacy.ttlS,
+        "ttl_s given to packets from legacy peers (their wire has none): a packet whose timestamp is older than this on arrival is dropped and reported; 0: never expire",
+      ),
     }),
     log: obj("Logging: one JSON object per line on stderr.", {
       level: Type.Optional(Type.Enum(["debug", "info", "warn", "error", "silent"], { default: D.log.level, description: `Least severe level written.${dflt(D.log.level)}` })),
@@ -237,7 +253,7 @@ export function envProblems(overrides: EnvOverride[]): ConfigProblem[] {
     if (o.name === "QIS_EDGE_PEERS") {
       (o.value as Rec[]).forEach((peer, i) => {
         for (const k of ["pub", "store"] as const) {
-          if (peer[k] !== undefined && !Check(CONNECT_T, peer[k])) problems.push({ path, expected: `PUB[|STORE],...: ${describeSchema(CONNECT_T as unknown as Schema)}`, found: `item ${i + 1} ${describeFound(peer[k])}` });
+          if (peer[k] !== undefined && !Check(CONNECT_T, peer[k])) problems.push({ path, expected: `[legacy:]PUB[|STORE],...: ${describeSchema(CONNECT_T as unknown as Schema)}`, found: `item ${i + 1} ${describeFound(peer[k])}` });
         }
       });
       continue;

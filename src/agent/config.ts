@@ -76,6 +76,12 @@ function crossProblems(merged: Rec, where: (keys: (string | number)[]) => string
       const first = names.get(name);
       if (first === undefined) names.set(name, i);
       else at(["peers", i, named ? "name" : "pub"], "a peer name no other peer has (a peer without a name is named by its pub endpoint)", `${JSON.stringify(name)}, also the name of ${peerPlace(first)}`);
+      // Accepting it would promise a catch-up that never happens: a legacy store's replies carry
+      // no node id or timestamp, so they are never asked (docs/legacy.md).
+      if (p.codec === "legacy" && typeof p.store === "string") {
+        const fix = where(["peers", i]).startsWith("env:") ? 'drop "|STORE"' : 'remove "store" or set it to null';
+        at(["peers", i, "store"], `no store for a legacy peer (legacy stores are never queried: nothing missed can be caught up from one); ${fix}`, JSON.stringify(p.store));
+      }
     });
   }
   const synth = sub("synth");

@@ -47,7 +47,7 @@ describe("defaults", () => {
         ttlS: 3600,
         sweepIntervalMs: 1000,
       },
-      legacy: { pub: null, rep: null, replyLimit: 50 },
+      legacy: { pub: null, rep: null, replyLimit: 50, ttlS: 3600 },
       log: { level: "info" },
     });
     expect(loadConfigFile(null, noEnv)).toEqual(c);
@@ -59,7 +59,7 @@ describe("defaults", () => {
       nodeId: "ABCDEF0123456789ABCDEF0123456789",
       stateDir: "state/a",
       store: { capacity: 10, file: "/var/lib/q.db" },
-      peers: [{ pub: "tcp://10.0.0.2:5600" }, { name: "b", pub: "ipc:///tmp/b", store: "ipc:///tmp/b-store", codec: "legacy" }],
+      peers: [{ pub: "tcp://10.0.0.2:5600" }, { name: "b", pub: "ipc:///tmp/b", store: null, codec: "legacy" }],
       synth: { maxNodesPerAddress: 1 },
     });
     expect(c.nodeId).toBe("abcdef0123456789abcdef0123456789");
@@ -67,7 +67,7 @@ describe("defaults", () => {
     expect(c.store).toEqual({ bind: "tcp://127.0.0.1:*", capacity: 10, file: "/var/lib/q.db", syncWrites: false });
     expect(c.peers).toEqual([
       { name: "tcp://10.0.0.2:5600", pub: "tcp://10.0.0.2:5600", store: null, codec: "qis" },
-      { name: "b", pub: "ipc:///tmp/b", store: "ipc:///tmp/b-store", codec: "legacy" },
+      { name: "b", pub: "ipc:///tmp/b", store: null, codec: "legacy" },
     ]);
     // minContributors' default (2) cannot exceed maxNodesPerAddress.
     expect(c.synth.minContributors).toBe(1);
@@ -110,6 +110,7 @@ describe("bounds", () => {
     ["/synth/ttlS", 0, 0xffff_ffff],
     ["/synth/sweepIntervalMs", 10, 60_000],
     ["/legacy/replyLimit", 1, 10_000],
+    ["/legacy/ttlS", 0, 2 ** 32 - 1],
   ];
   const at = (path: string, v: unknown): unknown => {
     const [, a, b] = path.split("/") as [string, string, string];
