@@ -25,7 +25,7 @@ import { lockStateDir, loadOrCreateNodeId } from "./node-id.js";
 import { silentLogger, type Logger } from "./log.js";
 import { ObservationError, parseObservation, observationToFields } from "./observation.js";
 import { SequenceCounter } from "./sequence.js";
-import { LegacyLinks } from "./legacy-links.js";
+import { LegacyLinks, type LegacySink } from "./legacy-links.js";
 import { agentStats, type AgentStats } from "./stats.js";
 
 export interface AgentOptions {
@@ -367,17 +367,29 @@ export class Agent extends EventEmitter {
     };
   }
 
-  #legacySink() {
+  #legacySink(): LegacySink {
     return {
-      packet: (peer: string, buf: Uint8Array, offset: number) => {
+      packet: (peer, buf, offset) => {
+        if (this.#closed) return false;
         // decodeLegacy wrote and sealed the packet itself: its verdict is 0.
         this.#ingest(peer, buf.subarray(offset, offset + PACKET_SIZE), 1, this.#legacyCode);
+        return this.#statuses[0] === InsertStatus.EXPIRED;
       },
-      invalid: (peer: string, err: QisError) => {
+      invalid: (peer, err) => {
         this.log.warn("invalid from legacy peer", { peer, code: err.code, reason: err.message });
-        this.#error(err, { peer });
+        // A stdio supervisor sees only the error: it names the peer too.
+        this.#error(new QisError(err.code, `legacy peer ${peer}: ${err.message}`, { cause: err }), { peer });
       },
-      peer: (name: string, endpoint: string, up: boolean) => this.#peerState(name, endpoint, up),
+      // Rate-limited by LegacyLinks: one report per peer per EXPIRED_REPORT_MS at most.
+      expired: (peer, packets, ageMs) => {
+        const ttlS = this.config.legacy.ttlS;
+        const oldestS = Math.round(ageMs / 1000);
+        this.log.warn("expired legacy packets", { peer, packets, oldestS, ttlS });
+        const what = `${packets} packet${packets === 1 ? "" : "s"} already expired on arrival (up to ${oldestS} s old, legacy.ttlS ${ttlS} s)`;
+        this.#error(new QisError("ERR_LEGACY_EXPIRED", `legacy peer ${peer}: ${what}, dropped: is its clock behind?`), { peer });
+      },
+      peer: (name, endpoint, up) => this.#peerState(name, endpoint, up),
+      now: this.#now,
     };
   }
 

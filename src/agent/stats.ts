@@ -30,7 +30,8 @@ export interface AgentStats {
   pub: { packets: number; messages: number; sendErrors: number };
   storeServer: { served: number; packetsServed: number; badRequests: number } | null;
   peers: PeerStats[];
-  legacy: { sent: number; served: number; badRequests: number; received: number; invalid: number };
+  /** `expired`: of `received`, those the store refused as expired on arrival (older than legacy.ttlS) */
+  legacy: { sent: number; served: number; badRequests: number; received: number; invalid: number; expired: number };
   store: StoreStats;
   synth: SynthCounters;
 }
