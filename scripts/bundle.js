@@ -373,8 +373,8 @@ const ENTRY = `
 if (process.send !== undefined && process.argv.length === 3 && process.argv[2].startsWith("{")) {
   await import("./src/cli/agent-worker.ts");
 } else {
-  const { main } = await import("./src/cli/main.ts");
-  process.exitCode = await main(process.argv.slice(2), { stdin: process.stdin, stdout: process.stdout, stderr: process.stderr });
+  const { runCliProcess } = await import("./src/cli/entry.ts");
+  await runCliProcess(process.argv.slice(2));
 }
 `;
 

@@ -3,11 +3,11 @@
  * free for the stdio protocol (`--stdio`: requests on stdin, protocol messages on stdout, until
  * stdin closes; src/stdio, docs/stdio.md).
  */
-import { parseArgs } from "node:util";
 import { createAgent } from "../agent/agent.js";
 import { ConfigError, loadConfigFile, type AgentConfig } from "../agent/config.js";
 import { createLogger, type Logger, type LogLevel } from "../agent/log.js";
 import { UsageError } from "../errors.js";
+import { parseCommandArgs } from "./args.js";
 import { FRAMINGS, type Framing } from "../stdio/framings.js";
 import type { CommandContext } from "./main.js";
 
@@ -64,16 +64,12 @@ export function loadRunConfig(file: string | undefined, level: string | undefine
 }
 
 export async function runCommand(argv: string[], ctx: CommandContext): Promise<number> {
-  const { values, positionals } = parseArgs({
-    args: argv,
-    allowPositionals: true,
-    options: {
-      config: { type: "string", short: "c" },
-      "log-level": { type: "string", short: "l" },
-      stdio: { type: "boolean" },
-      framing: { type: "string" },
-      help: { type: "boolean", short: "h" },
-    },
+  const { values, positionals } = parseCommandArgs("run", argv, {
+    config: { type: "string", short: "c" },
+    "log-level": { type: "string", short: "l" },
+    stdio: { type: "boolean" },
+    framing: { type: "string" },
+    help: { type: "boolean", short: "h" },
   });
   if (values.help) {
     ctx.stdout.write(runHelp);
