@@ -372,8 +372,8 @@ export class Agent extends EventEmitter {
       packet: (peer, buf, offset) => {
         if (this.#closed) return false;
         // decodeLegacy wrote and sealed the packet itself: its verdict is 0.
-        this.#ingest(peer, buf.subarray(offset, offset + PACKET_SIZE), 1, this.#legacyCode);
-        return this.#statuses[0] === InsertStatus.EXPIRED;
+        const status = this.#ingest(peer, buf.subarray(offset, offset + PACKET_SIZE), 1, this.#legacyCode);
+        return status === InsertStatus.EXPIRED;
       },
       invalid: (peer, err) => {
         this.log.warn("invalid from legacy peer", { peer, code: err.code, reason: err.message });
@@ -394,11 +394,16 @@ export class Agent extends EventEmitter {
   }
 
   /** Verified packets from a peer (codes[i] 0 = valid): store, dedup, synthesize. */
-  #ingest(source: string, packets: Uint8Array, count: number, codes: Uint8Array): void {
-    if (this.#closed) return;
+  /**
+   * Stores, synthesizes and announces `count` packets; returns the first one's InsertStatus,
+   * read before any listener runs (a listener may reuse the status buffer by publishing).
+   */
+  #ingest(source: string, packets: Uint8Array, count: number, codes: Uint8Array): InsertStatus | null {
+    if (this.#closed) return null;
     const statuses = this.#statuses;
     let cursor = this.store.cursor;
     const stored = this.store.insertBatch(packets, count, codes, statuses);
+    const first = statuses[0] as InsertStatus;
     this.counters.received += stored;
     if (stored < count) for (let i = 0; i < count; i++) if (statuses[i] === InsertStatus.DUPLICATE) this.counters.duplicates++;
     this.#synthesizeStored(packets, count, statuses);
@@ -406,6 +411,7 @@ export class Agent extends EventEmitter {
       for (let i = 0; i < count; i++) if (statuses[i] === InsertStatus.STORED) this.#emitPacket(source, packets, i * PACKET_SIZE, ++cursor);
     }
     this.#flushSynthEvents();
+    return first;
   }
 
   // ===========================================================================================
