@@ -1,8 +1,8 @@
-import { parseArgs } from "node:util";
 import { ENV_OVERRIDES } from "../agent/config-env.js";
 import { ConfigError, loadConfigFile } from "../agent/config.js";
 import { configSchema } from "../agent/schemas.js";
 import { UsageError } from "../errors.js";
+import { parseCommandArgs } from "./args.js";
 import type { CommandContext } from "./main.js";
 
 const envLines = ENV_OVERRIDES.map((o) => `  ${o.name.padEnd(24)} ${o.key.join(".").padEnd(15)} ${o.help}`).join("\n");
@@ -46,11 +46,7 @@ function printProblems(err: ConfigError, stderr: NodeJS.WritableStream): void {
 }
 
 export async function configCommand(argv: string[], ctx: CommandContext): Promise<number> {
-  const { values, positionals } = parseArgs({
-    args: argv,
-    allowPositionals: true,
-    options: { "ignore-env": { type: "boolean" }, help: { type: "boolean", short: "h" } },
-  });
+  const { values, positionals } = parseCommandArgs("config", argv, { "ignore-env": { type: "boolean" }, help: { type: "boolean", short: "h" } });
   const [action, file, ...extra] = positionals;
   if (values.help || action === "help") {
     ctx.stdout.write(configHelp);
