@@ -15,11 +15,12 @@ import { QisError } from "../../errors.js";
 import { FLAG_LEGACY, OFFSETS, PACKET_SIZE, codec, type PacketView } from "../../packet/index.js";
 import { readF32 } from "../../packet/bytes.js";
 import { murmur3x86_128 } from "../../packet/murmur3.js";
+import { findTextFault, textRule } from "../../util/text.js";
 
 export const LegacyErrorCode = {
   /** a legacy message that is not exactly two frames (topic, payload) */
   FRAMES: "ERR_LEGACY_FRAMES",
-  /** payload shorter than the 28-byte struct, text longer than MAX_LEGACY_TEXT, not UTF-8, or not `domain|node_id|context_hash` */
+  /** payload shorter than the 28-byte struct, text longer than MAX_LEGACY_TEXT, not UTF-8, not `domain|node_id|context_hash`, or a control character in one of them */
   PAYLOAD: "ERR_LEGACY_PAYLOAD",
   /** topic not UTF-8, not `qis.<payload domain>.d<bucket>`, or a bucket no double near the payload's delta gives */
   TOPIC: "ERR_LEGACY_TOPIC",
@@ -280,6 +281,11 @@ export function decodeLegacy(
   if (parts.length !== 3)
     fail(LegacyErrorCode.PAYLOAD, `payload text ${show(text)} has ${parts.length} "|"-separated fields: expected domain|node_id|context_hash`);
   const [domain, nodeText, contextText] = parts as [string, string, string];
+  // A NUL or another control character is refused, not hashed or normalised into an id.
+  for (const [name, field] of [["domain", domain], ["node_id", nodeText], ["context_hash", contextText]] as const) {
+    const fault = findTextFault(field, "identifier");
+    if (fault !== null) fail(LegacyErrorCode.PAYLOAD, `payload text field ${name} ${show(field)} contains ${fault.what}: expected ${textRule("identifier")}`);
+  }
 
   // Topic: qis.<domain>.d<bucket>, with the payload's domain.
   let topicText: string;
