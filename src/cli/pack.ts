@@ -4,6 +4,7 @@ import { observationToFields, parseObservation } from "../agent/observation.js";
 import { UsageError } from "../errors.js";
 import { codec, PACKET_SIZE } from "../packet/index.js";
 import { parseHex, readInput } from "./io.js";
+import { assertUtf8Observation } from "./utf8-input.js";
 import type { CommandContext } from "./main.js";
 
 export const packHelp = `Usage: qis-edge pack [FILE|-] [--hex] [-o OUT]
@@ -56,6 +57,7 @@ export async function pack(argv: string[], ctx: CommandContext): Promise<number>
   }
   if (positionals.length > 1) throw new UsageError(`pack takes one input, got ${positionals.length}`);
   const input = await readInput(positionals[0], ctx.stdin);
+  assertUtf8Observation(input);
   let json: unknown;
   try {
     json = JSON.parse(input.toString("utf8"));

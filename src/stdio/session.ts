@@ -131,9 +131,9 @@ export class StdioSession {
     this.#cbor = this.#framing === "cbor";
     const sink: MessageSink = {
       message: (value, n) => this.#request(value, n),
-      bad: (code, reason, n) => {
+      bad: (code, reason, n, problems) => {
         this.counters.requests++;
-        this.#error(code, reason, n, undefined, undefined, undefined);
+        this.#error(code, reason, n, undefined, undefined, problems);
       },
     };
     this.#reader = createReader(this.#framing, sink, this.#maxMessageBytes);
