@@ -116,7 +116,8 @@ describe("Outbox", () => {
     append(o, 1, 4);
     o.close();
     const buf = readFileSync(path);
-    buf[FILE_HEADER_SIZE + RECORD_SIZE + 200] ^= 0xff; // the packet of record 2
+    const at = FILE_HEADER_SIZE + RECORD_SIZE + 200; // in the packet of record 2
+    buf[at] = buf[at]! ^ 0xff;
     writeFileSync(path, buf);
     const again = outbox(path);
     expect(again.counters.corrupt).toBe(1);
