@@ -97,4 +97,12 @@ describe("uplinks.mqtt", () => {
       rmSync(dir, { recursive: true, force: true });
     }
   });
+
+  it("run --help shows an MQTT uplink example and points to docs/uplink.md", async () => {
+    const r = await runCli(["run", "--help"]);
+    expect(r.code).toBe(0);
+    expect(r.stdout.toString()).toContain('"uplinks": {"mqtt": {"url": "mqtts://');
+    expect(r.stdout.toString()).toContain("docs/uplink.md");
+    expect(r.stdout.toString()).toContain("examples/agent-mqtt.json");
+  });
 });

@@ -4,10 +4,13 @@
  */
 import { spawn } from "node:child_process";
 import mqtt from "mqtt";
+import { writeFileSync } from "node:fs";
+import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import type { Agent, SynthesisEvent } from "../../src/agent/agent.js";
 import { OFFSETS, PACKET_SIZE } from "../../src/packet/index.js";
 import { closeBrokers, startBroker, type Broker } from "../link/mosquitto.js";
+import { bin } from "../cli/run-cli.js";
 import { closeAll, observation, startAgent, startWorker, tempDir, waitFor } from "./harness.js";
 
 afterEach(async () => {
@@ -223,6 +226,34 @@ describe("an agent with an MQTT uplink", () => {
     expect(agent.stats().uplinks.mqtt!.outbox.held).toBeGreaterThanOrEqual(1);
     expect(agent.stats().uplinks.mqtt!.state).toBe("offline");
   }, 20_000);
+});
+
+describe("qis-edge run --stdio with uplinks.mqtt", () => {
+  it("sends uplink events: connected, then offline with its code when the broker stops", async () => {
+    const broker = await startBroker();
+    const dir = tempDir();
+    const file = join(dir, "agent.json");
+    writeFileSync(file, JSON.stringify({ stateDir: dir, log: { level: "silent" }, uplinks: uplink(broker) }));
+    const child = spawn(process.execPath, [bin, "run", "--stdio", "--config", file], { stdio: ["pipe", "pipe", "pipe"] });
+    const events: Record<string, unknown>[] = [];
+    let buf = "";
+    child.stdout.on("data", (d: Buffer) => {
+      const lines = (buf + d.toString()).split("\n");
+      buf = lines.pop()!;
+      for (const l of lines) events.push(JSON.parse(l) as Record<string, unknown>);
+    });
+    const exited = new Promise((r) => child.once("exit", r));
+    try {
+      await waitFor(() => events.some((e) => e.event === "uplink" && e.state === "connected"), () => JSON.stringify(events));
+      await broker.stop();
+      await waitFor(() => events.some((e) => e.event === "uplink" && e.state === "offline"), () => JSON.stringify(events));
+      const off = events.find((e) => e.event === "uplink" && e.state === "offline")!;
+      expect(off).toMatchObject({ name: "mqtt", broker: broker.url, code: "ERR_UPLINK_CONNECT" });
+    } finally {
+      child.stdin.end();
+      await exited;
+    }
+  }, 30_000);
 });
 
 describe("an agent without an uplink", () => {
