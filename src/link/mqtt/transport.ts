@@ -122,6 +122,10 @@ export class MqttTransport implements UplinkTransport {
     const client = connect(o.url, opts);
     this.#client = client;
     client.on("connect", (connack) => {
+      // Nagle's algorithm holds each small PUBLISH until the previous segment is acknowledged,
+      // and the broker delays that ACK (40 ms on Linux): a window of QoS 1 publishes then moves
+      // one window per 40 ms (measured: ~450 messages/s instead of ~15k with Mosquitto).
+      (client.stream as { setNoDelay?: (on: boolean) => void }).setNoDelay?.(true);
       this.#backoff.reset();
       this.#pendingError = null;
       const max = connack.properties?.receiveMaximum;

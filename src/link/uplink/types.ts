@@ -34,8 +34,8 @@ export interface UplinkStats {
   disconnects: number;
   lastError: { code: string; message: string; at: number } | null;
   outbox: OutboxCounters & { path: string; capacity: number; held: number; backlog: number; inFlight: number; resumed: number };
-  /** messages and packets handed to the transport, and messages it acknowledged or failed */
-  sent: { messages: number; packets: number; acked: number; failed: number };
+  /** messages and packets handed to the transport, messages it acknowledged or failed, and the most in flight at once (≤ the window) */
+  sent: { messages: number; packets: number; acked: number; failed: number; peakInFlight: number };
   /** what came down: messages, packets passed to the agent, malformed (dropped) packets and messages per topic */
   received: { messages: number; packets: number; malformed: number; malformedByTopic: Record<string, number> };
 }

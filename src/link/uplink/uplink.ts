@@ -32,6 +32,14 @@ export interface UplinkOptions {
   logger?: Logger;
 }
 
+/** Packets taken from the outbox for one address, becoming one message. */
+interface Group {
+  address: string;
+  payload: Buffer;
+  cursors: Float64Array;
+  count: number;
+}
+
 /** Topics whose malformed messages are counted apart, at most (the rest under "(other)"). */
 const MAX_TOPICS_COUNTED = 256;
 /** Longest wait for rate tokens, so that a rate change or a close is never far off. */
@@ -48,6 +56,10 @@ export class OutboxUplink extends EventEmitter implements Uplink {
   /** bumped at each disconnect: verdicts of messages sent before it only ever acknowledge */
   #generation = 0;
   #inFlight = 0;
+  /** taken and not yet sent, by address; #full: groups of `batch` packets ready to leave */
+  readonly #groups = new Map<string, Group>();
+  #full: Group[] = [];
+  #grouped = 0;
   #pumpScheduled = false;
   #commitScheduled = false;
   #waitTimer: NodeJS.Timeout | null = null;
@@ -58,7 +70,7 @@ export class OutboxUplink extends EventEmitter implements Uplink {
   #authFailing = false;
   #lastError: UplinkStats["lastError"] = null;
   readonly #counts = { connects: 0, disconnects: 0 };
-  readonly #sent = { messages: 0, packets: 0, acked: 0, failed: 0 };
+  readonly #sent = { messages: 0, packets: 0, acked: 0, failed: 0, peakInFlight: 0 };
   readonly #received = { messages: 0, packets: 0, malformed: 0, malformedByTopic: {} as Record<string, number> };
   #topicsCounted = 0;
   #codes = new Uint8Array(64);
@@ -150,63 +162,91 @@ export class OutboxUplink extends EventEmitter implements Uplink {
     });
   }
 
+  /**
+   * Sends while the window has room. Packets are taken from the outbox (oldest first) into one
+   * group per address, at most window × batch packets ahead; a group leaves as one message when
+   * it holds `batch` packets, or, when nothing more can be taken, the largest group leaves as it
+   * is. So messages stay full under load (a take of one free message's worth, split by address,
+   * would make many small ones) and a lone live packet still leaves at once.
+   */
   #pump(): void {
     if (this.#state !== "connected" || this.#waitTimer !== null) return;
     const window = this.#transport.window;
     const batch = this.#options.batch;
     const rate = this.#options.drainRate;
-    while (this.#inFlight < window && this.outbox.backlog > 0) {
-      let max = (window - this.#inFlight) * batch;
-      if (rate > 0) {
-        const now = performance.now();
-        this.#tokens = Math.min(this.#burst(), this.#tokens + ((now - this.#refilledAt) * rate) / 1000);
-        this.#refilledAt = now;
-        if (this.#tokens < 1) {
-          const wait = Math.min(MAX_WAIT_MS, Math.ceil(((1 - this.#tokens) * 1000) / rate));
+    while (this.#inFlight < window) {
+      const full = this.#full.shift();
+      if (full !== undefined) {
+        this.#sendGroup(full);
+        continue;
+      }
+      const room = window * batch - this.#grouped;
+      const backlog = this.outbox.backlog;
+      if (room > 0 && backlog > 0) {
+        let max = Math.min(room, 4096);
+        if (rate > 0) {
+          const now = performance.now();
+          this.#tokens = Math.min(this.#burst(), this.#tokens + ((now - this.#refilledAt) * rate) / 1000);
+          this.#refilledAt = now;
+          max = Math.min(max, Math.floor(this.#tokens));
+        }
+        const want = Math.min(batch, backlog, room);
+        if (max >= want) {
+          const taken = this.outbox.take(max);
+          if (rate > 0) this.#tokens -= taken.count;
+          this.#group(taken.packets, taken.cursors, taken.count);
+          if (taken.count > 0) continue;
+        } else {
+          // Rate-limited: wait for a message's worth of tokens rather than send slivers now.
+          const wait = Math.max(1, Math.min(MAX_WAIT_MS, Math.ceil(((want - this.#tokens) * 1000) / rate)));
           this.#waitTimer = setTimeout(() => {
             this.#waitTimer = null;
             this.#pump();
           }, wait);
           return;
         }
-        max = Math.min(max, Math.floor(this.#tokens));
       }
-      const taken = this.outbox.take(Math.min(max, 4096));
-      if (taken.count === 0) return;
-      if (rate > 0) this.#tokens -= taken.count;
-      this.#sendBatch(taken.packets, taken.cursors, taken.count);
+      // Nothing more to take now: the largest group leaves as it is.
+      let best: Group | undefined;
+      for (const g of this.#groups.values()) if (best === undefined || g.count > best.count) best = g;
+      if (best === undefined) return;
+      this.#groups.delete(best.address);
+      this.#sendGroup(best);
     }
   }
 
-  /** Groups the taken packets by address (oldest first within each) into messages of ≤ batch packets. */
-  #sendBatch(packets: Buffer, cursors: Float64Array, count: number): void {
-    const groups = new Map<string, number[]>();
+  /** Adds taken packets to their address's group; full groups queue for sending. */
+  #group(packets: Buffer, cursors: Float64Array, count: number): void {
+    const batch = this.#options.batch;
     for (let i = 0; i < count; i++) {
       const o = i * PACKET_SIZE;
       const address = packets.toString("latin1", o + OFFSETS.address, o + OFFSETS.address + packets[o + OFFSETS.address_len]!);
-      const g = groups.get(address);
-      if (g === undefined) groups.set(address, [i]);
-      else g.push(i);
-    }
-    const batch = this.#options.batch;
-    for (const [address, list] of groups) {
-      for (let from = 0; from < list.length; from += batch) {
-        const n = Math.min(batch, list.length - from);
-        const payload = Buffer.allocUnsafe(n * PACKET_SIZE);
-        const ids = new Float64Array(n);
-        for (let k = 0; k < n; k++) {
-          const i = list[from + k]!;
-          packets.copy(payload, k * PACKET_SIZE, i * PACKET_SIZE, (i + 1) * PACKET_SIZE);
-          ids[k] = cursors[i]!;
-        }
-        this.#send(address, payload, ids);
+      let g = this.#groups.get(address);
+      if (g === undefined) {
+        g = { address, payload: Buffer.allocUnsafe(batch * PACKET_SIZE), cursors: new Float64Array(batch), count: 0 };
+        this.#groups.set(address, g);
+      }
+      packets.copy(g.payload, g.count * PACKET_SIZE, o, o + PACKET_SIZE);
+      g.cursors[g.count++] = cursors[i]!;
+      this.#grouped++;
+      if (g.count === batch) {
+        // Full: queued to leave as it is; the next packet of this address starts a new group.
+        this.#groups.delete(address);
+        this.#full.push(g);
       }
     }
+  }
+
+  #sendGroup(g: Group): void {
+    this.#grouped -= g.count;
+    const payload = g.count * PACKET_SIZE === g.payload.length ? g.payload : g.payload.subarray(0, g.count * PACKET_SIZE);
+    this.#send(g.address, payload, g.count === g.cursors.length ? g.cursors : g.cursors.subarray(0, g.count));
   }
 
   #send(address: string, payload: Buffer, cursors: Float64Array): void {
     const generation = this.#generation;
     this.#inFlight++;
+    if (this.#inFlight > this.#sent.peakInFlight) this.#sent.peakInFlight = this.#inFlight;
     this.#sent.messages++;
     this.#sent.packets += cursors.length;
     let settled = false;
@@ -252,6 +292,9 @@ export class OutboxUplink extends EventEmitter implements Uplink {
     // Whatever was in flight gets no verdict now: all of it is sent again, from the outbox.
     this.#generation++;
     this.#inFlight = 0;
+    this.#groups.clear();
+    this.#full = [];
+    this.#grouped = 0;
     this.outbox.releaseAll();
     if (this.#waitTimer !== null) {
       clearTimeout(this.#waitTimer);

@@ -114,6 +114,20 @@ export function uplinkSuite(name: string, makeWorld: () => Promise<UplinkWorld>)
       expect(s.sent.packets).toBe(100);
     });
 
+    it("keeps messages full under load and never more than its window in flight", async () => {
+      const { world, open } = await setup();
+      const u = open({ batch: 64 });
+      await waitUntil(() => u.state === "connected", () => `state ${u.state}`);
+      publish(u, 1, 6000, (s) => `qis.test.a${s % 3}`);
+      await waitUntil(() => u.outbox.size === 0, () => `${u.outbox.size} held`);
+      const s = u.stats().sent;
+      expect(s.packets).toBe(6000);
+      // 94 full messages would do; partial ones only where nothing more could be taken.
+      expect(s.messages).toBeLessThan(140);
+      expect(s.peakInFlight).toBeLessThanOrEqual(16);
+      void world;
+    });
+
     it("takes only what matches its up patterns", async () => {
       const { open } = await setup();
       const u = open();
