@@ -170,6 +170,7 @@ export class OutboxUplink extends EventEmitter implements Uplink {
    * would make many small ones) and a lone live packet still leaves at once.
    */
   #pump(): void {
+    this.outbox.trim();
     if (this.#state !== "connected" || this.#waitTimer !== null) return;
     const window = this.#transport.window;
     const batch = this.#options.batch;

@@ -148,6 +148,44 @@ describe("the MQTT uplink", () => {
     expect(catchError(() => open(config("mqtts://127.0.0.1:1", { tls: { ca: join(d, "ca.crt"), cert: null, key: null, rejectUnauthorized: true } })), UplinkError).code).toBe("ERR_UPLINK_TLS");
   });
 
+  it('"json": true also publishes each packet as JSON on PREFIX/json/..., packets on PREFIX/qis/...', async () => {
+    const broker = await startBroker();
+    const rx = await client(broker);
+    const got: { topic: string; payload: Buffer }[] = [];
+    rx.on("message", (topic, payload) => got.push({ topic, payload }));
+    await rx.subscribeAsync("site/#", { qos: 1 });
+    const u = open(config(broker.url, { json: true, topicPrefix: "site" }));
+    await waitUntil(() => u.state === "connected", () => `state ${u.state}`);
+    u.publish(packet({ seq: 42, address: "qis.hvac.energy-anomaly" }), 0);
+    u.flush();
+    await waitUntil(() => got.length >= 2, () => JSON.stringify(got.map((g) => g.topic)));
+    const bin = got.find((g) => g.topic === "site/qis/hvac/energy-anomaly")!;
+    const json = got.find((g) => g.topic === "site/json/qis/hvac/energy-anomaly")!;
+    expect(Buffer.compare(bin.payload, packet({ seq: 42, address: "qis.hvac.energy-anomaly" }))).toBe(0);
+    expect(JSON.parse(json.payload.toString())).toMatchObject({ address: "qis.hvac.energy-anomaly", seq: 42 });
+    await rx.endAsync(true);
+  });
+
+  it("with down patterns the session persists: what arrives while the uplink is closed comes after it reopens (3.1.1 and 5)", async () => {
+    const broker = await startBroker();
+    for (const protocol of ["3.1.1", "5"] as const) {
+      const d = dir();
+      const sink = { deliver: () => undefined };
+      const c = config(broker.url, { protocol, clientId: `persist-${protocol}`, down: ["qis.remote.>"] });
+      const u1 = openMqttUplink(c, { nodeId: NODE, stateDir: d, sink });
+      await waitUntil(() => u1.state === "connected", () => `state ${u1.state}`);
+      await new Promise((r) => setTimeout(r, 200));
+      await u1.close();
+      const pub = await client(broker);
+      await pub.publishAsync("qis/remote/x", packet({ node: 9, seq: 1, address: "qis.remote.x" }), { qos: 1 });
+      await pub.endAsync(true);
+      const u2 = openMqttUplink(c, { nodeId: NODE, stateDir: d, sink });
+      uplinks.push(u2);
+      await waitUntil(() => u2.stats().received.packets === 1, () => `${protocol}: ${JSON.stringify(u2.stats().received)}`);
+      expect(u2.stats().received.malformed).toBe(0);
+    }
+  });
+
   it("brokerName() never shows a user or password", () => {
     expect(brokerName("mqtt://user:pw@host:1883")).toBe("mqtt://host:1883");
     expect(brokerName("wss://a:b@h/mqtt")).toBe("wss://h/mqtt");
