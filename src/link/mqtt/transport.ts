@@ -182,15 +182,18 @@ export class MqttTransport implements UplinkTransport {
     const client = this.#client;
     const wasUp = this.#up;
     this.#up = false;
+    if (!this.#closed) {
+      const err = this.#pendingError ?? (wasUp ? new UplinkError("ERR_UPLINK_CONNECT", this.name, `mqtt broker ${this.broker}: connection lost`) : null);
+      this.#pendingError = null;
+      // First: the uplink takes everything in flight back into its outbox, so the failures below are expected ones.
+      this.#handlers?.down(err ?? new UplinkError("ERR_UPLINK_CONNECT", this.name, `mqtt broker ${this.broker}: connection closed`));
+    }
     if (client !== null) {
       // Every publish still waiting for its PUBACK fails now (its packets are sent again from the
       // outbox): MQTT.js would otherwise keep them in memory and resend them itself.
       for (const id of Object.keys(client.outgoing)) client.removeOutgoingMessage(Number(id));
     }
     if (this.#closed) return;
-    const err = this.#pendingError ?? (wasUp ? new UplinkError("ERR_UPLINK_CONNECT", this.name, `mqtt broker ${this.broker}: connection lost`) : null);
-    this.#pendingError = null;
-    this.#handlers?.down(err ?? new UplinkError("ERR_UPLINK_CONNECT", this.name, `mqtt broker ${this.broker}: connection closed`));
     if (this.#timer === null) {
       this.#timer = setTimeout(() => {
         this.#timer = null;

@@ -197,6 +197,8 @@ describe("the MQTT uplink", () => {
     const d = dir();
     const u = world.open({ outboxPath: join(d, "o.bin"), batch: 64 });
     uplinks.push(u);
+    const codes: string[] = [];
+    u.on("error", (e) => codes.push((e as UplinkError).code));
     await waitUntil(() => u.state === "connected", () => `state ${u.state}`);
     let seq = 0;
     let restarted = false;
@@ -212,6 +214,9 @@ describe("the MQTT uplink", () => {
     await waitUntil(() => u.outbox.size === 0, () => `${u.outbox.size} held, state ${u.state}`, 40_000);
     await waitUntil(() => lostAndDuplicates(rx.identities, 50_000).lost === 0, () => `${lostAndDuplicates(rx.identities, 50_000).lost} lost`, 20_000);
     expect(u.stats().disconnects).toBeGreaterThanOrEqual(1);
+    // What was in flight at the restart came back into the outbox quietly: no publish errors.
+    expect(codes.filter((c) => c === "ERR_UPLINK_PUBLISH")).toEqual([]);
+    expect(codes).toContain("ERR_UPLINK_CONNECT");
     await rx.close();
     await world.close();
   }, 60_000);
