@@ -21,6 +21,8 @@ export interface BrokerOptions {
   user?: { name: string; password: string };
   /** TLS only (a CA and a server certificate for 127.0.0.1/localhost made in the broker's directory) */
   tls?: boolean;
+  /** with tls: clients must present a certificate from the same CA (client.crt/client.key are made for them) */
+  clientCert?: boolean;
   /** keep sessions and queued messages across stop()/start() (saved on a clean stop) */
   persistence?: boolean;
 }
@@ -71,6 +73,8 @@ async function makeTls(dir: string): Promise<void> {
   await o("req", "-newkey", "rsa:2048", "-nodes", "-subj", "/CN=localhost", "-keyout", "server.key", "-out", "server.csr");
   writeFileSync(join(dir, "san.ext"), "subjectAltName=IP:127.0.0.1,DNS:localhost\n");
   await o("x509", "-req", "-in", "server.csr", "-CA", "ca.crt", "-CAkey", "ca.key", "-CAcreateserial", "-days", "2", "-extfile", "san.ext", "-out", "server.crt");
+  await o("req", "-newkey", "rsa:2048", "-nodes", "-subj", "/CN=qis-edge test client", "-keyout", "client.key", "-out", "client.csr");
+  await o("x509", "-req", "-in", "client.csr", "-CA", "ca.crt", "-CAkey", "ca.key", "-CAcreateserial", "-days", "2", "-out", "client.crt");
 }
 
 export async function startBroker(options: BrokerOptions = {}): Promise<Broker> {
@@ -91,6 +95,7 @@ export async function startBroker(options: BrokerOptions = {}): Promise<Broker> 
   if (options.tls) {
     await makeTls(dir);
     lines.push(`cafile ${join(dir, "ca.crt")}`, `certfile ${join(dir, "server.crt")}`, `keyfile ${join(dir, "server.key")}`);
+    if (options.clientCert) lines.push("require_certificate true");
   }
   if (options.persistence) lines.push("persistence true", `persistence_location ${dir}/`, "autosave_interval 0");
   const conf = join(dir, "mosquitto.conf");

@@ -186,6 +186,34 @@ describe("the MQTT uplink", () => {
     }
   });
 
+  it("over TLS with a client certificate (tls.cert, tls.key); without one the broker refuses and it retries", async () => {
+    const broker = await startBroker({ tls: true, clientCert: true });
+    const tls = { ca: broker.caFile, cert: join(broker.dir, "client.crt"), key: join(broker.dir, "client.key"), rejectUnauthorized: true };
+    const u = open(config(broker.url, { tls }));
+    await waitUntil(() => u.state === "connected", () => `state ${u.state}: ${JSON.stringify(u.stats().lastError)}`);
+    const bare = open(config(broker.url, { tls: { ...tls, cert: null, key: null } }));
+    await waitUntil(() => bare.stats().lastError !== null, () => "no error without a client certificate");
+    expect(bare.state).not.toBe("connected");
+    expect(bare.stats().lastError!.code).toBe("ERR_UPLINK_CONNECT");
+  }, 30_000);
+
+  it.each([0, 2] as const)("QoS %i delivers and empties the outbox", async (qos) => {
+    const broker = await startBroker();
+    const rx = await client(broker);
+    const got: string[] = [];
+    rx.on("message", (_t, p) => {
+      for (let o = 0; o < p.length; o += PACKET_SIZE) got.push(identityAt(p, o));
+    });
+    await rx.subscribeAsync("qis/#", { qos: 2 });
+    const u = open(config(broker.url, { qos }));
+    await waitUntil(() => u.state === "connected", () => `state ${u.state}`);
+    for (let s = 1; s <= 300; s++) u.publish(packet({ seq: s, address: `qis.q.a${s % 2}` }), 0);
+    u.flush();
+    await waitUntil(() => u.outbox.size === 0 && got.length === 300, () => `${u.outbox.size} held, ${got.length} received`);
+    expect(lostAndDuplicates(got, 300)).toEqual({ lost: 0, duplicates: 0 });
+    await rx.endAsync(true);
+  });
+
   it("brokerName() never shows a user or password", () => {
     expect(brokerName("mqtt://user:pw@host:1883")).toBe("mqtt://host:1883");
     expect(brokerName("wss://a:b@h/mqtt")).toBe("wss://h/mqtt");
