@@ -217,6 +217,7 @@ const typeboxPlugin = {
 // its own (CommonJS, with its own copy of the few pure modules it needs) and lands in the bundle
 // as a string, run with `new Function` on its first require(). The rest of the bundle reaches
 // them only through the names below; a src/ import of anything else from them fails the build.
+// MQTT.js (uplinks.mqtt only) is vendored the same way.
 const VENDORS = {
   'qis-vendor:schemas': {
     entry: [
@@ -232,6 +233,14 @@ const VENDORS = {
   'qis-vendor:cbor': {
     entry: 'export { Decoder, Encoder } from "cbor-x";',
     provides: { 'cbor-x': { Decoder: 'Decoder', Encoder: 'Encoder' } },
+    plugins: [],
+  },
+  // MQTT.js (~380 kB minified) for uplinks.mqtt only: src/link/mqtt/ is imported dynamically
+  // by the agent when configured, and this text is compiled when it first runs. An agent
+  // without an MQTT uplink carries it as a string (test/ship/bundle-vendored.test.ts).
+  'qis-vendor:mqtt': {
+    entry: 'export { connect } from "mqtt";',
+    provides: { mqtt: { connect: 'connect' } },
     plugins: [],
   },
 };
@@ -266,7 +275,8 @@ const SHARED_OPTIONS = {
   // cbor-x's optional native string extractor: not shipped (cbor-x then runs in pure JS, as
   // its own try/catch intends), so its loader (node-gyp-build-optional-packages, detect-libc)
   // stays out of the bundle too.
-  external: ['cbor-extract'],
+  // ws's optional native helpers (bufferutil, utf-8-validate): ws falls back to JS without them.
+  external: ['cbor-extract', 'bufferutil', 'utf-8-validate'],
   metafile: true,
   legalComments: 'none',
   // ASCII output (non-ASCII characters as \u escapes): V8 keeps a script's source for the
@@ -302,7 +312,7 @@ function vendorPlugin(built) {
     name: 'qis-edge-vendors',
     setup(build) {
       build.onResolve({ filter: /^qis-vendor:/ }, (args) => ({ path: args.path, namespace: 'qis-vendor' }));
-      build.onResolve({ filter: /^(typebox(\/[a-z]+)?|cbor-x)$/ }, (args) => {
+      build.onResolve({ filter: /^(typebox(\/[a-z]+)?|cbor-x|mqtt)$/ }, (args) => {
         const file = rel(args.importer);
         if (!file.startsWith('src/')) return undefined;
         const name = vendorOf(args.path, file);

@@ -27,6 +27,8 @@ import { ObservationError, parseObservation, observationToFields } from "./obser
 import { SequenceCounter } from "./sequence.js";
 import { LegacyLinks, type LegacySink } from "./legacy-links.js";
 import { agentStats, type AgentStats } from "./stats.js";
+import type { OutboxUplink } from "../link/uplink/uplink.js";
+import type { UplinkStateEvent } from "../link/uplink/types.js";
 
 export interface AgentOptions {
   /** where the agent logs (createLogger); default none: a library writes nothing unless given one */
@@ -100,6 +102,8 @@ export class Agent extends EventEmitter {
   #storeServer: StoreServer | null = null;
   readonly #peers: ZmqPeer[] = [];
   #legacy!: LegacyLinks;
+  /** brokers beyond the LAN (uplinks.*); their modules are loaded only when configured */
+  readonly #uplinks: OutboxUplink[] = [];
   readonly #patterns = new Map<string, AddressPattern>();
   readonly #seq: SequenceCounter;
   /** the clock of the store and the engine */
@@ -193,6 +197,11 @@ export class Agent extends EventEmitter {
       });
     }
     this.#legacy = await LegacyLinks.open(c, this.store, this.#legacySink());
+    if (c.uplinks.mqtt !== null) {
+      // Dynamic: an agent without an uplink never loads MQTT.js (idle memory, start time).
+      const { openMqttUplink } = await import("../link/mqtt/index.js");
+      this.#addUplink(openMqttUplink(c.uplinks.mqtt, { nodeId: this.nodeId, stateDir: c.stateDir, sink: this.#uplinkSink(), logger: this.log }));
+    }
     this.endpoints = {
       pub: this.#publisher.endpoint,
       store: this.#storeServer?.endpoint ?? null,
@@ -210,6 +219,7 @@ export class Agent extends EventEmitter {
       endpoints: this.endpoints,
       peers: c.peers.map((p) => p.name),
       subscribe: [...this.#patterns.keys()],
+      ...(this.#uplinks.length > 0 ? { uplinks: this.#uplinks.map((u) => `${u.name} ${u.broker}`) } : {}),
       native: nativeStatus.loaded,
     });
   }
@@ -235,6 +245,7 @@ export class Agent extends EventEmitter {
     this.synth.addAt(buf, 0);
     if (this.listenerCount("packet") > 0) this.#emitPacket("local", buf, 0, cursor);
     this.#flushSynthEvents();
+    this.#flushUplinks();
     return { address, seq, cursor };
   }
 
@@ -285,6 +296,7 @@ export class Agent extends EventEmitter {
       this.counters.published += stored;
       this.#synthesizeStored(buf, n, statuses);
       this.#flushSynthEvents();
+      this.#flushUplinks();
     }
     return results;
   }
@@ -323,15 +335,41 @@ export class Agent extends EventEmitter {
       stored += storedHere;
       this.counters.published += storedHere;
       this.#flushSynthEvents();
+      this.#flushUplinks();
     }
     return stored;
   }
 
-  /** One of our packets (stored, or about to be at `cursor`) out to peers and legacy subscribers. */
+  /**
+   * One of our packets (stored, or about to be at `cursor`) out to peers, legacy subscribers and
+   * uplinks. Only our own packets (local and synthesized) reach this: what came from peers or
+   * down from a broker is never sent up again (no loops between agents sharing a broker).
+   */
   #send(buf: Uint8Array, offset: number, cursor: number, source: string, emitPacket: boolean): void {
     this.#publisher.publish(buf, offset, cursor);
     this.#legacy.publish(buf, offset);
+    for (let i = 0; i < this.#uplinks.length; i++) this.#uplinks[i]!.publish(buf, offset);
     if (emitPacket) this.#emitPacket(source, buf, offset, cursor);
+  }
+
+  /** Writes what the uplinks took to their outboxes: accepted from here on. Throws ERR_OUTBOX_IO. */
+  #flushUplinks(): void {
+    for (let i = 0; i < this.#uplinks.length; i++) this.#uplinks[i]!.flush();
+  }
+
+  #addUplink(uplink: OutboxUplink): void {
+    this.#uplinks.push(uplink);
+    uplink.on("state", (e: UplinkStateEvent) => this.emit("uplink", e));
+    uplink.on("error", (err: Error) => this.#error(err, { uplink: uplink.name }));
+  }
+
+  /** Packets from a broker: verified by the uplink (codes), then like packets from a peer. */
+  #uplinkSink() {
+    return { deliver: (source: string, packets: Uint8Array, count: number, codes: Uint8Array) => this.#ingest(source, packets, count, codes) };
+  }
+
+  get uplinks(): readonly OutboxUplink[] {
+    return this.#uplinks;
   }
 
   /** Feeds the packets that insertBatch stored to synthesis, one addBatch per run of them. */
@@ -535,7 +573,7 @@ export class Agent extends EventEmitter {
   }
 
   stats(): AgentStats {
-    return agentStats(this, this.#publisher, this.#storeServer, this.#peers, this.#legacy);
+    return agentStats(this, this.#publisher, this.#storeServer, this.#peers, this.#legacy, this.#uplinks);
   }
 
   /** Sends whatever the publisher holds now, without waiting for the end of the turn. */
@@ -551,6 +589,13 @@ export class Agent extends EventEmitter {
     this.#publisher?.close();
     this.#storeServer?.close();
     this.#legacy?.close();
+    for (const u of this.#uplinks) {
+      try {
+        await u.close();
+      } catch (err) {
+        this.log.error("uplink close failed", { uplink: u.name, err });
+      }
+    }
     try {
       this.store.close();
     } finally {

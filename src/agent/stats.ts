@@ -6,6 +6,7 @@ import type { StoreStats } from "../store/index.js";
 import type { SynthCounters } from "../synth/index.js";
 import type { Agent } from "./agent.js";
 import type { LegacyLinks } from "./legacy-links.js";
+import type { UplinkStats } from "../link/uplink/types.js";
 
 export interface PeerStats extends PeerCounters {
   name: string;
@@ -34,9 +35,11 @@ export interface AgentStats {
   legacy: { sent: number; served: number; badRequests: number; received: number; invalid: number; expired: number };
   store: StoreStats;
   synth: SynthCounters;
+  /** each configured uplink by name (docs/uplink.md); {} without one */
+  uplinks: Record<string, UplinkStats>;
 }
 
-export function agentStats(agent: Agent, pub: ZmqPublisher, server: StoreServer | null, peers: readonly ZmqPeer[], legacy: LegacyLinks): AgentStats {
+export function agentStats(agent: Agent, pub: ZmqPublisher, server: StoreServer | null, peers: readonly ZmqPeer[], legacy: LegacyLinks, uplinks: readonly { name: string; stats(): UplinkStats }[] = []): AgentStats {
   return {
     nodeId: agent.nodeId,
     ...agent.counters,
@@ -46,5 +49,6 @@ export function agentStats(agent: Agent, pub: ZmqPublisher, server: StoreServer 
     legacy: legacy.counters(),
     store: agent.store.stats(),
     synth: { ...agent.synth.counters },
+    uplinks: Object.fromEntries(uplinks.map((u) => [u.name, u.stats()])),
   };
 }

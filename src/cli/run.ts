@@ -18,6 +18,14 @@ stores, stores and synthesizes what arrives, and publishes its own and synthesiz
 Without --config it runs on defaults: a node id created and kept in ./.qis-edge, PUB and store
 on free loopback ports (printed in the "ready" log line), no peers.
 
+Beyond the LAN, "uplinks.mqtt" in the config publishes the agent's own packets to an MQTT
+broker through a durable outbox (STATEDIR/outbox-mqtt.bin: nothing lost across broker outages,
+restarts or kill -9) and stores and synthesizes what its "down" patterns bring (docs/uplink.md):
+  {"uplinks": {"mqtt": {"url": "mqtts://broker.example.com:8883", "username": "site-7",
+    "passwordFile": "/etc/qis-edge/mqtt-password", "down": ["qis.hvac.>"]}}}
+(examples/agent-mqtt.json). Its state is logged ("uplink connected", "uplink offline"), sent as
+"uplink" events with --stdio, and in the "stats" under uplinks.mqtt.
+
 Options:
   -c, --config FILE       the agent's JSON config (see "qis-edge config --help", docs/config.md)
   -l, --log-level LEVEL   debug | info | warn | error | silent (default: the config's, else info)

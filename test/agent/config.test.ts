@@ -49,6 +49,7 @@ describe("defaults", () => {
       },
       legacy: { pub: null, rep: null, replyLimit: 50, ttlS: 3600 },
       log: { level: "info" },
+      uplinks: { mqtt: null },
     });
     expect(loadConfigFile(null, noEnv)).toEqual(c);
     expect(resolve({})).toEqual(c);
@@ -172,7 +173,7 @@ describe("problems", () => {
       { path: "/peers/0/sotre", expected: 'one of the keys pub, store, codec, name (did you mean "store"?)', found: 'an unknown key "sotre"' },
       {
         path: "/stor",
-        expected: 'one of the keys nodeId, stateDir, pub, store, peers, subscribe, batch, hwm, catchUp, synth, legacy, log (did you mean "store"?)',
+        expected: 'one of the keys nodeId, stateDir, pub, store, peers, subscribe, batch, hwm, catchUp, synth, legacy, log, uplinks (did you mean "store"?)',
         found: 'an unknown key "stor"',
       },
     ]);
@@ -387,11 +388,12 @@ describe("configJsonSchema", () => {
   it("is JSON, a 2020-12 schema with a description and a default on every key, that accepts the defaults", () => {
     const schema = JSON.parse(JSON.stringify(configJsonSchema())) as { $schema: string; properties: Record<string, unknown> };
     expect(schema.$schema).toBe("https://json-schema.org/draft/2020-12/schema");
-    const walk = (s: Record<string, unknown>, path: string): void => {
+    const walk = (s: Record<string, unknown>, path: string, required = false): void => {
       if (path !== "" && path !== "/$schema") expect(typeof s.description, path).toBe("string");
       if (s.type === "object" && s.properties) {
-        for (const [k, v] of Object.entries(s.properties as Record<string, Record<string, unknown>>)) walk(v, `${path}/${k}`);
-      } else if (path !== "/$schema") {
+        const req = (s.required as string[] | undefined) ?? [];
+        for (const [k, v] of Object.entries(s.properties as Record<string, Record<string, unknown>>)) walk(v, `${path}/${k}`, req.includes(k));
+      } else if (path !== "/$schema" && !required) {
         expect(s.default, path).not.toBeUndefined();
       }
     };
