@@ -29,6 +29,8 @@ import { LegacyLinks, type LegacySink } from "./legacy-links.js";
 import { agentStats, type AgentStats } from "./stats.js";
 import type { OutboxUplink } from "../link/uplink/uplink.js";
 import type { UplinkStateEvent } from "../link/uplink/types.js";
+import { openLinkSecurity, type LinkSecurity } from "./link-security.js";
+import { ADMIT, ADMIT_CLAMPED, clampedCopy, REFUSED, SynthAdmission } from "./admission.js";
 
 export interface AgentOptions {
   /** where the agent logs (createLogger); default none: a library writes nothing unless given one */
@@ -104,6 +106,8 @@ export class Agent extends EventEmitter {
   #legacy!: LegacyLinks;
   /** brokers beyond the LAN (uplinks.*); their modules are loaded only when configured */
   readonly #uplinks: OutboxUplink[] = [];
+  /** the agent's ZeroMQ context, CURVE keys and ZAP handler */
+  #security: LinkSecurity | null = null;
   readonly #patterns = new Map<string, AddressPattern>();
   readonly #seq: SequenceCounter;
   /** the clock of the store and the engine */
@@ -113,6 +117,9 @@ export class Agent extends EventEmitter {
   /** scratch for one local packet */
   readonly #scratch = Buffer.alloc(PACKET_SIZE);
   readonly #synthScratch = Buffer.alloc(PACKET_SIZE);
+  /** what peers' packets synthesis takes (admission.ts) */
+  readonly admission: SynthAdmission;
+  readonly #clampScratch = Buffer.alloc(PACKET_SIZE);
   /** per-packet InsertStatus of one batch (live batches ≤ MAX_BATCH, catch-up pages ≤ pageSize) */
   readonly #statuses: Uint8Array;
   readonly #legacyCode = new Uint8Array(1);
@@ -171,6 +178,7 @@ export class Agent extends EventEmitter {
       nextSeq: this.#seq.next,
       onEmit: (p) => this.#onSynthesized(p),
     });
+    this.admission = new SynthAdmission(s);
     for (const p of config.subscribe) this.#patterns.set(p, compilePattern(p));
   }
 
@@ -188,9 +196,12 @@ export class Agent extends EventEmitter {
 
   async #open(): Promise<void> {
     const c = this.config;
-    this.#publisher = await ZmqPublisher.bind(c.pub.bind, { batchSize: c.batch.size, lingerMs: c.batch.lingerMs, sendHwm: c.hwm.send, epoch: this.epoch });
+    this.#security = await openLinkSecurity(c, this.log);
+    const env = this.#security.env;
+    this.#publisher = await ZmqPublisher.bind(c.pub.bind, { batchSize: c.batch.size, lingerMs: c.batch.lingerMs, sendHwm: c.hwm.send, epoch: this.epoch, env });
     if (c.store.bind !== null) {
       this.#storeServer = await StoreServer.bind(c.store.bind, this.store, {
+        env,
         epoch: this.epoch,
         maxReply: c.catchUp.pageSize,
         onError: (err) => this.#error(err, { where: "store-server" }),
@@ -221,6 +232,8 @@ export class Agent extends EventEmitter {
       subscribe: [...this.#patterns.keys()],
       ...(this.#uplinks.length > 0 ? { uplinks: this.#uplinks.map((u) => `${u.name} ${u.broker}`) } : {}),
       native: nativeStatus.loaded,
+      security: this.#security.mode,
+      publicKey: this.#security.publicKey,
     });
   }
 
@@ -444,12 +457,30 @@ export class Agent extends EventEmitter {
     const first = statuses[0] as InsertStatus;
     this.counters.received += stored;
     if (stored < count) for (let i = 0; i < count; i++) if (statuses[i] === InsertStatus.DUPLICATE) this.counters.duplicates++;
-    this.#synthesizeStored(packets, count, statuses);
+    this.#synthesizeAdmitted(source, packets, count, statuses);
     if (this.listenerCount("packet") > 0) {
       for (let i = 0; i < count; i++) if (statuses[i] === InsertStatus.STORED) this.#emitPacket(source, packets, i * PACKET_SIZE, ++cursor);
     }
     this.#flushSynthEvents();
     return first;
+  }
+
+  /** #synthesizeStored for a peer's packets: only those the admission gate lets through. */
+  #synthesizeAdmitted(peer: string, packets: Uint8Array, count: number, statuses: Uint8Array): void {
+    const now = this.#now();
+    let runStart = -1;
+    for (let i = 0; i <= count; i++) {
+      const v = i < count && statuses[i] === InsertStatus.STORED ? this.admission.check(peer, packets, i * PACKET_SIZE, now) : REFUSED;
+      if (v === ADMIT) {
+        if (runStart < 0) runStart = i;
+        continue;
+      }
+      if (runStart >= 0) {
+        this.synth.addBatch(packets, runStart * PACKET_SIZE, i - runStart);
+        runStart = -1;
+      }
+      if (v === ADMIT_CLAMPED) this.synth.addAt(clampedCopy(packets, i * PACKET_SIZE, this.config.synth.maxObservations, this.#clampScratch), 0);
+    }
   }
 
   // ===========================================================================================
@@ -510,6 +541,7 @@ export class Agent extends EventEmitter {
     try {
       this.store.sweep();
       this.synth.sweep();
+      this.admission.sweep(this.#now());
       this.#flushSynthEvents();
     } catch (err) {
       this.#error(err, { where: "sweep" });
@@ -531,17 +563,26 @@ export class Agent extends EventEmitter {
    * Connects to one more qis peer at run time (e.g. one found by discovery); `name` must be new.
    * Legacy peers are configured at start only.
    */
-  addPeer(peer: { pub: string; store?: string | null; name?: string }): void {
+  addPeer(peer: { pub: string; store?: string | null; name?: string; publicKey?: string | null }): void {
     this.#assertOpen();
     const name = peer.name ?? peer.pub;
     if (this.#peers.some((p) => p.name === name)) throw new QisError("ERR_PEER_EXISTS", `a peer named "${name}" is already connected`);
-    this.#startPeer({ name, pub: peer.pub, store: peer.store ?? null, codec: "qis" });
+    this.#startPeer({ name, pub: peer.pub, store: peer.store ?? null, codec: "qis", publicKey: peer.publicKey ?? null });
+    // A peer we subscribe to is let in too, like a configured one.
+    if (peer.publicKey) this.#security?.zap?.allow(peer.publicKey);
   }
 
   #startPeer(p: PeerConfig): void {
     const c = this.config;
-    const settings = { name: p.name, pub: p.pub, store: p.store, receiveHwm: c.hwm.receive, ...c.catchUp };
-    const peer = new ZmqPeer(settings, [...this.#patterns.values()], this.#peerSink());
+    const settings = { name: p.name, pub: p.pub, store: p.store, publicKey: p.publicKey ?? null, receiveHwm: c.hwm.receive, ...c.catchUp };
+    let peer: ZmqPeer;
+    try {
+      peer = new ZmqPeer(settings, [...this.#patterns.values()], this.#peerSink(), this.#security!.env);
+    } catch (cause) {
+      if (cause instanceof QisError) throw cause;
+      // libzmq's EMFILE: the context's maxSockets (sized at start, docs/security.md "Limits") or the open-file limit.
+      throw new QisError("ERR_SOCKET_LIMIT", `cannot open the sockets for peer ${p.name}: ${(cause as Error).message} (this agent's context holds ${this.#security!.env.context.maxSockets} sockets)`, { cause });
+    }
     this.#peers.push(peer);
     peer.start();
   }
@@ -573,7 +614,7 @@ export class Agent extends EventEmitter {
   }
 
   stats(): AgentStats {
-    return agentStats(this, this.#publisher, this.#storeServer, this.#peers, this.#legacy, this.#uplinks);
+    return agentStats(this, this.#publisher, this.#storeServer, this.#peers, this.#legacy, this.#uplinks, this.#security);
   }
 
   /** Sends whatever the publisher holds now, without waiting for the end of the turn. */
@@ -596,6 +637,7 @@ export class Agent extends EventEmitter {
         this.log.error("uplink close failed", { uplink: u.name, err });
       }
     }
+    this.#security?.zap?.close();
     try {
       this.store.close();
     } finally {

@@ -11,7 +11,11 @@ export interface PeerConfig {
   pub: string;
   store: string | null;
   codec: "qis" | "legacy";
+  /** the peer's CURVE public key (Z85); null: none configured */
+  publicKey?: string | null;
 }
+
+export type SecurityMode = "auto" | "curve" | "insecure";
 
 export interface AgentConfig {
   nodeId: string | null;
@@ -22,7 +26,7 @@ export interface AgentConfig {
   subscribe: string[];
   batch: { size: number; lingerMs: number };
   hwm: { send: number; receive: number };
-  catchUp: { pageSize: number; timeoutMs: number; retryMinMs: number; retryMaxMs: number };
+  catchUp: { pageSize: number; timeoutMs: number; retryMinMs: number; retryMaxMs: number; maxPages: number };
   synth: {
     maxAddresses: number;
     maxContributions: number;
@@ -36,10 +40,28 @@ export interface AgentConfig {
     minContributors: number;
     ttlS: number;
     sweepIntervalMs: number;
+    /** peers' n_observations counted at most this (weight ≤ confidence·ln(1 + maxObservations)) */
+    maxObservations: number;
+    /** peers' packets stamped further ahead than this are refused from synthesis */
+    maxFutureSkewMs: number;
+    /** share of maxAddresses that addresses introduced by peers may hold at once */
+    peerAddressShare: number;
+    /** distinct node ids one peer may bring to one address */
+    peerNodesPerAddress: number;
+    /** addresses one peer may introduce per minute */
+    peerNewAddressesPerMinute: number;
   };
   legacy: { pub: string | null; rep: string | null; replyLimit: number; ttlS: number };
   log: { level: LogLevel };
   uplinks: { mqtt: MqttUplinkConfig | null };
+  security: {
+    /** auto: CURVE when secretKeyFile is set, else plain links (loopback binds only) */
+    mode: SecurityMode;
+    /** the secret key file (resolved against stateDir); null: none (mode "curve" then uses stateDir/curve.key) */
+    secretKeyFile: string | null;
+    /** more client keys let in besides the peers': Z85 keys, or files of keys (one per line) */
+    allow: string[];
+  };
 }
 
 /** `uplinks.mqtt` resolved (docs/uplink.md): every key filled in, paths absolute. */
@@ -107,7 +129,7 @@ export const CONFIG_DEFAULTS: AgentConfig = deepFreeze({
   subscribe: ["qis.>"],
   batch: { size: 64, lingerMs: 0 },
   hwm: { send: 1000, receive: 1000 },
-  catchUp: { pageSize: 256, timeoutMs: 2000, retryMinMs: 100, retryMaxMs: 10_000 },
+  catchUp: { pageSize: 256, timeoutMs: 2000, retryMinMs: 100, retryMaxMs: 10_000, maxPages: 16_384 },
   synth: {
     maxAddresses: SYNTH.maxAddresses,
     maxContributions: SYNTH.maxContributions,
@@ -121,6 +143,11 @@ export const CONFIG_DEFAULTS: AgentConfig = deepFreeze({
     minContributors: SYNTH.minContributors,
     ttlS: SYNTH.ttlS,
     sweepIntervalMs: 1000,
+    maxObservations: 1000,
+    maxFutureSkewMs: 300_000,
+    peerAddressShare: 0.75,
+    peerNodesPerAddress: 8,
+    peerNewAddressesPerMinute: 256,
   },
   // ttlS: the codec's DEFAULT_LEGACY_TTL_S (not imported: this module must stay free of the legacy modules).
   legacy: { pub: null, rep: null, replyLimit: 50, ttlS: 3600 },
@@ -128,6 +155,7 @@ export const CONFIG_DEFAULTS: AgentConfig = deepFreeze({
   // No uplink: the file has no uplinks.mqtt (the schema has no null for it); resolveConfig sets
   // uplinks.mqtt to null then.
   uplinks: {} as AgentConfig["uplinks"],
+  security: { mode: "auto", secretKeyFile: null, allow: [] },
 });
 
 export interface ConfigProblem {

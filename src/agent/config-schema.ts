@@ -18,6 +18,7 @@ const NODE_ID = "^[0-9a-fA-F]{32}$";
 const MQTT_URL = `^(?:mqtts?|wss?)://${HOST}(?::${PORT})?(?:/[^@\\s]*)?$`;
 const TOPIC_PREFIX = "^(?:[^+#/\\u0000]+(?:/[^+#/\\u0000]+)*)?$";
 const ENV_NAME = "^[A-Za-z_][A-Za-z0-9_]*$";
+const Z85_KEY = "^[0-9a-zA-Z.\\-:+=^!/*?&<>()\\[\\]{}@%$#]{40}$";
 /** What a pattern means, in words, for "expected ..." (a regex is no help to a reader). */
 const PATTERN_TEXT = new Map([
   [BIND, "a ZeroMQ bind endpoint: tcp://HOST:PORT, tcp://HOST:* (a free port), ipc://PATH or inproc://NAME"],
@@ -26,6 +27,7 @@ const PATTERN_TEXT = new Map([
   [MQTT_URL, "a broker URL: mqtt://HOST[:PORT], mqtts://HOST[:PORT], ws://HOST[:PORT]/PATH or wss://... (no user or password in it: use username and password)"],
   [TOPIC_PREFIX, 'MQTT topic levels joined by "/" (e.g. "site-7/edge"), without "+", "#" or an empty level, or ""'],
   [ENV_NAME, "an environment variable name (letters, digits, _)"],
+  [Z85_KEY, "a CURVE public key: 40 characters of Z85 (qis-edge keygen prints one)"],
 ]);
 
 const D = CONFIG_DEFAULTS;
@@ -109,6 +111,12 @@ const PeerSchema = Type.Object(
       }),
     ),
     name: Type.Optional(Type.String({ minLength: 1, maxLength: 128, description: "A name for logs, unique among the peers. Default: the pub endpoint." })),
+    publicKey: Type.Optional(
+      Type.String({
+        pattern: Z85_KEY,
+        description: "The peer's CURVE public key (Z85, `qis-edge keygen --show` on the peer). Required for qis peers when links are secured; it is also let in (allowlist).",
+      }),
+    ),
   },
   { additionalProperties: false },
 );
@@ -151,6 +159,7 @@ export const AgentConfigSchema = Type.Object(
       timeoutMs: int(1, 600_000, D.catchUp.timeoutMs, "How long to wait for a reply"),
       retryMinMs: int(1, 3_600_000, D.catchUp.retryMinMs, "First retry delay after a failed query; doubles up to retryMaxMs"),
       retryMaxMs: int(1, 3_600_000, D.catchUp.retryMaxMs, "Longest retry delay; at least retryMinMs"),
+      maxPages: int(1, 1_000_000, D.catchUp.maxPages, "Pages fetched from one peer per catch-up at most; a peer whose store keeps answering is then marked and asked again after a growing pause (retryMinMs..retryMaxMs)"),
     }),
     synth: obj("Local synthesis (docs/synth.md).", {
       maxAddresses: int(1, 1 << 20, D.synth.maxAddresses, "Distinct addresses held at once"),
@@ -167,6 +176,11 @@ export const AgentConfigSchema = Type.Object(
       minContributors: int(1, 1024, D.synth.minContributors, "Emit only for addresses with this many contributing nodes; at most maxNodesPerAddress (the default becomes 1 when that is 1)"),
       ttlS: int(0, 0xffff_ffff, D.synth.ttlS, "ttl_s of synthesized packets; 0: never expire"),
       sweepIntervalMs: int(10, 60_000, D.synth.sweepIntervalMs, "How often expired contributions are swept"),
+      maxObservations: int(1, 0xffff_ffff, D.synth.maxObservations, "A peer's packet counts as at most this many observations: its weight is at most confidence·ln(1 + maxObservations)"),
+      maxFutureSkewMs: int(0, 86_400_000, D.synth.maxFutureSkewMs, "Peers' packets stamped further than this ahead of our clock are refused from synthesis"),
+      peerAddressShare: num(0, 1, D.synth.peerAddressShare, "Share of maxAddresses that addresses introduced by peers may hold at once; the rest is kept for local observations"),
+      peerNodesPerAddress: int(1, 1024, D.synth.peerNodesPerAddress, "Distinct node ids one peer may bring to one address (a relaying gateway brings its fleet's)"),
+      peerNewAddressesPerMinute: int(1, 1_000_000, D.synth.peerNewAddressesPerMinute, "Addresses one peer may introduce to synthesis per minute"),
     }),
     legacy: obj("Links to reference-Python nodes (docs/legacy.md).", {
       pub: Type.Optional(
@@ -190,6 +204,27 @@ export const AgentConfigSchema = Type.Object(
     }),
     uplinks: obj("Reaching beyond the LAN through a broker (docs/uplink.md).", {
       mqtt: Type.Optional({ ...MqttSchema, description: "An MQTT broker. Absent: none (MQTT.js is then never loaded)." } as typeof MqttSchema),
+    }),
+    security: obj("Peer link security: CURVE encryption and an allowlist of client keys (docs/security.md).", {
+      mode: Type.Optional(
+        Type.Enum(["auto", "curve", "insecure"], {
+          default: D.security.mode,
+          description: `"auto": CURVE when secretKeyFile is set, else plain links, which may bind loopback only; "curve": CURVE (key in stateDir/curve.key unless secretKeyFile says otherwise); "insecure": plain links on any bind (warned at start).${dflt(D.security.mode)}`,
+        }),
+      ),
+      secretKeyFile: Type.Optional(
+        Type.Union([Type.String({ minLength: 1 }), Type.Null()], {
+          default: null,
+          description: "This agent's CURVE secret key file (relative paths: in stateDir). Created with mode 0600 on first start when missing (never overwritten); `qis-edge keygen` writes one. Default: null.",
+        }),
+      ),
+      allow: Type.Optional(
+        Type.Array(Type.String({ minLength: 1 }), {
+          maxItems: 1024,
+          default: [],
+          description: "Client keys let in besides the peers' publicKeys: a Z85 key, or a file (relative to the working directory) of keys, one per line, # comments. Default: [].",
+        }),
+      ),
     }),
   },
   { additionalProperties: false, title: "qis-edge agent config", description: "Every key is optional; unknown keys are errors. See docs/config.md." },

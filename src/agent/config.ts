@@ -9,10 +9,12 @@ import { readFileSync } from "node:fs";
 import { resolve as resolvePath } from "node:path";
 import { AddressError, compilePattern } from "../address/index.js";
 import { QisError } from "../errors.js";
+import { Z85_KEY } from "../link/zmq/z85.js";
 import { CONFIG_DEFAULTS, MQTT_DEFAULTS, type AgentConfig, type ConfigProblem, type MqttUplinkConfig } from "./config-defaults.js";
 import { checkConfig } from "./config-check.js";
 import { parseJsonText, pointer, readEnv, type EnvOverride } from "./config-env.js";
 import { configSchema } from "./schemas.js";
+import { securityProblems } from "./config-security.js";
 
 export { CONFIG_DEFAULTS, MQTT_DEFAULTS, type AgentConfig, type ConfigProblem, type LogLevel, type MqttUplinkConfig, type PeerConfig } from "./config-defaults.js";
 
@@ -116,6 +118,7 @@ function crossProblems(merged: Rec, where: (keys: (string | number)[]) => string
     if (cu.retryMaxMs !== undefined) at(["catchUp", "retryMaxMs"], `an integer >= catchUp.retryMinMs (${lo})`, String(hi));
     else at(["catchUp", "retryMinMs"], `an integer <= catchUp.retryMaxMs (${hi})`, String(lo));
   }
+  securityProblems(merged, at);
   // Two sockets cannot bind one endpoint; a "*" port is a fresh free port each time, so it never clashes.
   const binds = new Map<string, (string | number)[]>();
   for (const keys of [["pub", "bind"], ["store", "bind"], ["legacy", "pub"], ["legacy", "rep"]]) {
@@ -209,8 +212,13 @@ function resolve(input: unknown, options: ResolveOptions, extra: ConfigProblem[]
   c.nodeId = c.nodeId === null ? null : c.nodeId.toLowerCase();
   c.stateDir = resolvePath(cwd, c.stateDir);
   if (c.store.file !== null) c.store.file = resolvePath(cwd, c.store.file);
-  c.peers = c.peers.map((p) => ({ name: p.name ?? p.pub, pub: p.pub, store: p.store ?? null, codec: p.codec ?? "qis" }));
+  c.peers = c.peers.map((p) => ({ name: p.name ?? p.pub, pub: p.pub, store: p.store ?? null, codec: p.codec ?? "qis", publicKey: p.publicKey ?? null }));
   c.uplinks.mqtt = resolveMqtt(isRec(merged.uplinks) ? merged.uplinks.mqtt : undefined, cwd);
+  // The key file lives with the node id: relative to the state dir (a package's config then
+  // works wherever the state dir is put).
+  const keyFile = c.security.secretKeyFile ?? (c.security.mode === "curve" ? "curve.key" : null);
+  c.security.secretKeyFile = keyFile === null ? null : resolvePath(c.stateDir, keyFile);
+  c.security.allow = c.security.allow.map((a) => (Z85_KEY.test(a) ? a : resolvePath(cwd, a)));
   const s = isRec(merged.synth) ? merged.synth : {};
   if (s.minContributors === undefined) c.synth.minContributors = Math.min(D.synth.minContributors, c.synth.maxNodesPerAddress);
   return c;

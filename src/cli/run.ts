@@ -89,6 +89,13 @@ export async function runCommand(argv: string[], ctx: CommandContext): Promise<n
   if (!FRAMINGS.includes(framing as Framing)) throw new UsageError(`--framing: "${framing}" is not one of ${FRAMINGS.join(", ")}`);
   const config = loadRunConfig(values.config, values["log-level"], ctx);
   if (config === null) return 2;
+  // What the machine would refuse (state dir, store file, keys, bind hosts, limits): the lines of `config check`.
+  const { preflightProblems } = await import("../agent/preflight.js");
+  const problems = await preflightProblems(config);
+  if (problems.length > 0) {
+    printConfigError(new ConfigError(values.config ?? "defaults", problems), ctx.stderr);
+    return 2;
+  }
   const logger = createLogger({ level: config.log.level, stream: ctx.stderr });
   if (values.stdio) return runStdio(config, framing as Framing, logger, ctx);
   // Handlers first: a supervisor may signal as soon as it reads the "ready" line.

@@ -32,7 +32,7 @@ describe("defaults", () => {
       subscribe: ["qis.>"],
       batch: { size: 64, lingerMs: 0 },
       hwm: { send: 1000, receive: 1000 },
-      catchUp: { pageSize: 256, timeoutMs: 2000, retryMinMs: 100, retryMaxMs: 10000 },
+      catchUp: { pageSize: 256, timeoutMs: 2000, retryMinMs: 100, retryMaxMs: 10000, maxPages: 16384 },
       synth: {
         maxAddresses: 1024,
         maxContributions: 16384,
@@ -46,10 +46,16 @@ describe("defaults", () => {
         minContributors: 2,
         ttlS: 3600,
         sweepIntervalMs: 1000,
+        maxObservations: 1000,
+        maxFutureSkewMs: 300000,
+        peerAddressShare: 0.75,
+        peerNodesPerAddress: 8,
+        peerNewAddressesPerMinute: 256,
       },
       legacy: { pub: null, rep: null, replyLimit: 50, ttlS: 3600 },
       log: { level: "info" },
       uplinks: { mqtt: null },
+      security: { mode: "auto", secretKeyFile: null, allow: [] },
     });
     expect(loadConfigFile(null, noEnv)).toEqual(c);
     expect(resolve({})).toEqual(c);
@@ -67,8 +73,8 @@ describe("defaults", () => {
     expect(c.stateDir).toBe("/srv/agent/state/a");
     expect(c.store).toEqual({ bind: "tcp://127.0.0.1:*", capacity: 10, file: "/var/lib/q.db", syncWrites: false });
     expect(c.peers).toEqual([
-      { name: "tcp://10.0.0.2:5600", pub: "tcp://10.0.0.2:5600", store: null, codec: "qis" },
-      { name: "b", pub: "ipc:///tmp/b", store: null, codec: "legacy" },
+      { name: "tcp://10.0.0.2:5600", pub: "tcp://10.0.0.2:5600", store: null, codec: "qis", publicKey: null },
+      { name: "b", pub: "ipc:///tmp/b", store: null, codec: "legacy", publicKey: null },
     ]);
     // minContributors' default (2) cannot exceed maxNodesPerAddress.
     expect(c.synth.minContributors).toBe(1);
@@ -148,7 +154,7 @@ describe("bounds", () => {
 
   it("endpoints: tcp host:port or * port for binds, an explicit port to connect to; ipc; nothing else", () => {
     const binds = ["tcp://127.0.0.1:*", "tcp://*:5600", "tcp://eth0:1", "tcp://[::1]:65535", "ipc:///tmp/q.sock", "inproc://q"];
-    for (const bind of binds) expect(() => resolve({ pub: { bind } })).not.toThrow();
+    for (const bind of binds) expect(() => resolve({ pub: { bind }, security: { mode: "insecure" } })).not.toThrow();
     for (const bind of ["udp://x:1", "tcp://x", "tcp://x:0", "tcp://x:65536", "tcp://:5", "ipc://", "tcp://x:5 "]) {
       expect(paths({ pub: { bind } })).toEqual(["/pub/bind"]);
     }
@@ -159,10 +165,10 @@ describe("bounds", () => {
   });
 
   it("two sockets binding one endpoint is refused; * ports never clash", () => {
-    expect(problems({ pub: { bind: "tcp://*:5600" }, store: { bind: "tcp://*:5600" } })).toEqual([
+    expect(problems({ pub: { bind: "tcp://*:5600" }, store: { bind: "tcp://*:5600" }, security: { mode: "insecure" } })).toEqual([
       { path: "/store/bind", expected: "an endpoint no other socket of this agent binds", found: '"tcp://*:5600", also /pub/bind' },
     ]);
-    expect(() => resolve({ pub: { bind: "tcp://*:*" }, store: { bind: "tcp://*:*" }, legacy: { pub: "tcp://*:*" } })).not.toThrow();
+    expect(() => resolve({ pub: { bind: "tcp://*:*" }, store: { bind: "tcp://*:*" }, legacy: { pub: "tcp://*:*" }, security: { mode: "insecure" } })).not.toThrow();
   });
 });
 
@@ -170,10 +176,10 @@ describe("problems", () => {
   it("unknown keys are errors at every level, with the known keys and a suggestion", () => {
     expect(problems({ stor: {}, store: { capactiy: 5 }, peers: [{ pub: "tcp://a:1", sotre: null }] })).toEqual([
       { path: "/store/capactiy", expected: 'one of the keys bind, capacity, file, syncWrites (did you mean "capacity"?)', found: 'an unknown key "capactiy"' },
-      { path: "/peers/0/sotre", expected: 'one of the keys pub, store, codec, name (did you mean "store"?)', found: 'an unknown key "sotre"' },
+      { path: "/peers/0/sotre", expected: 'one of the keys pub, store, codec, name, publicKey (did you mean "store"?)', found: 'an unknown key "sotre"' },
       {
         path: "/stor",
-        expected: 'one of the keys nodeId, stateDir, pub, store, peers, subscribe, batch, hwm, catchUp, synth, legacy, log, uplinks (did you mean "store"?)',
+        expected: 'one of the keys nodeId, stateDir, pub, store, peers, subscribe, batch, hwm, catchUp, synth, legacy, log, uplinks, security (did you mean "store"?)',
         found: 'an unknown key "stor"',
       },
     ]);
@@ -247,7 +253,7 @@ describe("problems", () => {
 describe("environment overrides", () => {
   it("each override replaces the file's value", () => {
     const c = resolve(
-      { nodeId: "00000000000000000000000000000001", stateDir: "a", pub: { bind: "tcp://*:1" }, store: { capacity: 5, bind: "tcp://*:2" }, peers: [{ pub: "tcp://p:1" }], log: { level: "warn" } },
+      { nodeId: "00000000000000000000000000000001", stateDir: "a", pub: { bind: "tcp://*:1" }, store: { capacity: 5, bind: "tcp://*:2" }, peers: [{ pub: "tcp://p:1" }], log: { level: "warn" }, security: { mode: "insecure" } },
       {
         QIS_EDGE_NODE_ID: "FFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFF",
         QIS_EDGE_STATE_DIR: "/var/lib/qis",
@@ -265,8 +271,8 @@ describe("environment overrides", () => {
     expect(c.pub.bind).toBe("tcp://0.0.0.0:5600");
     expect(c.store).toEqual({ bind: null, capacity: 1000, file: "/srv/agent/store.db", syncWrites: false });
     expect(c.peers).toEqual([
-      { name: "tcp://10.0.0.2:5600", pub: "tcp://10.0.0.2:5600", store: "tcp://10.0.0.2:5601", codec: "qis" },
-      { name: "ipc:///tmp/x", pub: "ipc:///tmp/x", store: null, codec: "qis" },
+      { name: "tcp://10.0.0.2:5600", pub: "tcp://10.0.0.2:5600", store: "tcp://10.0.0.2:5601", codec: "qis", publicKey: null },
+      { name: "ipc:///tmp/x", pub: "ipc:///tmp/x", store: null, codec: "qis", publicKey: null },
     ]);
     expect(c.subscribe).toEqual(["qis.hvac.>", "qis.iot.*.x"]);
     expect(c.log.level).toBe("debug");
@@ -329,7 +335,7 @@ describe("environment overrides", () => {
   });
 
   it("a clash between an env bind and a file bind names the env variable", () => {
-    expect(paths({ pub: { bind: "tcp://*:7" } }, { QIS_EDGE_STORE_BIND: "tcp://*:7" })).toEqual(["env:QIS_EDGE_STORE_BIND"]);
+    expect(paths({ pub: { bind: "tcp://*:7" }, security: { mode: "insecure" } }, { QIS_EDGE_STORE_BIND: "tcp://*:7" })).toEqual(["env:QIS_EDGE_STORE_BIND"]);
   });
 });
 
