@@ -13,7 +13,10 @@ import { closeBrokers, startBroker, type Broker } from "../link/mosquitto.js";
 import { bin } from "../cli/run-cli.js";
 import { closeAll, observation, startAgent, startWorker, tempDir, waitFor } from "./harness.js";
 
+/** subscribers and mosquitto_sub processes: closed even when a test fails half-way */
+const closers: (() => Promise<void>)[] = [];
 afterEach(async () => {
+  for (const c of closers.splice(0).reverse()) await c();
   await closeAll();
   await closeBrokers();
 });
@@ -36,7 +39,14 @@ async function subscriber(broker: Broker, filter = "qis/#"): Promise<{ ids: stri
     for (let o = 0; o + PACKET_SIZE <= p.length; o += PACKET_SIZE) ids.push(identity(p, o));
   });
   await c.subscribeAsync(filter, { qos: 1 });
-  return { ids, close: () => c.endAsync(true) };
+  let closed = false;
+  const close = async (): Promise<void> => {
+    if (closed) return;
+    closed = true;
+    await c.endAsync(true);
+  };
+  closers.push(close);
+  return { ids, close };
 }
 
 /** mosquitto_sub with a persistent session, printing each message's payload in hex. */
@@ -57,6 +67,11 @@ async function mosquittoSub(broker: Broker): Promise<{ ids: string[]; close(): P
     }
   });
   const exited = new Promise((r) => p.once("exit", r));
+  const close = async (): Promise<void> => {
+    if (p.exitCode === null && p.signalCode === null) p.kill("SIGTERM");
+    await exited;
+  };
+  closers.push(close);
   // Subscribed once a probe published after it starts comes back.
   const probe = mqtt.connect(broker.url);
   try {
@@ -72,13 +87,7 @@ async function mosquittoSub(broker: Broker): Promise<{ ids: string[]; close(): P
   } finally {
     await probe.endAsync(true);
   }
-  return {
-    ids,
-    async close() {
-      p.kill("SIGTERM");
-      await exited;
-    },
-  };
+  return { ids, close };
 }
 
 const obs = (i: number) => observation("hvac", `zone-${i % 8}`, 0.1 + (i % 5) / 10, 0.8, 1);
@@ -194,6 +203,7 @@ describe("an agent with an MQTT uplink", () => {
     await waitFor(() => agent.uplinks[0]!.state === "connected", () => "connected");
     await new Promise((r) => setTimeout(r, 300));
     const evil = mqtt.connect(broker.url);
+    closers.push(() => evil.endAsync(true));
     await new Promise((r) => evil.once("connect", r));
     const garbage = [Buffer.alloc(0), Buffer.from("{}"), Buffer.alloc(512, 0xff), Buffer.alloc(5000, 7), Buffer.alloc(1024)];
     for (const g of garbage) await evil.publishAsync("site/qis/hvac/x", g, { qos: 1 });
@@ -210,7 +220,6 @@ describe("an agent with an MQTT uplink", () => {
     expect(errors.length).toBeGreaterThanOrEqual(garbage.length);
     expect(new Set(errors.map((e) => e.code))).toEqual(new Set(["ERR_UPLINK_PAYLOAD"]));
     expect(agent.closed).toBe(false);
-    await evil.endAsync(true);
   }, 30_000);
 
   it("wrong credentials: uplink offline with ERR_UPLINK_AUTH, error events, retries, the agent keeps working", async () => {

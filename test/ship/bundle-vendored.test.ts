@@ -107,7 +107,7 @@ describe("what needs the vendored libraries behaves as dist/ does", () => {
 describe("an agent from the bundle with uplinks.mqtt", () => {
   afterAll(() => closeBrokers());
 
-  it("evaluates the vendored MQTT.js only then, connects to Mosquitto and publishes up", async () => {
+  it("loads the MQTT sidecar (qis-edge-mqtt.cjs) only then, and connects to Mosquitto", async () => {
     const broker = await startBroker();
     const dir = tempDir();
     const config = join(dir, "agent.json");
@@ -124,6 +124,6 @@ describe("an agent from the bundle with uplinks.mqtt", () => {
     for (let i = 0; i < 100 && !out.includes("\n"); i++) await new Promise((r) => setTimeout(r, 20));
     child.kill("SIGTERM");
     expect(await exitCode(child)).toBe(0);
-    expect(JSON.parse(out.trim())).toEqual(["qis-vendor:mqtt"]);
+    expect(JSON.parse(out.trim())).toEqual(["qis-sidecar:mqtt"]);
   }, 30_000);
 });

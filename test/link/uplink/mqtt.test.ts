@@ -21,6 +21,12 @@ function config(url: string, over: Partial<MqttUplinkConfig> = {}): MqttUplinkCo
   return { ...structuredClone(MQTT_DEFAULTS), url, reconnect: { minMs: 50, maxMs: 500 }, ...over } as MqttUplinkConfig;
 }
 
+/** The test side's MQTT.js clients: ended after each test, also when it failed half-way. */
+const testClients: mqtt.MqttClient[] = [];
+afterEach(async () => {
+  for (const c of testClients.splice(0)) if (!c.disconnecting) await c.endAsync(true);
+});
+
 /** An MQTT.js client for the test's side of the broker; reconnects by itself. */
 async function client(broker: Broker, opts: mqtt.IClientOptions = {}): Promise<mqtt.MqttClient> {
   const c = mqtt.connect(broker.url, { reconnectPeriod: 100, ...(broker.caFile ? { ca: [readFileSync(broker.caFile)] } : {}), ...opts });
@@ -28,6 +34,7 @@ async function client(broker: Broker, opts: mqtt.IClientOptions = {}): Promise<m
     c.once("connect", () => resolve());
     c.once("error", reject);
   });
+  testClients.push(c);
   return c;
 }
 
