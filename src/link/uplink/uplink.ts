@@ -336,6 +336,9 @@ export class OutboxUplink extends EventEmitter implements Uplink {
       this.#authFailing = true;
     } else if (code === "ERR_UPLINK_PAYLOAD") {
       this.#log?.debug(err.message, { uplink: this.name, code });
+    } else if (code === "ERR_OUTBOX_IO") {
+      // Packets were not accepted: never a debug line.
+      this.#log?.error(err.message, { uplink: this.name, code });
     } else this.#log?.debug("uplink error", { uplink: this.name, broker: this.broker, code, reason: err.message });
     if (this.listenerCount("error") > 0) this.emit("error", err);
   }
