@@ -195,6 +195,27 @@ describe("an agent with an MQTT uplink", () => {
     }
   }, 30_000);
 
+  it("a packet that arrives both over ZeroMQ and from the broker is stored once (duplicates counted)", async () => {
+    const broker = await startBroker();
+    const a = await startAgent({ uplinks: uplink(broker) });
+    const b = await startAgent({ peers: [{ pub: a.endpoints.pub, store: a.endpoints.store }], uplinks: uplink(broker, { down: ["qis.>"] }) });
+    await waitFor(() => a.uplinks[0]!.state === "connected" && b.uplinks[0]!.state === "connected" && b.peers[0]!.up, () => "connected");
+    await new Promise((r) => setTimeout(r, 300));
+    for (let i = 0; i < 100; i++) a.observe(obs(i));
+    a.flush();
+    const fromA = () => {
+      let n = 0;
+      b.store.query(null, 0, Infinity, (buf, o) => {
+        if (hex(buf, o + OFFSETS.node_id, 16) === a.nodeId) n++;
+      });
+      return n;
+    };
+    const expected = ownIdentities(a).length;
+    await waitFor(() => b.stats().uplinks.mqtt!.received.packets >= expected && fromA() >= expected, () => `b holds ${fromA()} of ${expected}; ${JSON.stringify(b.stats().uplinks.mqtt!.received)}`);
+    expect(fromA()).toBe(expected);
+    expect(b.stats().duplicates).toBeGreaterThanOrEqual(expected);
+  }, 30_000);
+
   it("garbage from another client on its down topics is counted and dropped; the agent runs on and still takes valid packets", async () => {
     const broker = await startBroker();
     const agent = await startAgent({ uplinks: uplink(broker, { down: ["qis.>"], topicPrefix: "site" }) });

@@ -221,6 +221,34 @@ describe("the MQTT uplink", () => {
     await rx.endAsync(true);
   });
 
+  it("a full outbox drops the oldest, counts them and says so once per episode", async () => {
+    const broker = await startBroker({ persistence: true });
+    // Subscribed before the outage, with a persistent session: nothing it should get can pass it by.
+    const rx = await client(broker, { clean: false, clientId: `full-rx-${process.pid}` });
+    const got: string[] = [];
+    rx.on("message", (_t, p) => {
+      for (let o = 0; o < p.length; o += PACKET_SIZE) got.push(identityAt(p, o));
+    });
+    await rx.subscribeAsync("qis/#", { qos: 1 });
+    await broker.stop();
+    const lines: { level: string; msg: string }[] = [];
+    const log = (level: string) => (msg: string) => lines.push({ level, msg });
+    const logger = { level: "debug", debug: log("debug"), info: log("info"), warn: log("warn"), error: log("error"), child: () => logger, enabled: () => true };
+    const u = openMqttUplink(config(broker.url, { outbox: { file: null, capacity: 100, sync: false } }), { nodeId: NODE, stateDir: dir(), sink: null, logger: logger as never });
+    uplinks.push(u);
+    for (let round = 0; round < 3; round++) {
+      for (let s = 1; s <= 100; s++) u.publish(packet({ seq: round * 100 + s }), 0);
+      u.flush(); // three commits, each overwriting a full ring
+    }
+    expect(u.stats().outbox).toMatchObject({ held: 100, dropped: 200, appended: 300 });
+    expect(lines.filter((l) => l.msg.startsWith("uplink outbox full")).length).toBe(1);
+    // The newest 100 are what is left, and they go once the broker is back.
+    await broker.start();
+    await waitUntil(() => u.outbox.size === 0, () => `${u.outbox.size} held, state ${u.state}`);
+    await waitUntil(() => got.length >= 100, () => `${got.length} received`);
+    expect(lostAndDuplicates(got.map((id) => `1:${Number(id.split(":")[1]) - 200}`), 100).lost).toBe(0);
+  }, 30_000);
+
   it("brokerName() never shows a user or password", () => {
     expect(brokerName("mqtt://user:pw@host:1883")).toBe("mqtt://host:1883");
     expect(brokerName("wss://a:b@h/mqtt")).toBe("wss://h/mqtt");
