@@ -103,6 +103,8 @@ let code = 0;
 const timer = setTimeout(() => {
   say(`FAIL: no result within ${TIMEOUT * 2} ms`);
   for (const c of children) c.kill('SIGKILL');
+  // process.exit skips the finally below: the state dirs would stay in the temp dir.
+  for (const d of dirs) rmSync(d, { recursive: true, force: true });
   process.exit(1);
 }, TIMEOUT * 2);
 try {

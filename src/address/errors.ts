@@ -25,6 +25,10 @@ export const AddressErrorCode = {
   BUCKET_DELTA: "ERR_BUCKET_DELTA",
   /** A string that is not a canonical bucket token (`dp0_1`) or legacy bucket (`+0.1`). */
   BUCKET_TOKEN: "ERR_BUCKET_TOKEN",
+  /** Free text for a token holds a control character (U+0000..U+001F, U+007F..U+009F): a caller's bug, not a separator. */
+  CONTROL_CHAR: "ERR_ADDRESS_CONTROL_CHAR",
+  /** Free text for a token holds a lone UTF-16 surrogate (not Unicode text: no UTF-8 form). */
+  LONE_SURROGATE: "ERR_ADDRESS_LONE_SURROGATE",
   /** `matchBytes` was given an offset/length outside the buffer (same code as the packet layer). */
   OUT_OF_BOUNDS: "ERR_OUT_OF_BOUNDS",
 } as const;

@@ -1,5 +1,6 @@
 import { AddressError, AddressErrorCode, quote, typeName } from "./errors.js";
 import { MAX_TOKEN_BYTES } from "./grammar.js";
+import { findTextFault, textRule } from "../util/text.js";
 
 // Every character of General Category M (Mn, Mc, Me): after NFKD these are the accents split
 // off their base letters, so dropping them turns `Café` into `cafe` instead of `caf-`.
@@ -12,6 +13,7 @@ const EDGE_SEPARATORS = /^[-_]+|[-_]+$/g;
  * Turns free text into one address token, the same on every device: NFKD, drop combining
  * marks, lower-case (String#toLowerCase, which ignores the locale, so `I` is `i` even under a
  * Turkish locale), every run outside [a-z0-9_] becomes `-`, trim `-`/`_` at both ends.
+ * Text holding a control character (tab and newline included) or a lone surrogate is refused.
  * Throws rather than truncating: a cut token could make two problem types share an address.
  */
 export function normalizeToken(raw: string): string {
@@ -25,6 +27,12 @@ export function normalizePart(raw: unknown, tokenIndex: number | undefined): str
   if (typeof raw !== "string") {
     const message = `${where}${quote(raw)} has type ${typeName(raw)}: expected a string`;
     throw new AddressError(AddressErrorCode.TYPE, message, { input: raw, ...index });
+  }
+  // Before normalising, which would turn a NUL or a newline into a quiet `-`.
+  const fault = findTextFault(raw, "identifier");
+  if (fault !== null) {
+    const code = fault.kind === "control" ? AddressErrorCode.CONTROL_CHAR : AddressErrorCode.LONE_SURROGATE;
+    throw new AddressError(code, `${where}${quote(raw)} contains ${fault.what}: expected text with ${textRule("identifier")}`, { input: raw, ...index });
   }
   const token = raw
     .normalize("NFKD")

@@ -22,15 +22,18 @@ import { StoreServer } from "../link/zmq/store-server.js";
 import { MAX_BATCH, ZmqPeer, type PeerSink } from "../link/zmq/peer.js";
 import type { AgentConfig, PeerConfig } from "./config.js";
 import { lockStateDir, loadOrCreateNodeId } from "./node-id.js";
-import { createLogger, type Logger } from "./log.js";
+import { silentLogger, type Logger } from "./log.js";
 import { ObservationError, parseObservation, observationToFields } from "./observation.js";
 import { SequenceCounter } from "./sequence.js";
-import { LegacyLinks } from "./legacy-links.js";
+import { LegacyLinks, type LegacySink } from "./legacy-links.js";
 import { agentStats, type AgentStats } from "./stats.js";
+import type { OutboxUplink } from "../link/uplink/uplink.js";
+import type { UplinkStateEvent } from "../link/uplink/types.js";
 import { openLinkSecurity, type LinkSecurity } from "./link-security.js";
 import { ADMIT, ADMIT_CLAMPED, clampedCopy, REFUSED, SynthAdmission } from "./admission.js";
 
 export interface AgentOptions {
+  /** where the agent logs (createLogger); default none: a library writes nothing unless given one */
   logger?: Logger;
   /** the clock (ms since the epoch) for the store and the engine; default Date.now */
   now?: () => number;
@@ -101,6 +104,8 @@ export class Agent extends EventEmitter {
   #storeServer: StoreServer | null = null;
   readonly #peers: ZmqPeer[] = [];
   #legacy!: LegacyLinks;
+  /** brokers beyond the LAN (uplinks.*); their modules are loaded only when configured */
+  readonly #uplinks: OutboxUplink[] = [];
   /** the agent's ZeroMQ context, CURVE keys and ZAP handler */
   #security: LinkSecurity | null = null;
   readonly #patterns = new Map<string, AddressPattern>();
@@ -130,7 +135,8 @@ export class Agent extends EventEmitter {
   private constructor(config: AgentConfig, options: AgentOptions) {
     super();
     this.config = config;
-    this.log = options.logger ?? createLogger({ level: config.log.level });
+    // A library is silent unless given a logger: `qis-edge run` passes one built from config.log.
+    this.log = options.logger ?? silentLogger;
     this.#lock = lockStateDir(config.stateDir);
     try {
       this.nodeId = config.nodeId ?? loadOrCreateNodeId(config.stateDir).nodeId;
@@ -204,6 +210,11 @@ export class Agent extends EventEmitter {
       });
     }
     this.#legacy = await LegacyLinks.open(c, this.store, this.#legacySink());
+    if (c.uplinks.mqtt !== null) {
+      // Dynamic: an agent without an uplink never loads MQTT.js (idle memory, start time).
+      const { openMqttUplink } = await import("../link/mqtt/index.js");
+      this.#addUplink(openMqttUplink(c.uplinks.mqtt, { nodeId: this.nodeId, stateDir: c.stateDir, sink: this.#uplinkSink(), logger: this.log }));
+    }
     this.endpoints = {
       pub: this.#publisher.endpoint,
       store: this.#storeServer?.endpoint ?? null,
@@ -221,6 +232,7 @@ export class Agent extends EventEmitter {
       endpoints: this.endpoints,
       peers: c.peers.map((p) => p.name),
       subscribe: [...this.#patterns.keys()],
+      ...(this.#uplinks.length > 0 ? { uplinks: this.#uplinks.map((u) => `${u.name} ${u.broker}`) } : {}),
       native: nativeStatus.loaded,
       security: this.#security.mode,
       publicKey: this.#security.publicKey,
@@ -248,6 +260,7 @@ export class Agent extends EventEmitter {
     this.synth.addAt(buf, 0);
     if (this.listenerCount("packet") > 0) this.#emitPacket("local", buf, 0, cursor);
     this.#flushSynthEvents();
+    this.#flushUplinks();
     return { address, seq, cursor };
   }
 
@@ -298,6 +311,7 @@ export class Agent extends EventEmitter {
       this.counters.published += stored;
       this.#synthesizeStored(buf, n, statuses);
       this.#flushSynthEvents();
+      this.#flushUplinks();
     }
     return results;
   }
@@ -336,15 +350,41 @@ export class Agent extends EventEmitter {
       stored += storedHere;
       this.counters.published += storedHere;
       this.#flushSynthEvents();
+      this.#flushUplinks();
     }
     return stored;
   }
 
-  /** One of our packets (stored, or about to be at `cursor`) out to peers and legacy subscribers. */
+  /**
+   * One of our packets (stored, or about to be at `cursor`) out to peers, legacy subscribers and
+   * uplinks. Only our own packets (local and synthesized) reach this: what came from peers or
+   * down from a broker is never sent up again (no loops between agents sharing a broker).
+   */
   #send(buf: Uint8Array, offset: number, cursor: number, source: string, emitPacket: boolean): void {
     this.#publisher.publish(buf, offset, cursor);
     this.#legacy.publish(buf, offset);
+    for (let i = 0; i < this.#uplinks.length; i++) this.#uplinks[i]!.publish(buf, offset);
     if (emitPacket) this.#emitPacket(source, buf, offset, cursor);
+  }
+
+  /** Writes what the uplinks took to their outboxes: accepted from here on. Throws ERR_OUTBOX_IO. */
+  #flushUplinks(): void {
+    for (let i = 0; i < this.#uplinks.length; i++) this.#uplinks[i]!.flush();
+  }
+
+  #addUplink(uplink: OutboxUplink): void {
+    this.#uplinks.push(uplink);
+    uplink.on("state", (e: UplinkStateEvent) => this.emit("uplink", e));
+    uplink.on("error", (err: Error) => this.#error(err, { uplink: uplink.name }));
+  }
+
+  /** Packets from a broker: verified by the uplink (codes), then like packets from a peer. */
+  #uplinkSink() {
+    return { deliver: (source: string, packets: Uint8Array, count: number, codes: Uint8Array) => this.#ingest(source, packets, count, codes) };
+  }
+
+  get uplinks(): readonly OutboxUplink[] {
+    return this.#uplinks;
   }
 
   /** Feeds the packets that insertBatch stored to synthesis, one addBatch per run of them. */
@@ -380,26 +420,43 @@ export class Agent extends EventEmitter {
     };
   }
 
-  #legacySink() {
+  #legacySink(): LegacySink {
     return {
-      packet: (peer: string, buf: Uint8Array, offset: number) => {
+      packet: (peer, buf, offset) => {
+        if (this.#closed) return false;
         // decodeLegacy wrote and sealed the packet itself: its verdict is 0.
-        this.#ingest(peer, buf.subarray(offset, offset + PACKET_SIZE), 1, this.#legacyCode);
+        const status = this.#ingest(peer, buf.subarray(offset, offset + PACKET_SIZE), 1, this.#legacyCode);
+        return status === InsertStatus.EXPIRED;
       },
-      invalid: (peer: string, err: QisError) => {
+      invalid: (peer, err) => {
         this.log.warn("invalid from legacy peer", { peer, code: err.code, reason: err.message });
-        this.#error(err, { peer });
+        // A stdio supervisor sees only the error: it names the peer too.
+        this.#error(new QisError(err.code, `legacy peer ${peer}: ${err.message}`, { cause: err }), { peer });
       },
-      peer: (name: string, endpoint: string, up: boolean) => this.#peerState(name, endpoint, up),
+      // Rate-limited by LegacyLinks: one report per peer per EXPIRED_REPORT_MS at most.
+      expired: (peer, packets, ageMs) => {
+        const ttlS = this.config.legacy.ttlS;
+        const oldestS = Math.round(ageMs / 1000);
+        this.log.warn("expired legacy packets", { peer, packets, oldestS, ttlS });
+        const what = `${packets} packet${packets === 1 ? "" : "s"} already expired on arrival (up to ${oldestS} s old, legacy.ttlS ${ttlS} s)`;
+        this.#error(new QisError("ERR_LEGACY_EXPIRED", `legacy peer ${peer}: ${what}, dropped: is its clock behind?`), { peer });
+      },
+      peer: (name, endpoint, up) => this.#peerState(name, endpoint, up),
+      now: this.#now,
     };
   }
 
   /** Verified packets from a peer (codes[i] 0 = valid): store, dedup, synthesize. */
-  #ingest(source: string, packets: Uint8Array, count: number, codes: Uint8Array): void {
-    if (this.#closed) return;
+  /**
+   * Stores, synthesizes and announces `count` packets; returns the first one's InsertStatus,
+   * read before any listener runs (a listener may reuse the status buffer by publishing).
+   */
+  #ingest(source: string, packets: Uint8Array, count: number, codes: Uint8Array): InsertStatus | null {
+    if (this.#closed) return null;
     const statuses = this.#statuses;
     let cursor = this.store.cursor;
     const stored = this.store.insertBatch(packets, count, codes, statuses);
+    const first = statuses[0] as InsertStatus;
     this.counters.received += stored;
     if (stored < count) for (let i = 0; i < count; i++) if (statuses[i] === InsertStatus.DUPLICATE) this.counters.duplicates++;
     this.#synthesizeAdmitted(source, packets, count, statuses);
@@ -407,6 +464,7 @@ export class Agent extends EventEmitter {
       for (let i = 0; i < count; i++) if (statuses[i] === InsertStatus.STORED) this.#emitPacket(source, packets, i * PACKET_SIZE, ++cursor);
     }
     this.#flushSynthEvents();
+    return first;
   }
 
   /** #synthesizeStored for a peer's packets: only those the admission gate lets through. */
@@ -558,7 +616,7 @@ export class Agent extends EventEmitter {
   }
 
   stats(): AgentStats {
-    return agentStats(this, this.#publisher, this.#storeServer, this.#peers, this.#legacy, this.#security);
+    return agentStats(this, this.#publisher, this.#storeServer, this.#peers, this.#legacy, this.#uplinks, this.#security);
   }
 
   /** Sends whatever the publisher holds now, without waiting for the end of the turn. */
@@ -574,6 +632,13 @@ export class Agent extends EventEmitter {
     this.#publisher?.close();
     this.#storeServer?.close();
     this.#legacy?.close();
+    for (const u of this.#uplinks) {
+      try {
+        await u.close();
+      } catch (err) {
+        this.log.error("uplink close failed", { uplink: u.name, err });
+      }
+    }
     this.#security?.zap?.close();
     try {
       this.store.close();

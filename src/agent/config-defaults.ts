@@ -51,8 +51,9 @@ export interface AgentConfig {
     /** addresses one peer may introduce per minute */
     peerNewAddressesPerMinute: number;
   };
-  legacy: { pub: string | null; rep: string | null; replyLimit: number };
+  legacy: { pub: string | null; rep: string | null; replyLimit: number; ttlS: number };
   log: { level: LogLevel };
+  uplinks: { mqtt: MqttUplinkConfig | null };
   security: {
     /** auto: CURVE when secretKeyFile is set, else plain links (loopback binds only) */
     mode: SecurityMode;
@@ -63,10 +64,60 @@ export interface AgentConfig {
   };
 }
 
+/** `uplinks.mqtt` resolved (docs/uplink.md): every key filled in, paths absolute. */
+export interface MqttUplinkConfig {
+  url: string;
+  /** null: "qis-edge-<node id>" */
+  clientId: string | null;
+  username: string | null;
+  password: string | null;
+  passwordFile: string | null;
+  passwordEnv: string | null;
+  tls: { ca: string | null; cert: string | null; key: string | null; rejectUnauthorized: boolean };
+  protocol: "3.1.1" | "5";
+  qos: 0 | 1 | 2;
+  topicPrefix: string;
+  up: string[];
+  down: string[];
+  batch: number;
+  inflight: number;
+  drainRate: number;
+  json: boolean;
+  keepaliveS: number;
+  sessionExpiryS: number;
+  reconnect: { minMs: number; maxMs: number };
+  outbox: { file: string | null; capacity: number; sync: boolean };
+}
+
+/** The defaults of `uplinks.mqtt` (all but `url`, which is required). */
+export const MQTT_DEFAULTS: Omit<MqttUplinkConfig, "url"> = {
+  clientId: null,
+  username: null,
+  password: null,
+  passwordFile: null,
+  passwordEnv: null,
+  tls: { ca: null, cert: null, key: null, rejectUnauthorized: true },
+  protocol: "5",
+  qos: 1,
+  topicPrefix: "",
+  up: ["qis.>"],
+  down: [],
+  batch: 64,
+  inflight: 16,
+  drainRate: 20_000,
+  json: false,
+  keepaliveS: 60,
+  sessionExpiryS: 86_400,
+  reconnect: { minMs: 500, maxMs: 30_000 },
+  outbox: { file: null, capacity: 65_536, sync: false },
+};
+
 const deepFreeze = <T>(v: T): T => {
   if (v !== null && typeof v === "object") for (const x of Object.values(v)) deepFreeze(x);
   return Object.freeze(v);
 };
+
+deepFreeze(MQTT_DEFAULTS);
 
 /** Every default, in one place: the schema's `default`s and resolveConfig both read it. Frozen. */
 export const CONFIG_DEFAULTS: AgentConfig = deepFreeze({
@@ -98,8 +149,12 @@ export const CONFIG_DEFAULTS: AgentConfig = deepFreeze({
     peerNodesPerAddress: 8,
     peerNewAddressesPerMinute: 256,
   },
-  legacy: { pub: null, rep: null, replyLimit: 50 },
+  // ttlS: the codec's DEFAULT_LEGACY_TTL_S (not imported: this module must stay free of the legacy modules).
+  legacy: { pub: null, rep: null, replyLimit: 50, ttlS: 3600 },
   log: { level: "info" },
+  // No uplink: the file has no uplinks.mqtt (the schema has no null for it); resolveConfig sets
+  // uplinks.mqtt to null then.
+  uplinks: {} as AgentConfig["uplinks"],
   security: { mode: "auto", secretKeyFile: null, allow: [] },
 });
 

@@ -24,13 +24,19 @@ const nullable: Parse = (raw) => (raw === NONE ? null : raw);
 // check with the raw text shown (Number("0x10") or Number(" 5 ") would hide the mistake).
 const integer: Parse = (raw) => (/^[0-9]{1,15}$/.test(raw) ? Number(raw) : raw);
 const list = (raw: string): string[] => raw.split(",").map((s) => s.trim());
+/** Marks a reference-Python peer in QIS_EDGE_PEERS; no endpoint starts with it (tcp://, ipc://, inproc://). */
+const LEGACY_PREFIX = "legacy:";
 const peers: Parse = (raw) =>
   list(raw).map((item) => {
-    const [pub, store, publicKey, ...rest] = item.split("|").map((s) => s.trim());
-    // A fourth part is kept in `pub` so that the endpoint check reports the whole item.
+    const legacy = item.startsWith(LEGACY_PREFIX);
+    const body = legacy ? item.slice(LEGACY_PREFIX.length).trim() : item;
+    const [pub, store, publicKey, ...rest] = body.split("|").map((s) => s.trim());
+    const codec = legacy ? { codec: "legacy" } : {};
+    // A fourth part is kept in `pub` so that the endpoint check reports the whole item. A legacy
+    // peer's STORE is kept so that the config refuses it by name (legacy stores are never asked).
     if (rest.length > 0) return { pub: item };
     // "PUB||KEY": a CURVE key (Z85 has no "|") without a store.
-    const withStore = store === undefined || store === "" ? { pub } : { pub, store };
+    const withStore = store === undefined || store === "" ? { pub, ...codec } : { pub, store, ...codec };
     return publicKey === undefined ? withStore : { ...withStore, publicKey };
   });
 
@@ -42,7 +48,7 @@ export const ENV_OVERRIDES: readonly { name: string; key: readonly string[]; par
   { name: "QIS_EDGE_STORE_BIND", key: ["store", "bind"], parse: nullable, help: 'endpoint, or "none"' },
   { name: "QIS_EDGE_STORE_CAPACITY", key: ["store", "capacity"], parse: integer, help: "packets" },
   { name: "QIS_EDGE_STORE_FILE", key: ["store", "file"], parse: nullable, help: 'path, or "none"' },
-  { name: "QIS_EDGE_PEERS", key: ["peers"], parse: peers, help: "PUB[|STORE[|KEY]],..." },
+  { name: "QIS_EDGE_PEERS", key: ["peers"], parse: peers, help: "[legacy:]PUB[|STORE[|KEY]],..." },
   { name: "QIS_EDGE_SUBSCRIBE", key: ["subscribe"], parse: list, help: "PATTERN,..." },
   { name: "QIS_EDGE_LOG_LEVEL", key: ["log", "level"], parse: text, help: "debug|info|warn|error|silent" },
 ];

@@ -7,7 +7,7 @@
 import Type, { type Static, type TProperties } from "typebox";
 import { Settings } from "typebox/system";
 import { Check, Errors } from "typebox/value";
-import { CONFIG_DEFAULTS, type ConfigProblem } from "./config-defaults.js";
+import { CONFIG_DEFAULTS, MQTT_DEFAULTS, type ConfigProblem } from "./config-defaults.js";
 import { pointer, type EnvOverride } from "./config-env.js";
 
 const PORT = "(?:[1-9][0-9]{0,3}|[1-5][0-9]{4}|6[0-4][0-9]{3}|65[0-4][0-9]{2}|655[0-2][0-9]|6553[0-5])";
@@ -15,12 +15,18 @@ const HOST = "(?:[A-Za-z0-9](?:[A-Za-z0-9._-]*[A-Za-z0-9])?|\\[[0-9A-Fa-f:.]+\\]
 const BIND = `^(?:tcp://(?:\\*|${HOST}):(?:\\*|${PORT})|ipc://.+|inproc://.+)$`;
 const CONNECT = `^(?:tcp://${HOST}:${PORT}|ipc://.+|inproc://.+)$`;
 const NODE_ID = "^[0-9a-fA-F]{32}$";
+const MQTT_URL = `^(?:mqtts?|wss?)://${HOST}(?::${PORT})?(?:/[^@\\s]*)?$`;
+const TOPIC_PREFIX = "^(?:[^+#/\\u0000]+(?:/[^+#/\\u0000]+)*)?$";
+const ENV_NAME = "^[A-Za-z_][A-Za-z0-9_]*$";
 const Z85_KEY = "^[0-9a-zA-Z.\\-:+=^!/*?&<>()\\[\\]{}@%$#]{40}$";
 /** What a pattern means, in words, for "expected ..." (a regex is no help to a reader). */
 const PATTERN_TEXT = new Map([
   [BIND, "a ZeroMQ bind endpoint: tcp://HOST:PORT, tcp://HOST:* (a free port), ipc://PATH or inproc://NAME"],
   [CONNECT, "a ZeroMQ endpoint to connect to: tcp://HOST:PORT, ipc://PATH or inproc://NAME"],
   [NODE_ID, "32 hex digits (16 bytes)"],
+  [MQTT_URL, "a broker URL: mqtt://HOST[:PORT], mqtts://HOST[:PORT], ws://HOST[:PORT]/PATH or wss://... (no user or password in it: use username and password)"],
+  [TOPIC_PREFIX, 'MQTT topic levels joined by "/" (e.g. "site-7/edge"), without "+", "#" or an empty level, or ""'],
+  [ENV_NAME, "an environment variable name (letters, digits, _)"],
   [Z85_KEY, "a CURVE public key: 40 characters of Z85 (qis-edge keygen prints one)"],
 ]);
 
@@ -38,6 +44,59 @@ const obj = <P extends TProperties>(description: string, properties: P) =>
   Type.Optional(Type.Object(properties, { additionalProperties: false, description }));
 const CONNECT_T = Type.String({ pattern: CONNECT });
 const Z85_KEY_T = Type.String({ pattern: Z85_KEY });
+const M = MQTT_DEFAULTS;
+const file = (what: string) =>
+  Type.Optional(Type.Union([Type.String({ minLength: 1 }), Type.Null()], { default: null, description: `${what}; relative to the working directory. Default: null.` }));
+
+const MqttSchema = Type.Object(
+  {
+    url: Type.String({ pattern: MQTT_URL, description: "The broker: mqtt://HOST[:PORT] (1883), mqtts://HOST[:PORT] (TLS, 8883), ws:// or wss://HOST[:PORT]/PATH. Required." }),
+    clientId: Type.Optional(
+      Type.Union([Type.String({ minLength: 1, maxLength: 256 }), Type.Null()], { default: null, description: 'MQTT client id, unique per broker. null: "qis-edge-<node id>". Default: null.' }),
+    ),
+    username: Type.Optional(Type.Union([Type.String({ minLength: 1, maxLength: 1024 }), Type.Null()], { default: null, description: "User name for the broker. Default: null." })),
+    password: Type.Optional(Type.Union([Type.String({ maxLength: 65535 }), Type.Null()], { default: null, description: "Password, in the file itself (prefer passwordFile or passwordEnv). Never logged. Default: null." })),
+    passwordFile: file("A file holding the password (one trailing newline ignored); never logged"),
+    passwordEnv: Type.Optional(
+      Type.Union([Type.String({ pattern: ENV_NAME }), Type.Null()], { default: null, description: "The environment variable holding the password; never logged. Default: null." }),
+    ),
+    tls: obj("TLS for mqtts:// and wss:// (PEM files).", {
+      ca: file("CA certificate(s) the broker's certificate must chain to (default: the system's)"),
+      cert: file("Client certificate, for brokers that authenticate clients by certificate"),
+      key: file("The client certificate's private key"),
+      rejectUnauthorized: Type.Optional(Type.Boolean({ default: true, description: "Refuse a broker whose certificate does not verify. Default: true." })),
+    }),
+    protocol: Type.Optional(Type.Enum(["3.1.1", "5"], { default: M.protocol, description: `MQTT protocol version.${dflt(M.protocol)}` })),
+    qos: Type.Optional(
+      Type.Enum([0, 1, 2], { default: M.qos, description: `QoS of the packets published; 0 gives no delivery guarantee (a packet leaves the outbox once written to the socket).${dflt(M.qos)}` }),
+    ),
+    topicPrefix: Type.Optional(
+      Type.String({ pattern: TOPIC_PREFIX, maxLength: 128, default: M.topicPrefix, description: `Prefix of every topic: PREFIX/qis/... (packets), PREFIX/json/qis/... (JSON).${dflt(M.topicPrefix)}` }),
+    ),
+    up: Type.Optional(
+      Type.Array(Type.String(), { maxItems: 256, default: M.up, description: `Address patterns of this agent's own packets (observations and syntheses) published to the broker.${dflt(M.up)}` }),
+    ),
+    down: Type.Optional(
+      Type.Array(Type.String(), { maxItems: 256, default: M.down, description: `Address patterns subscribed at the broker; what arrives is stored and synthesized like packets from peers. Non-empty: a persistent session.${dflt(M.down)}` }),
+    ),
+    batch: int(1, 1024, M.batch, "Packets per MQTT message at most (all of one address)"),
+    inflight: int(1, 65_535, M.inflight, "Messages published and not yet acknowledged, at most (also capped by an MQTT 5 broker's receive maximum)"),
+    drainRate: int(0, 10_000_000, M.drainRate, "Packets published per second at most, e.g. while the backlog drains after an outage; 0: no limit"),
+    json: Type.Optional(Type.Boolean({ default: M.json, description: `Also publish each packet as JSON on PREFIX/json/qis/... (QoS 0, best effort) for dashboards.${dflt(M.json)}` })),
+    keepaliveS: int(0, 65_535, M.keepaliveS, "MQTT keepalive in seconds; 0: off"),
+    sessionExpiryS: int(0, 0xffff_ffff, M.sessionExpiryS, "MQTT 5: how long the broker keeps our session (and what arrives for it) while we are away, with down patterns"),
+    reconnect: obj("Reconnect delays: doubling from minMs up to maxMs, each drawn at random from the upper half of its step.", {
+      minMs: int(10, 3_600_000, M.reconnect.minMs, "First delay"),
+      maxMs: int(10, 3_600_000, M.reconnect.maxMs, "Longest delay; at least minMs"),
+    }),
+    outbox: obj("The durable outbox: packets wait here until the broker acknowledged them.", {
+      file: file(`The outbox file. null: STATEDIR/outbox-mqtt.bin`),
+      capacity: int(1, 4_194_304, M.outbox.capacity, "Packets held at most (528 bytes each on disk); when full the oldest are dropped, counted and logged"),
+      sync: Type.Optional(Type.Boolean({ default: M.outbox.sync, description: `fdatasync after each append batch: accepted packets also survive a power loss (slower; without it they survive a crash or kill -9).${dflt(M.outbox.sync)}` })),
+    }),
+  },
+  { additionalProperties: false },
+);
 
 const PeerSchema = Type.Object(
   {
@@ -46,7 +105,11 @@ const PeerSchema = Type.Object(
       Type.Union([CONNECT_T, Type.Null()], { default: null, description: "The peer's store endpoint, asked for missed packets (catch-up). null: no catch-up from this peer. Default: null." }),
     ),
     codec: Type.Optional(
-      Type.Enum(["qis", "legacy"], { default: "qis", description: 'Wire format: "qis" (512-byte packets) or "legacy" (a reference-Python node\'s JSON). Default: "qis".' }),
+      Type.Enum(["qis", "legacy"], {
+        default: "qis",
+        description:
+          'Wire format: "qis" (batches of 512-byte packets) or "legacy" (a reference-Python node: topic qis.DOMAIN.dBUCKET, payload the !ffidd struct then domain|node|ctx text; docs/legacy.md). A legacy peer takes no "store". Default: "qis".',
+      }),
     ),
     name: Type.Optional(Type.String({ minLength: 1, maxLength: 128, description: "A name for logs, unique among the peers. Default: the pub endpoint." })),
     publicKey: Type.Optional(
@@ -120,13 +183,28 @@ export const AgentConfigSchema = Type.Object(
       peerNodesPerAddress: int(1, 1024, D.synth.peerNodesPerAddress, "Distinct node ids one peer may bring to one address (a relaying gateway brings its fleet's)"),
       peerNewAddressesPerMinute: int(1, 1_000_000, D.synth.peerNewAddressesPerMinute, "Addresses one peer may introduce to synthesis per minute"),
     }),
-    legacy: obj("Serving reference-Python-node peers.", {
-      pub: Type.Optional(bind("Bind endpoint publishing our packets in the legacy JSON format; null: off.", D.legacy.pub, true)),
-      rep: Type.Optional(bind("Bind endpoint answering legacy store queries; null: off.", D.legacy.rep, true)),
+    legacy: obj("Links to reference-Python nodes (docs/legacy.md).", {
+      pub: Type.Optional(
+        bind(
+          "Bind endpoint publishing our own observations and syntheses in the legacy wire format (two frames: topic qis.DOMAIN.dBUCKET, payload the !ffidd struct then domain|node|ctx text); null: off.",
+          D.legacy.pub,
+          true,
+        ),
+      ),
+      rep: Type.Optional(bind("Bind endpoint answering legacy store queries (a topic prefix in, a JSON array out); null: off.", D.legacy.rep, true)),
       replyLimit: int(1, 10_000, D.legacy.replyLimit, "Packets per legacy query reply at most"),
+      ttlS: int(
+        0,
+        0xffff_ffff,
+        D.legacy.ttlS,
+        "ttl_s given to packets from legacy peers (their wire has none): a packet whose timestamp is older than this on arrival is dropped and reported; 0: never expire",
+      ),
     }),
     log: obj("Logging: one JSON object per line on stderr.", {
       level: Type.Optional(Type.Enum(["debug", "info", "warn", "error", "silent"], { default: D.log.level, description: `Least severe level written.${dflt(D.log.level)}` })),
+    }),
+    uplinks: obj("Reaching beyond the LAN through a broker (docs/uplink.md).", {
+      mqtt: Type.Optional({ ...MqttSchema, description: "An MQTT broker. Absent: none (MQTT.js is then never loaded)." } as typeof MqttSchema),
     }),
     security: obj("Peer link security: CURVE encryption and an allowlist of client keys (docs/security.md).", {
       mode: Type.Optional(
@@ -273,10 +351,10 @@ export function envProblems(overrides: EnvOverride[]): ConfigProblem[] {
     if (o.name === "QIS_EDGE_PEERS") {
       (o.value as Rec[]).forEach((peer, i) => {
         for (const k of ["pub", "store"] as const) {
-          if (peer[k] !== undefined && !Check(CONNECT_T, peer[k])) problems.push({ path, expected: `PUB[|STORE[|KEY]],...: ${describeSchema(CONNECT_T as unknown as Schema)}`, found: `item ${i + 1} ${describeFound(peer[k])}` });
+          if (peer[k] !== undefined && !Check(CONNECT_T, peer[k])) problems.push({ path, expected: `[legacy:]PUB[|STORE[|KEY]],...: ${describeSchema(CONNECT_T as unknown as Schema)}`, found: `item ${i + 1} ${describeFound(peer[k])}` });
         }
         if (peer.publicKey !== undefined && !Check(Z85_KEY_T, peer.publicKey)) {
-          problems.push({ path, expected: `PUB[|STORE[|KEY]],...: KEY ${PATTERN_TEXT.get(Z85_KEY)!}`, found: `item ${i + 1} ${describeFound(peer.publicKey)}` });
+          problems.push({ path, expected: `[legacy:]PUB[|STORE[|KEY]],...: KEY ${PATTERN_TEXT.get(Z85_KEY)!}`, found: `item ${i + 1} ${describeFound(peer.publicKey)}` });
         }
       });
       continue;

@@ -2,10 +2,15 @@
  * The agent's links to reference Python nodes (docs/legacy.md): a legacy PUB serving their
  * subscribers, a legacy REP answering their store queries, and one legacy SUB per peer marked
  * `"codec": "legacy"`. All optional; with none configured this costs one branch per packet, and
- * the legacy modules (their JSON codec, sockets) are not even loaded.
+ * the legacy modules (their codec, sockets) are not even loaded.
+ *
+ * What goes out on the legacy PUB is what the agent hands to publish(): its own observations and
+ * syntheses, never packets from peers (docs/legacy.md, "What the legacy PUB sends").
  */
 import type { AddressPattern } from "../address/index.js";
 import type { QisError } from "../errors.js";
+import { readU64 } from "../packet/bytes.js";
+import { OFFSETS } from "../packet/index.js";
 import type { PacketStore } from "../store/index.js";
 import type { LegacyPublisher } from "../link/legacy/publisher.js";
 import type { LegacyStoreServer } from "../link/legacy/store-server.js";
@@ -19,7 +24,7 @@ interface LegacyModules {
 }
 
 /** Whether the config asks for any legacy link (a legacy PUB, a legacy REP, or a legacy peer). */
-export function usesLegacy(config: Pick<AgentConfig, "legacy" | "peers">): boolean {
+export function usesLegacy(config: { legacy: Pick<AgentConfig["legacy"], "pub" | "rep">; peers: readonly Pick<PeerConfig, "codec">[] }): boolean {
   return config.legacy.pub !== null || config.legacy.rep !== null || config.peers.some((p) => p.codec === "legacy");
 }
 
@@ -29,9 +34,30 @@ async function loadLegacy(): Promise<LegacyModules> {
 }
 
 export interface LegacySink {
-  packet(peer: string, buf: Uint8Array, offset: number): void;
+  /** a translated packet to ingest; returns true when the store refused it as expired on arrival */
+  packet(peer: string, buf: Uint8Array, offset: number): boolean;
   invalid(peer: string, err: QisError): void;
+  /**
+   * Packets of `peer` that were expired on arrival, `packets` since the last report, the oldest
+   * `ageMs` old (by `now`) when it came. At most one report per peer per EXPIRED_REPORT_MS.
+   */
+  expired(peer: string, packets: number, ageMs: number): void;
   peer(name: string, endpoint: string, up: boolean): void;
+  /** the store's clock (ms since the epoch) */
+  now(): number;
+}
+
+/** Least time between two expired-on-arrival reports for one peer. */
+export const EXPIRED_REPORT_MS = 10_000;
+
+/** Expired-on-arrival packets of one peer not yet reported. */
+interface ExpiredTally {
+  pending: number;
+  oldestMs: number;
+  /** performance.now() of the last report */
+  lastReport: number;
+  /** the pending report: at the end of this turn (immediate) or when the interval is over */
+  timer: { immediate: NodeJS.Immediate } | { timeout: NodeJS.Timeout } | null;
 }
 
 export class LegacyLinks {
@@ -39,18 +65,22 @@ export class LegacyLinks {
   readonly #rep: LegacyStoreServer | null;
   readonly #sink: LegacySink;
   readonly #receiveHwm: number;
+  readonly #ttlS: number;
+  #expired = 0;
+  readonly #tallies = new Map<string, ExpiredTally>();
   /** null when the config has no legacy link (then there are no legacy peers to start either) */
   readonly #modules: LegacyModules | null;
   #peers: PeerConfig[] = [];
   #subs: LegacySubscriber[] = [];
   #patterns = new Map<string, AddressPattern>();
 
-  private constructor(modules: LegacyModules | null, pub: LegacyPublisher | null, rep: LegacyStoreServer | null, sink: LegacySink, receiveHwm: number) {
+  private constructor(modules: LegacyModules | null, pub: LegacyPublisher | null, rep: LegacyStoreServer | null, sink: LegacySink, config: AgentConfig) {
     this.#modules = modules;
     this.#pub = pub;
     this.#rep = rep;
     this.#sink = sink;
-    this.#receiveHwm = receiveHwm;
+    this.#receiveHwm = config.hwm.receive;
+    this.#ttlS = config.legacy.ttlS;
   }
 
   static async open(config: AgentConfig, store: PacketStore, sink: LegacySink): Promise<LegacyLinks> {
@@ -63,7 +93,7 @@ export class LegacyLinks {
       pub?.close();
       throw err;
     }
-    return new LegacyLinks(m, pub, rep, sink, config.hwm.receive);
+    return new LegacyLinks(m, pub, rep, sink, config);
   }
 
   get pubEndpoint(): string | null {
@@ -99,21 +129,55 @@ export class LegacyLinks {
     this.#pub?.publish(buf, offset);
   }
 
-  counters(): { sent: number; served: number; badRequests: number; received: number; invalid: number } {
+  /** `expired`: of `received`, the packets the store refused as expired on arrival (older than legacy.ttlS). */
+  counters(): { sent: number; served: number; badRequests: number; received: number; invalid: number; expired: number } {
     let received = 0;
     let invalid = 0;
     for (const s of this.#subs) {
       received += s.received;
       invalid += s.invalid;
     }
-    return { sent: this.#pub?.sent ?? 0, served: this.#rep?.served ?? 0, badRequests: this.#rep?.badRequests ?? 0, received, invalid };
+    return { sent: this.#pub?.sent ?? 0, served: this.#rep?.served ?? 0, badRequests: this.#rep?.badRequests ?? 0, received, invalid, expired: this.#expired };
   }
 
+  /** Closes the sockets; expired packets not yet reported are reported now (nothing goes unsaid). */
   close(): void {
     for (const s of this.#subs) s.close();
     this.#subs = [];
     this.#pub?.close();
     this.#rep?.close();
+    for (const [peer, t] of this.#tallies) this.#report(peer, t);
+    this.#tallies.clear();
+  }
+
+  #onPacket(peer: string, buf: Uint8Array, offset: number): void {
+    if (!this.#sink.packet(peer, buf, offset)) return;
+    this.#expired++;
+    let t = this.#tallies.get(peer);
+    if (t === undefined) this.#tallies.set(peer, (t = { pending: 0, oldestMs: 0, lastReport: -Infinity, timer: null }));
+    t.pending++;
+    t.oldestMs = Math.max(t.oldestMs, this.#sink.now() - readU64(buf, offset + OFFSETS.timestamp_ms));
+    if (t.timer !== null) return;
+    // The first report waits for the end of this turn, so that a burst is one line; later ones
+    // wait out the interval since the last.
+    const tally = t;
+    const wait = t.lastReport + EXPIRED_REPORT_MS - performance.now();
+    const report = (): void => this.#report(peer, tally);
+    t.timer = wait <= 0 ? { immediate: setImmediate(report).unref() } : { timeout: setTimeout(report, wait).unref() };
+  }
+
+  #report(peer: string, t: ExpiredTally): void {
+    if (t.timer !== null) {
+      if ("immediate" in t.timer) clearImmediate(t.timer.immediate);
+      else clearTimeout(t.timer.timeout);
+      t.timer = null;
+    }
+    if (t.pending === 0) return;
+    const { pending, oldestMs } = t;
+    t.pending = 0;
+    t.oldestMs = 0;
+    t.lastReport = performance.now();
+    this.#sink.expired(peer, pending, oldestMs);
   }
 
   #start(): void {
@@ -127,7 +191,8 @@ export class LegacyLinks {
         endpoint: peer.pub,
         patterns,
         receiveHwm: this.#receiveHwm,
-        onPacket: (buf, offset) => this.#sink.packet(peer.name, buf, offset),
+        ttlS: this.#ttlS,
+        onPacket: (buf, offset) => this.#onPacket(peer.name, buf, offset),
         onInvalid: (err) => this.#sink.invalid(peer.name, err),
         onUp: () => this.#sink.peer(peer.name, peer.pub, true),
         onDown: () => this.#sink.peer(peer.name, peer.pub, false),

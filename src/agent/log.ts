@@ -148,3 +148,33 @@ export function createLogger(options: LoggerOptions): Logger {
   const shared: Shared = { rank: RANK[level], level, stream: options.stream ?? process.stderr, now: options.now ?? Date.now };
   return new JsonLogger(shared, options.fields === undefined ? undefined : { ...options.fields });
 }
+
+/**
+ * A logger that writes nothing: what a library agent (createAgent without `logger`) uses, since
+ * a library must not write to its host's stderr. `enabled()` is always false, so the agent
+ * builds no log fields either; setting `level` changes nothing.
+ */
+class SilentLogger implements Logger {
+  get level(): LogLevel {
+    return "silent";
+  }
+
+  set level(_level: LogLevel) {
+    // stays silent: only a logger given by the caller writes
+  }
+
+  enabled(): boolean {
+    return false;
+  }
+
+  debug(): void {}
+  info(): void {}
+  warn(): void {}
+  error(): void {}
+
+  child(): Logger {
+    return this;
+  }
+}
+
+export const silentLogger: Logger = new SilentLogger();

@@ -6,6 +6,7 @@
 import { randomBytes } from "../util/random.js";
 import { AddressError, buildAddress } from "../address/index.js";
 import { QisError } from "../errors.js";
+import { findTextFault, textRule, type TextKind } from "../util/text.js";
 import { ID_SIZE, type PacketFields } from "../packet/index.js";
 import type { Observation } from "./observation-schema.js";
 import { observationSchema } from "./schemas.js";
@@ -35,8 +36,30 @@ export class ObservationError extends QisError {
  */
 export function parseObservation(value: unknown): Observation {
   const problems = observationSchema().observationProblems(value);
-  if (problems === null) return value as Observation;
-  throw new ObservationError(problems);
+  if (problems !== null) throw new ObservationError(problems);
+  const o = value as Observation;
+  const text = textProblems(o);
+  if (text !== null) throw new ObservationError(text);
+  return o;
+}
+
+/**
+ * Control characters and lone surrogates in the text fields (docs/stdio.md, "Text fields"):
+ * none at all in the address parts, only tab, LF and CR in the conclusion (prose may have
+ * lines). JSON and CBOR can carry a NUL; the address would have made a quiet `-` of it.
+ */
+function textProblems(o: Observation): ObservationProblem[] | null {
+  let problems: ObservationProblem[] | null = null;
+  const check = (s: string, path: string, kind: TextKind): void => {
+    const fault = findTextFault(s, kind);
+    if (fault === null) return;
+    (problems ??= []).push({ path, message: `contains ${fault.what}: expected ${textRule(kind)}` });
+  };
+  check(o.domain, "/domain", "identifier");
+  check(o.problemClass, "/problemClass", "identifier");
+  if (o.tokens !== undefined) for (let i = 0; i < o.tokens.length; i++) check(o.tokens[i]!, `/tokens/${i}`, "identifier");
+  if (o.conclusion !== undefined) check(o.conclusion, "/conclusion", "prose");
+  return problems;
 }
 
 /** Address token i came from: 1 domain, 2 problemClass, 3.. tokens (0 is the fixed "qis"). */

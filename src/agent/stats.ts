@@ -6,6 +6,7 @@ import type { StoreStats } from "../store/index.js";
 import type { SynthCounters } from "../synth/index.js";
 import type { Agent } from "./agent.js";
 import type { LegacyLinks } from "./legacy-links.js";
+import type { UplinkStats } from "../link/uplink/types.js";
 import type { LinkSecurity } from "./link-security.js";
 import type { AdmissionCounters } from "./admission.js";
 
@@ -34,16 +35,19 @@ export interface AgentStats {
   pub: { packets: number; messages: number; sendErrors: number };
   storeServer: { served: number; packetsServed: number; badRequests: number } | null;
   peers: PeerStats[];
-  legacy: { sent: number; served: number; badRequests: number; received: number; invalid: number };
+  /** `expired`: of `received`, those the store refused as expired on arrival (older than legacy.ttlS) */
+  legacy: { sent: number; served: number; badRequests: number; received: number; invalid: number; expired: number };
   store: StoreStats;
   synth: SynthCounters;
+  /** each configured uplink by name (docs/uplink.md); {} without one */
+  uplinks: Record<string, UplinkStats>;
   /** peers' packets kept out of synthesis (or counted with n_observations capped), per peer and reason */
   admission: { peerAddresses: number; perPeer: Record<string, AdmissionCounters> };
   /** peer link security: CURVE or plain; with CURVE, the keys let in and the denials per client key */
   security: { mode: "curve" | "plain"; publicKey: string | null; allowedKeys: number; accepted: number; denied: number; deniedKeys: Record<string, number> };
 }
 
-export function agentStats(agent: Agent, pub: ZmqPublisher, server: StoreServer | null, peers: readonly ZmqPeer[], legacy: LegacyLinks, security: LinkSecurity | null): AgentStats {
+export function agentStats(agent: Agent, pub: ZmqPublisher, server: StoreServer | null, peers: readonly ZmqPeer[], legacy: LegacyLinks, uplinks: readonly { name: string; stats(): UplinkStats }[], security: LinkSecurity | null): AgentStats {
   const zap = security?.zap ?? null;
   return {
     nodeId: agent.nodeId,
@@ -54,6 +58,7 @@ export function agentStats(agent: Agent, pub: ZmqPublisher, server: StoreServer 
     legacy: legacy.counters(),
     store: agent.store.stats(),
     synth: { ...agent.synth.counters },
+    uplinks: Object.fromEntries(uplinks.map((u) => [u.name, u.stats()])),
     admission: { peerAddresses: agent.admission.addresses, perPeer: agent.admission.counters() },
     security: {
       mode: security?.mode ?? "plain",

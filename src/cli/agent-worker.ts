@@ -13,7 +13,7 @@
  *   addPeer {pub, store?, name?, publicKey?} → {} (agent.addPeer: one more qis peer at run time)
  *   snapshot                           → {stats, synth} (agent.stats() and agent.synth.snapshot(), one moment)
  *   close                              → {} then exit 0
- * Events {event, ...}: ready {nodeId, endpoints}, peer {name, up}, synthesis {...}, error {code, message}.
+ * Events {event, ...}: ready {nodeId, endpoints}, peer {name, up}, synthesis {...}, uplink {name, broker, state, code?, reason?}, error {code, message}.
  * The worker exits when the parent goes away (the IPC channel closes): never an orphan.
  */
 import { createAgent, type Agent } from "../agent/agent.js";
@@ -79,6 +79,7 @@ async function main(): Promise<void> {
   const agent = await createAgent(config, { logger: createLogger({ level: config.log.level, stream: process.stderr }) });
   agent.on("peer", (e) => send({ event: "peer", ...e }));
   agent.on("synthesis", (e) => send({ event: "synthesis", ...e }));
+  agent.on("uplink", (e) => send({ event: "uplink", ...e }));
   agent.on("error", (err: QisError) => send({ event: "error", code: err.code, message: err.message }));
   const stop = async (): Promise<void> => {
     await agent.close();

@@ -1,8 +1,8 @@
-import { parseArgs } from "node:util";
 import { ENV_OVERRIDES } from "../agent/config-env.js";
 import { ConfigError, loadConfigFile } from "../agent/config.js";
 import { configSchema } from "../agent/schemas.js";
 import { UsageError } from "../errors.js";
+import { parseCommandArgs } from "./args.js";
 import type { CommandContext } from "./main.js";
 
 const envLines = ENV_OVERRIDES.map((o) => `  ${o.name.padEnd(24)} ${o.key.join(".").padEnd(15)} ${o.help}`).join("\n");
@@ -31,7 +31,8 @@ ${envLines}
 
   QIS_EDGE_PEERS replaces the file's peers: comma-separated, each the peer's pub endpoint and
   optionally "|" and its store endpoint, e.g. tcp://10.0.0.2:5600|tcp://10.0.0.2:5601, and
-  optionally "|" and its CURVE public key (PUB|STORE|KEY, or PUB||KEY without a store).
+  optionally "|" and its CURVE public key (PUB|STORE|KEY, or PUB||KEY without a store); or
+  "legacy:" and a reference-Python node's pub endpoint (no store), e.g. legacy:tcp://10.0.0.7:5556.
   "none" is null: for store.bind not served, for store.file memory only.
 
 Exit status: 0 ok, 2 an invalid config or usage.
@@ -48,11 +49,7 @@ function printProblems(err: ConfigError, stderr: NodeJS.WritableStream): void {
 }
 
 export async function configCommand(argv: string[], ctx: CommandContext): Promise<number> {
-  const { values, positionals } = parseArgs({
-    args: argv,
-    allowPositionals: true,
-    options: { "ignore-env": { type: "boolean" }, help: { type: "boolean", short: "h" } },
-  });
+  const { values, positionals } = parseCommandArgs("config", argv, { "ignore-env": { type: "boolean" }, help: { type: "boolean", short: "h" } });
   const [action, file, ...extra] = positionals;
   if (values.help || action === "help") {
     ctx.stdout.write(configHelp);

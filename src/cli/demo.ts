@@ -14,9 +14,9 @@
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { parseArgs } from "node:util";
 import type { AgentStats } from "../agent/stats.js";
 import { UsageError } from "../errors.js";
+import { parseCommandArgs } from "./args.js";
 import type { SynthSnapshot } from "../synth/index.js";
 import { Building, TickCounter } from "./demo-feed.js";
 import { DemoWorker, describeExit, type WorkerExit } from "./demo-swarm.js";
@@ -88,16 +88,12 @@ function parseNumber(option: string, text: string | undefined, min: number, max:
 
 /** Parses the demo's options; null for --help. Bad values are UsageErrors (exit 2). */
 export function parseDemoArgs(argv: string[]): DemoOptions | null {
-  const { values, positionals } = parseArgs({
-    args: argv,
-    allowPositionals: true,
-    options: {
-      duration: { type: "string", short: "d" },
-      rate: { type: "string", short: "r" },
-      seed: { type: "string", short: "s" },
-      nodes: { type: "string", short: "n" },
-      help: { type: "boolean", short: "h" },
-    },
+  const { values, positionals } = parseCommandArgs("demo", argv, {
+    duration: { type: "string", short: "d" },
+    rate: { type: "string", short: "r" },
+    seed: { type: "string", short: "s" },
+    nodes: { type: "string", short: "n" },
+    help: { type: "boolean", short: "h" },
   });
   if (values.help) return null;
   if (positionals.length > 0) throw new UsageError(`demo takes no arguments, got "${positionals[0]}"`);

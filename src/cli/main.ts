@@ -1,7 +1,8 @@
 /**
- * The qis-edge command line. Each command parses its own options and has its own --help.
- * Exit status: 0 success, 1 the command's negative answer (e.g. an invalid packet), 2 usage or
- * input errors, printed as one line "CODE: reason" on stderr.
+ * The qis-edge command line. Each command parses its own options (./args.ts) and has its own
+ * --help. Exit status: 0 success, 1 the command's negative answer (e.g. an invalid packet), 2
+ * usage or input errors, printed as "CODE: reason" on stderr (one line, or a header and one
+ * line per problem when there are several); 141 when stdout was closed under us (./entry.ts).
  */
 import { readFileSync } from "node:fs";
 import { QisError } from "../errors.js";
@@ -67,6 +68,10 @@ ${lines.join("\n")}
 
 Run "qis-edge <command> --help" for a command's options.
 Options: -h, --help   this help;  -v, --version   print the version
+
+Exit status: 0 success, 1 the command's negative answer (e.g. an invalid packet), 2 usage or
+input errors ("CODE: reason" on stderr), 141 stdout closed before the command was done (e.g.
+piped into head; nothing is printed about it, as for a tool stopped by SIGPIPE).
 `;
 }
 
@@ -84,22 +89,40 @@ export async function main(argv: string[], ctx: CommandContext): Promise<number>
   }
   const command = commands[name];
   if (command === undefined) {
-    ctx.stderr.write(`ERR_USAGE: unknown command "${name}"; run qis-edge --help\n`);
+    const what = name.startsWith("-") ? `unknown option ${name} for 'qis-edge'` : `unknown command "${name}"`;
+    ctx.stderr.write(`ERR_USAGE: ${what} (see qis-edge --help)\n`);
     return 2;
   }
   try {
     return await (await command.load()).run(rest, ctx);
   } catch (e) {
     if (e instanceof QisError) {
-      ctx.stderr.write(`${e.code}: ${e.message}\n`);
+      ctx.stderr.write(describeError(e));
       return 2;
     }
-    // parseArgs reports unknown or malformed options with these codes.
+    // A command that calls parseArgs itself rather than parseCommandArgs: Node's first sentence.
     const code = (e as NodeJS.ErrnoException).code;
     if (typeof code === "string" && code.startsWith("ERR_PARSE_ARGS")) {
-      ctx.stderr.write(`ERR_USAGE: ${(e as Error).message}; run qis-edge ${name} --help\n`);
+      ctx.stderr.write(`ERR_USAGE: ${(e as Error).message.split(". ")[0]} for 'qis-edge ${name}' (see qis-edge ${name} --help)\n`);
       return 2;
     }
     throw e;
   }
+}
+
+/**
+ * "CODE: message", or, for an error that lists its problems (an observation's, say), a header
+ * and one problem per line: the layout of `config check` and `run`'s config errors.
+ */
+function describeError(e: QisError): string {
+  const problems = (e as { problems?: unknown }).problems;
+  if (!Array.isArray(problems) || problems.length === 0 || !problems.every(isProblem)) return `${e.code}: ${e.message}\n`;
+  // The message's own lead ("invalid observation: …") heads the list.
+  const what = e.message.split(": ")[0]!;
+  const lines = problems.map((p) => `  ${p.path || "/"}: ${p.message}\n`);
+  return `${e.code}: ${what}: ${problems.length} problem${problems.length === 1 ? "" : "s"}\n${lines.join("")}`;
+}
+
+function isProblem(p: unknown): p is { path: string; message: string } {
+  return typeof p === "object" && p !== null && typeof (p as { path?: unknown }).path === "string" && typeof (p as { message?: unknown }).message === "string";
 }

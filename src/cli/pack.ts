@@ -1,9 +1,10 @@
 import { writeFile } from "node:fs/promises";
-import { parseArgs } from "node:util";
 import { observationToFields, parseObservation } from "../agent/observation.js";
 import { UsageError } from "../errors.js";
+import { parseCommandArgs } from "./args.js";
 import { codec, PACKET_SIZE } from "../packet/index.js";
 import { parseHex, readInput } from "./io.js";
+import { assertUtf8Observation } from "./utf8-input.js";
 import type { CommandContext } from "./main.js";
 
 export const packHelp = `Usage: qis-edge pack [FILE|-] [--hex] [-o OUT]
@@ -32,7 +33,8 @@ Options:
       --node-id HEX   node id to use when the observation has none
   -h, --help          show this help
 
-Exit status: 0 written, 2 bad input or usage (the reason on stderr, with the error code).
+Exit status: 0 written, 2 bad input or usage: the error code and the reason on stderr; an
+invalid observation lists every problem, one per line ("  /outcomeDelta: must be <= 1").
 
 Example:
   echo '{"domain":"hvac","problemClass":"energy-anomaly","outcomeDelta":0.18,"confidence":0.87,"nObservations":42}' \\
@@ -40,15 +42,11 @@ Example:
 `;
 
 export async function pack(argv: string[], ctx: CommandContext): Promise<number> {
-  const { values, positionals } = parseArgs({
-    args: argv,
-    allowPositionals: true,
-    options: {
-      output: { type: "string", short: "o" },
-      hex: { type: "boolean" },
-      "node-id": { type: "string" },
-      help: { type: "boolean", short: "h" },
-    },
+  const { values, positionals } = parseCommandArgs("pack", argv, {
+    output: { type: "string", short: "o" },
+    hex: { type: "boolean" },
+    "node-id": { type: "string" },
+    help: { type: "boolean", short: "h" },
   });
   if (values.help) {
     ctx.stdout.write(packHelp);
@@ -56,6 +54,7 @@ export async function pack(argv: string[], ctx: CommandContext): Promise<number>
   }
   if (positionals.length > 1) throw new UsageError(`pack takes one input, got ${positionals.length}`);
   const input = await readInput(positionals[0], ctx.stdin);
+  assertUtf8Observation(input);
   let json: unknown;
   try {
     json = JSON.parse(input.toString("utf8"));

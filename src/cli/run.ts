@@ -3,11 +3,11 @@
  * free for the stdio protocol (`--stdio`: requests on stdin, protocol messages on stdout, until
  * stdin closes; src/stdio, docs/stdio.md).
  */
-import { parseArgs } from "node:util";
 import { createAgent } from "../agent/agent.js";
 import { ConfigError, loadConfigFile, type AgentConfig } from "../agent/config.js";
 import { createLogger, type Logger, type LogLevel } from "../agent/log.js";
 import { UsageError } from "../errors.js";
+import { parseCommandArgs } from "./args.js";
 import { FRAMINGS, type Framing } from "../stdio/framings.js";
 import type { CommandContext } from "./main.js";
 
@@ -17,6 +17,14 @@ Runs one agent: binds its PUB and store endpoints, connects to its peers, catche
 stores, stores and synthesizes what arrives, and publishes its own and synthesized packets.
 Without --config it runs on defaults: a node id created and kept in ./.qis-edge, PUB and store
 on free loopback ports (printed in the "ready" log line), no peers.
+
+Beyond the LAN, "uplinks.mqtt" in the config publishes the agent's own packets to an MQTT
+broker through a durable outbox (STATEDIR/outbox-mqtt.bin: nothing lost across broker outages,
+restarts or kill -9) and stores and synthesizes what its "down" patterns bring (docs/uplink.md):
+  {"uplinks": {"mqtt": {"url": "mqtts://broker.example.com:8883", "username": "site-7",
+    "passwordFile": "/etc/qis-edge/mqtt-password", "down": ["qis.hvac.>"]}}}
+(examples/agent-mqtt.json). Its state is logged ("uplink connected", "uplink offline"), sent as
+"uplink" events with --stdio, and in the "stats" under uplinks.mqtt.
 
 Options:
   -c, --config FILE       the agent's JSON config (see "qis-edge config --help", docs/config.md)
@@ -64,16 +72,12 @@ export function loadRunConfig(file: string | undefined, level: string | undefine
 }
 
 export async function runCommand(argv: string[], ctx: CommandContext): Promise<number> {
-  const { values, positionals } = parseArgs({
-    args: argv,
-    allowPositionals: true,
-    options: {
-      config: { type: "string", short: "c" },
-      "log-level": { type: "string", short: "l" },
-      stdio: { type: "boolean" },
-      framing: { type: "string" },
-      help: { type: "boolean", short: "h" },
-    },
+  const { values, positionals } = parseCommandArgs("run", argv, {
+    config: { type: "string", short: "c" },
+    "log-level": { type: "string", short: "l" },
+    stdio: { type: "boolean" },
+    framing: { type: "string" },
+    help: { type: "boolean", short: "h" },
   });
   if (values.help) {
     ctx.stdout.write(runHelp);

@@ -8,23 +8,26 @@ import { createHash } from "node:crypto";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
-import { parseArgs } from "node:util";
 import { UsageError } from "../errors.js";
+import { parseCommandArgs } from "./args.js";
 import type { CodecBackend } from "../packet/backend.js";
 import type { PacketFields } from "../packet/types.js";
 import type { CommandContext } from "./main.js";
 
 export const selftestHelp = `Usage: qis-edge selftest [--state-dir DIR] [--require-native] [--timeout MS]
 
-Checks on this device what a flash needs, one line per check ("PASS name: detail" or
-"FAIL name: why"), then a summary line:
+Checks on this device what a flash needs, one line per check ("PASS name: detail",
+"FAIL name: why", or "SKIP name: why" for a check with nothing to check here), then a
+summary line ("selftest: all 8 checks passed", "selftest: 5 passed, 3 skipped: …" or
+"selftest: 1 of 8 checks failed: …"):
   addon            the native addon loads, or the TypeScript fallback is in use (said so)
   layout           the packet layout: 512 bytes, field offsets in order, the addon's struct equal
   vectors/native   test vectors encode to the exact bytes, decode back, invalid ones are refused
+                   (SKIP without the addon)
   vectors/fallback the same on the TypeScript backend, and both backends agree byte for byte
   synth            the synthesis engine's C path and TypeScript path reach the same state,
-                   bit for bit, on a fixed stream
-  store            the same for the packet store's insert path
+                   bit for bit, on a fixed stream (SKIP without the addon: no C path)
+  store            the same for the packet store's insert path (SKIP without the addon)
   zeromq           two agents in this process on loopback TCP: a store round trip (catch-up)
                    and a PUB/SUB delivery
   curve            libzmq has CURVE; two agents with keys exchange a packet over CURVE, and a
@@ -38,7 +41,8 @@ Options:
       --timeout MS       how long the zeromq and curve checks may take (default 30000; emulators are slow)
   -h, --help             show this help
 
-Exit status: 0 every check passed, 1 a check failed, 2 usage.
+Exit status: 0 no check failed (skipped ones are not failures: the fallback is a supported
+way to run, unless --require-native), 1 a check failed, 2 usage.
 `;
 
 // ---------------------------------------------------------------------------------------------
@@ -101,8 +105,13 @@ export function invalidVectorBytes(minimal: Buffer, crc32c: (b: Uint8Array, offs
 
 interface Check {
   name: string;
-  ok: boolean;
+  outcome: "PASS" | "FAIL" | "SKIP";
   detail: string;
+}
+
+/** What a check returns when there is nothing for it to check on this device. */
+class Skipped {
+  constructor(readonly why: string) {}
 }
 
 class CheckFailed extends Error {}
@@ -192,10 +201,10 @@ async function checkLayout(): Promise<string> {
   return `${entries.length} fields in 512 bytes, CRC-32C over 508${nativeStatus.loaded ? "; the addon's struct matches (checked at load)" : ""}`;
 }
 
-async function checkVectors(which: "native" | "fallback"): Promise<string> {
+async function checkVectors(which: "native" | "fallback"): Promise<string | Skipped> {
   const { backends } = await import("../packet/index.js");
   const backend = backends[which];
-  if (backend === null) return "skipped: the addon is not loaded (see addon)";
+  if (backend === null) return new Skipped("the native addon is not loaded (see addon)");
   const detail = await vectorsOn(backend);
   if (which === "fallback" && backends.native !== null) {
     await agree(backends.native, backends.fallback);
@@ -327,15 +336,11 @@ async function checkStoreFile(stateDir: string): Promise<string> {
 }
 
 export async function selftest(argv: string[], ctx: CommandContext): Promise<number> {
-  const { values, positionals } = parseArgs({
-    args: argv,
-    allowPositionals: true,
-    options: {
-      "state-dir": { type: "string" },
-      "require-native": { type: "boolean" },
-      timeout: { type: "string" },
-      help: { type: "boolean", short: "h" },
-    },
+  const { values, positionals } = parseCommandArgs("selftest", argv, {
+    "state-dir": { type: "string" },
+    "require-native": { type: "boolean" },
+    timeout: { type: "string" },
+    help: { type: "boolean", short: "h" },
   });
   if (values.help) {
     ctx.stdout.write(selftestHelp);
@@ -346,13 +351,14 @@ export async function selftest(argv: string[], ctx: CommandContext): Promise<num
   if (!Number.isInteger(timeoutMs) || timeoutMs <= 0) throw new UsageError(`--timeout: "${values.timeout}" is not a positive integer of ms`);
   const stateDir = resolve(values["state-dir"] ?? (process.env.QIS_EDGE_STATE_DIR || tmpdir()));
 
-  const checks: [string, () => Promise<string>][] = [
+  const noCPath = new Skipped("the native addon is not loaded: no C path to compare the TypeScript path with");
+  const checks: [string, () => Promise<string | Skipped>][] = [
     ["addon", () => checkAddon(values["require-native"] === true)],
     ["layout", checkLayout],
     ["vectors/native", () => checkVectors("native")],
     ["vectors/fallback", () => checkVectors("fallback")],
-    ["synth", async () => (await import("../synth/selfcheck.js")).compareSynthPaths()],
-    ["store", async () => (await import("../store/selfcheck.js")).compareStorePaths()],
+    ["synth", async () => ((await import("../synth/native.js")).NATIVE_SYNTH ? (await import("../synth/selfcheck.js")).compareSynthPaths() : noCPath)],
+    ["store", async () => ((await import("../store/native.js")).NATIVE_STORE ? (await import("../store/selfcheck.js")).compareStorePaths() : noCPath)],
     ["zeromq", () => checkZeromq(timeoutMs)],
     ["curve", () => checkCurve(timeoutMs)],
     ["store-file", () => checkStoreFile(stateDir)],
@@ -361,18 +367,25 @@ export async function selftest(argv: string[], ctx: CommandContext): Promise<num
   for (const [name, run] of checks) {
     let r: Check;
     try {
-      r = { name, ok: true, detail: await run() };
+      const done = await run();
+      r = done instanceof Skipped ? { name, outcome: "SKIP", detail: done.why } : { name, outcome: "PASS", detail: done };
     } catch (e) {
-      r = { name, ok: false, detail: firstLine(e) };
+      r = { name, outcome: "FAIL", detail: firstLine(e) };
     }
     results.push(r);
-    ctx.stdout.write(`${r.ok ? "PASS" : "FAIL"} ${name}: ${r.detail}\n`);
+    ctx.stdout.write(`${r.outcome} ${name}: ${r.detail}\n`);
   }
-  const failed = results.filter((r) => !r.ok);
-  ctx.stdout.write(
-    failed.length === 0
-      ? `selftest: all ${results.length} checks passed (node ${process.version}, ${process.platform}-${process.arch})\n`
-      : `selftest: ${failed.length} of ${results.length} checks failed: ${failed.map((r) => r.name).join(", ")}\n`,
-  );
-  return failed.length === 0 ? 0 : 1;
+  ctx.stdout.write(`${summary(results)}\n`);
+  return results.some((r) => r.outcome === "FAIL") ? 1 : 0;
+}
+
+/** A skipped check is neither passed nor failed: counted apart, and named. */
+function summary(results: readonly Check[]): string {
+  const named = (outcome: Check["outcome"]) => results.filter((r) => r.outcome === outcome).map((r) => r.name);
+  const [passed, failed, skipped] = [named("PASS"), named("FAIL"), named("SKIP")];
+  const where = `node ${process.version}, ${process.platform}-${process.arch}`;
+  const skips = skipped.length > 0 ? `${skipped.length} skipped: ${skipped.join(", ")}` : "";
+  if (failed.length > 0) return `selftest: ${failed.length} of ${results.length} checks failed: ${failed.join(", ")} (${passed.length} passed${skips ? `, ${skips}` : ""})`;
+  if (skipped.length === 0) return `selftest: all ${results.length} checks passed (${where})`;
+  return `selftest: ${passed.length} passed, ${skips} (${where})`;
 }

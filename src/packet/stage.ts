@@ -124,6 +124,38 @@ function textFault(v: unknown, slot: number, field: string, max: number): never 
   throw new FieldFault("ERR_PACKET_OVERSIZE", field, `longer than ${max} bytes of UTF-8`);
 }
 
+/** The value of hex digit `c` (a char code), or -1. */
+function hexDigit(c: number): number {
+  if (c >= 0x30 && c <= 0x39) return c - 0x30;
+  const lower = c | 0x20;
+  return lower >= 0x61 && lower <= 0x66 ? lower - 0x57 : -1;
+}
+
+/**
+ * A 16-byte id (nodeId, contextHash) given as 32 hex digits, either case, as the CLI, the docs
+ * and packetToJson show it, written as the four words its bytes would give. Off the hot path:
+ * reached only when the id is not 16 bytes, so a wrong value of any kind ends here too.
+ */
+function stageHexId(v: unknown, field: string, w: Int32Array, at: number): void {
+  if (typeof v !== "string") throw new FieldFault("ERR_PACKET_TYPE", field, `expected ${ID_SIZE} bytes or ${2 * ID_SIZE} hex digits, got ${describe(v)}`);
+  if (v.length !== 2 * ID_SIZE)
+    throw new FieldFault("ERR_PACKET_TYPE", field, `expected ${2 * ID_SIZE} hex digits (${ID_SIZE} bytes), got ${v.length} characters: ${describe(v)}`);
+  for (let k = 0; k < ID_SIZE / 4; k++) {
+    let word = 0;
+    for (let j = 0; j < 4; j++) {
+      const i = 2 * (4 * k + j);
+      const hi = hexDigit(v.charCodeAt(i));
+      const lo = hexDigit(v.charCodeAt(i + 1));
+      if (hi < 0 || lo < 0) {
+        const bad = hi < 0 ? i : i + 1;
+        throw new FieldFault("ERR_PACKET_TYPE", field, `expected ${2 * ID_SIZE} hex digits, got ${describe(v)}: character ${bad} ${JSON.stringify(v[bad])} is not 0-9, a-f or A-F`);
+      }
+      word |= ((hi << 4) | lo) << (8 * j);
+    }
+    w[at + k] = word;
+  }
+}
+
 function bytes(v: unknown, field: string, size: number): Uint8Array {
   if (v instanceof Uint8Array && v.length === size) return v;
   return bytesFault(v, field, size);
@@ -200,24 +232,24 @@ export function stageList(list: readonly PacketFields[], from: number, count: nu
     // 16-byte ids as four words, written out here: TurboFan does not inline a helper into a
     // function this size, and the call would cost more than the copy.
     const id = p.nodeId;
-    if (!(id instanceof Uint8Array && id.length === ID_SIZE)) bytesFault(id, "nodeId", ID_SIZE);
-    w[at + 12] = id[0]! | (id[1]! << 8) | (id[2]! << 16) | (id[3]! << 24);
-    w[at + 13] = id[4]! | (id[5]! << 8) | (id[6]! << 16) | (id[7]! << 24);
-    w[at + 14] = id[8]! | (id[9]! << 8) | (id[10]! << 16) | (id[11]! << 24);
-    w[at + 15] = id[12]! | (id[13]! << 8) | (id[14]! << 16) | (id[15]! << 24);
+    if (id instanceof Uint8Array && id.length === ID_SIZE) {
+      w[at + 12] = id[0]! | (id[1]! << 8) | (id[2]! << 16) | (id[3]! << 24);
+      w[at + 13] = id[4]! | (id[5]! << 8) | (id[6]! << 16) | (id[7]! << 24);
+      w[at + 14] = id[8]! | (id[9]! << 8) | (id[10]! << 16) | (id[11]! << 24);
+      w[at + 15] = id[12]! | (id[13]! << 8) | (id[14]! << 16) | (id[15]! << 24);
+    } else stageHexId(id, "nodeId", w, at + 12);
     const h = p.contextHash;
     if (h === undefined) {
       w[at + 16] = 0;
       w[at + 17] = 0;
       w[at + 18] = 0;
       w[at + 19] = 0;
-    } else {
-      if (!(h instanceof Uint8Array && h.length === ID_SIZE)) bytesFault(h, "contextHash", ID_SIZE);
+    } else if (h instanceof Uint8Array && h.length === ID_SIZE) {
       w[at + 16] = h[0]! | (h[1]! << 8) | (h[2]! << 16) | (h[3]! << 24);
       w[at + 17] = h[4]! | (h[5]! << 8) | (h[6]! << 16) | (h[7]! << 24);
       w[at + 18] = h[8]! | (h[9]! << 8) | (h[10]! << 16) | (h[11]! << 24);
       w[at + 19] = h[12]! | (h[13]! << 8) | (h[14]! << 16) | (h[15]! << 24);
-    }
+    } else stageHexId(h, "contextHash", w, at + 16);
 
     const address = p.address;
     const slot = typeof address === "string" ? table.intern(address) : -3;

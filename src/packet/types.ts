@@ -16,12 +16,12 @@ export interface PacketFields {
   confidence: number;
   /** per-node sequence number, integer 0..2^53-1 */
   seq: number;
-  /** 16 bytes */
-  nodeId: Uint8Array;
+  /** 16 bytes, or the same as 32 hex digits (either case; what `inspect` and the docs show) */
+  nodeId: Uint8Array | string;
   /** the semantic address, 1..96 bytes of UTF-8 */
   address: string;
-  /** 16 bytes; default all zero */
-  contextHash?: Uint8Array;
+  /** 16 bytes, or 32 hex digits; default all zero */
+  contextHash?: Uint8Array | string;
   /** at most 16 finite values (stored as f32) */
   context?: ArrayLike<number>;
   /** UTF-8 text, cut to 172 bytes on a character boundary */

@@ -96,6 +96,14 @@ function isWellFormed(s: string, from: number): boolean {
 
 /** True when `buf[offset, offset+length)` is well-formed UTF-8 (RFC 3629). */
 export function isValidUtf8(buf: Uint8Array, offset: number, length: number): boolean {
+  return invalidUtf8At(buf, offset, length) < 0;
+}
+
+/**
+ * Where `buf[offset, offset+length)` stops being well-formed UTF-8 (RFC 3629): the index in
+ * `buf` of the first byte of the first bad sequence, or -1 when it is all well-formed.
+ */
+export function invalidUtf8At(buf: Uint8Array, offset: number, length: number): number {
   let i = offset;
   const end = offset + length;
   while (i < end) {
@@ -104,29 +112,29 @@ export function isValidUtf8(buf: Uint8Array, offset: number, length: number): bo
       i++;
       continue;
     }
-    if (b0 < 0xc2) return false; // stray continuation byte, or the overlong C0/C1 leads
+    if (b0 < 0xc2) return i; // stray continuation byte, or the overlong C0/C1 leads
     if (b0 < 0xe0) {
-      if (i + 1 >= end || (buf[i + 1]! & 0xc0) !== 0x80) return false;
+      if (i + 1 >= end || (buf[i + 1]! & 0xc0) !== 0x80) return i;
       i += 2;
       continue;
     }
     if (b0 < 0xf0) {
-      if (i + 2 >= end) return false;
+      if (i + 2 >= end) return i;
       const b1 = buf[i + 1]!;
-      if ((b1 & 0xc0) !== 0x80 || (buf[i + 2]! & 0xc0) !== 0x80) return false;
-      if (b0 === 0xe0 && b1 < 0xa0) return false; // overlong
-      if (b0 === 0xed && b1 > 0x9f) return false; // surrogate
+      if ((b1 & 0xc0) !== 0x80 || (buf[i + 2]! & 0xc0) !== 0x80) return i;
+      if (b0 === 0xe0 && b1 < 0xa0) return i; // overlong
+      if (b0 === 0xed && b1 > 0x9f) return i; // surrogate
       i += 3;
       continue;
     }
-    if (b0 > 0xf4 || i + 3 >= end) return false;
+    if (b0 > 0xf4 || i + 3 >= end) return i;
     const b1 = buf[i + 1]!;
-    if ((b1 & 0xc0) !== 0x80 || (buf[i + 2]! & 0xc0) !== 0x80 || (buf[i + 3]! & 0xc0) !== 0x80) return false;
-    if (b0 === 0xf0 && b1 < 0x90) return false; // overlong
-    if (b0 === 0xf4 && b1 > 0x8f) return false; // above U+10FFFF
+    if ((b1 & 0xc0) !== 0x80 || (buf[i + 2]! & 0xc0) !== 0x80 || (buf[i + 3]! & 0xc0) !== 0x80) return i;
+    if (b0 === 0xf0 && b1 < 0x90) return i; // overlong
+    if (b0 === 0xf4 && b1 > 0x8f) return i; // above U+10FFFF
     i += 4;
   }
-  return true;
+  return -1;
 }
 
 const decoder = new TextDecoder("utf-8", { fatal: true });

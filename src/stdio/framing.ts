@@ -14,6 +14,7 @@
 import { Decoder, Encoder } from "cbor-x";
 import { decodeFlatMap } from "./cbor-flat.js";
 import type { Framing } from "./framings.js";
+import { describeInvalidUtf8, findInvalidUtf8Cbor, findInvalidUtf8Json, invalidUtf8Problem, type InvalidUtf8 } from "./utf8-locate.js";
 
 export { FRAMINGS, type Framing } from "./framings.js";
 
@@ -23,8 +24,15 @@ export const MAX_MESSAGE_BYTES = 65_536;
 export interface MessageSink {
   /** a decoded message (any JSON/CBOR value: the session checks that it is an object) */
   message(value: unknown, n: number): void;
-  /** a message that could not be decoded, or was too long: `code` is ERR_STDIO_SYNTAX or ERR_STDIO_OVERSIZE */
-  bad(code: "ERR_STDIO_SYNTAX" | "ERR_STDIO_OVERSIZE", reason: string, n: number): void;
+  /**
+   * a message that could not be decoded, or was too long: `code` is ERR_STDIO_SYNTAX,
+   * ERR_STDIO_OVERSIZE or ERR_STDIO_UTF8 (then `problems` names the field when it is known)
+   */
+  bad(code: "ERR_STDIO_SYNTAX" | "ERR_STDIO_OVERSIZE" | "ERR_STDIO_UTF8", reason: string, n: number, problems?: { path: string; message: string }[]): void;
+}
+
+function badUtf8(sink: MessageSink, p: InvalidUtf8, where: string, n: number): void {
+  sink.bad("ERR_STDIO_UTF8", describeInvalidUtf8(p, where), n, invalidUtf8Problem(p, where));
 }
 
 export interface Reader {
@@ -126,8 +134,14 @@ export class NdjsonReader implements Reader {
     }
     if (end === start || isBlank(b, start, end)) return; // a blank line is no message: not answered
     let value: unknown;
+    const text = b.toString("utf8", start, end);
+    // The decoder put U+FFFD for any bad bytes: only then is the line checked (it may hold a real U+FFFD).
+    if (text.includes("\ufffd")) {
+      const invalid = findInvalidUtf8Json(b, start, end);
+      if (invalid !== null) return badUtf8(this.#sink, invalid, "line", n);
+    }
     try {
-      value = JSON.parse(b.toString("utf8", start, end));
+      value = JSON.parse(text);
     } catch (e) {
       this.#sink.bad("ERR_STDIO_SYNTAX", `not JSON: ${(e as Error).message}`, n);
       return;
@@ -237,6 +251,9 @@ export class CborReader implements Reader {
       this.#sink.message(value, n);
       return;
     }
+    // The fast path takes ASCII text only; cbor-x would put U+FFFD for bad bytes, or misread what follows them.
+    const invalid = findInvalidUtf8Cbor(b, start, end);
+    if (invalid !== null) return badUtf8(this.#sink, invalid, "frame", n);
     try {
       value = cborDecoder.decode(b.subarray(start, end));
     } catch (e) {

@@ -24,6 +24,8 @@ export const ErrorCode = {
   SYNTAX: "ERR_STDIO_SYNTAX",
   /** longer than MAX_MESSAGE_BYTES */
   OVERSIZE: "ERR_STDIO_OVERSIZE",
+  /** invalid UTF-8 in the line (ndjson) or in a text string (cbor); problems: the field, when known */
+  UTF8: "ERR_STDIO_UTF8",
   /** valid JSON/CBOR, but not an object/map */
   NOT_OBJECT: "ERR_STDIO_NOT_OBJECT",
   /** `op` missing, not a string, or not one of OPS */

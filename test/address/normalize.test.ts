@@ -26,8 +26,9 @@ describe("normalizeToken", () => {
     // No decomposition exists for these, so they act as separators.
     ["Straße", "stra-e"],
     ["Æther", "ther"],
-    // Whitespace of every kind, and runs of separators, collapse to one `-`.
-    ["  energy \t\n anomaly  ", "energy-anomaly"],
+    // Spaces of every kind, and runs of separators, collapse to one `-` (tab and newline are
+    // control characters: refused, test/address/control-chars.test.ts).
+    ["  energy  anomaly  ", "energy-anomaly"],
     ["energy\u00a0anomaly", "energy-anomaly"], // NBSP is NFKD-folded to a space
     ["energy\u3000anomaly", "energy-anomaly"], // ideographic space
     ["a -- b", "a-b"],
@@ -53,7 +54,7 @@ describe("normalizeToken", () => {
     }
   });
 
-  it.each([[""], ["   "], ["!!!"], ["---"], ["___"], ["日本語"], ["\u0301"], ["\ud800"]])(
+  it.each([[""], ["   "], ["!!!"], ["---"], ["___"], ["日本語"], ["\u0301"]])(
     "refuses %j, which normalises to nothing",
     (raw) => {
       const error = catchAddressError(() => normalizeToken(raw));

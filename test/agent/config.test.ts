@@ -1,7 +1,7 @@
-import { mkdtempSync, writeFileSync } from "node:fs";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { describe, expect, it } from "vitest";
+import { afterAll, describe, expect, it } from "vitest";
 import { Compile } from "typebox/compile";
 import { AgentConfigSchema, configJsonSchema } from "../../src/agent/config-schema.js";
 import { CONFIG_DEFAULTS, ConfigError, formatProblem, loadConfigFile, resolveConfig, type AgentConfig } from "../../src/agent/config.js";
@@ -13,6 +13,7 @@ const resolve = (input: unknown, env: NodeJS.ProcessEnv = {}): AgentConfig => re
 const problems = (input: unknown, env: NodeJS.ProcessEnv = {}) => catchError(() => resolve(input, env), ConfigError).problems;
 const paths = (input: unknown, env: NodeJS.ProcessEnv = {}) => problems(input, env).map((p) => p.path);
 const dir = mkdtempSync(join(tmpdir(), "qis-config-"));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
 const file = (name: string, text: string): string => {
   const f = join(dir, name);
   writeFileSync(f, text);
@@ -51,8 +52,9 @@ describe("defaults", () => {
         peerNodesPerAddress: 8,
         peerNewAddressesPerMinute: 256,
       },
-      legacy: { pub: null, rep: null, replyLimit: 50 },
+      legacy: { pub: null, rep: null, replyLimit: 50, ttlS: 3600 },
       log: { level: "info" },
+      uplinks: { mqtt: null },
       security: { mode: "auto", secretKeyFile: null, allow: [] },
     });
     expect(loadConfigFile(null, noEnv)).toEqual(c);
@@ -64,7 +66,7 @@ describe("defaults", () => {
       nodeId: "ABCDEF0123456789ABCDEF0123456789",
       stateDir: "state/a",
       store: { capacity: 10, file: "/var/lib/q.db" },
-      peers: [{ pub: "tcp://10.0.0.2:5600" }, { name: "b", pub: "ipc:///tmp/b", store: "ipc:///tmp/b-store", codec: "legacy" }],
+      peers: [{ pub: "tcp://10.0.0.2:5600" }, { name: "b", pub: "ipc:///tmp/b", store: null, codec: "legacy" }],
       synth: { maxNodesPerAddress: 1 },
     });
     expect(c.nodeId).toBe("abcdef0123456789abcdef0123456789");
@@ -72,7 +74,7 @@ describe("defaults", () => {
     expect(c.store).toEqual({ bind: "tcp://127.0.0.1:*", capacity: 10, file: "/var/lib/q.db", syncWrites: false });
     expect(c.peers).toEqual([
       { name: "tcp://10.0.0.2:5600", pub: "tcp://10.0.0.2:5600", store: null, codec: "qis", publicKey: null },
-      { name: "b", pub: "ipc:///tmp/b", store: "ipc:///tmp/b-store", codec: "legacy", publicKey: null },
+      { name: "b", pub: "ipc:///tmp/b", store: null, codec: "legacy", publicKey: null },
     ]);
     // minContributors' default (2) cannot exceed maxNodesPerAddress.
     expect(c.synth.minContributors).toBe(1);
@@ -115,6 +117,7 @@ describe("bounds", () => {
     ["/synth/ttlS", 0, 0xffff_ffff],
     ["/synth/sweepIntervalMs", 10, 60_000],
     ["/legacy/replyLimit", 1, 10_000],
+    ["/legacy/ttlS", 0, 2 ** 32 - 1],
   ];
   const at = (path: string, v: unknown): unknown => {
     const [, a, b] = path.split("/") as [string, string, string];
@@ -176,7 +179,7 @@ describe("problems", () => {
       { path: "/peers/0/sotre", expected: 'one of the keys pub, store, codec, name, publicKey (did you mean "store"?)', found: 'an unknown key "sotre"' },
       {
         path: "/stor",
-        expected: 'one of the keys nodeId, stateDir, pub, store, peers, subscribe, batch, hwm, catchUp, synth, legacy, log, security (did you mean "store"?)',
+        expected: 'one of the keys nodeId, stateDir, pub, store, peers, subscribe, batch, hwm, catchUp, synth, legacy, log, uplinks, security (did you mean "store"?)',
         found: 'an unknown key "stor"',
       },
     ]);
@@ -405,11 +408,12 @@ describe("configJsonSchema", () => {
   it("is JSON, a 2020-12 schema with a description and a default on every key, that accepts the defaults", () => {
     const schema = JSON.parse(JSON.stringify(configJsonSchema())) as { $schema: string; properties: Record<string, unknown> };
     expect(schema.$schema).toBe("https://json-schema.org/draft/2020-12/schema");
-    const walk = (s: Record<string, unknown>, path: string): void => {
+    const walk = (s: Record<string, unknown>, path: string, required = false): void => {
       if (path !== "" && path !== "/$schema") expect(typeof s.description, path).toBe("string");
       if (s.type === "object" && s.properties) {
-        for (const [k, v] of Object.entries(s.properties as Record<string, Record<string, unknown>>)) walk(v, `${path}/${k}`);
-      } else if (path !== "/$schema") {
+        const req = (s.required as string[] | undefined) ?? [];
+        for (const [k, v] of Object.entries(s.properties as Record<string, Record<string, unknown>>)) walk(v, `${path}/${k}`, req.includes(k));
+      } else if (path !== "/$schema" && !required) {
         expect(s.default, path).not.toBeUndefined();
       }
     };

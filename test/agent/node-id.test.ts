@@ -1,13 +1,22 @@
 import { spawnSync } from "node:child_process";
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, statSync, utimesSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, utimesSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { describe, expect, it } from "vitest";
+import { afterEach, describe, expect, it } from "vitest";
 import { loadOrCreateNodeId, lockStateDir } from "../../src/agent/node-id.js";
 import { QisError } from "../../src/errors.js";
 import { catchError } from "../catch-error.js";
 
-const fresh = (): string => join(mkdtempSync(join(tmpdir(), "qis-state-")), "state", "nested");
+const bases: string[] = [];
+afterEach(() => {
+  for (const b of bases.splice(0)) rmSync(b, { recursive: true, force: true });
+});
+const tempBase = (): string => {
+  const b = mkdtempSync(join(tmpdir(), "qis-state-"));
+  bases.push(b);
+  return b;
+};
+const fresh = (): string => join(tempBase(), "state", "nested");
 
 /** A pid that is certainly not running: a child that has already exited. */
 function deadPid(): number {
@@ -59,7 +68,7 @@ describe("loadOrCreateNodeId", () => {
   });
 
   it("a stateDir that cannot be created is ERR_STATE_DIR", () => {
-    const base = mkdtempSync(join(tmpdir(), "qis-state-"));
+    const base = tempBase();
     writeFileSync(join(base, "file"), "");
     expect(catchError(() => loadOrCreateNodeId(join(base, "file", "sub")), QisError).code).toBe("ERR_STATE_DIR");
   });

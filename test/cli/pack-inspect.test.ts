@@ -1,13 +1,14 @@
-import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { PassThrough } from "node:stream";
-import { describe, expect, it } from "vitest";
+import { afterAll, describe, expect, it } from "vitest";
 import { main } from "../../src/cli/main.js";
 import { runCli } from "./run-cli.js";
 
 const example = '{"domain":"hvac","problemClass":"energy-anomaly","outcomeDelta":0.18,"confidence":0.87,"nObservations":42}';
 const dir = mkdtempSync(join(tmpdir(), "qis-cli-"));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 /** The CLI in-process with in-memory streams: for the loops that would take minutes as processes. */
 async function runInProcess(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
@@ -101,23 +102,32 @@ describe("qis-edge CLI", () => {
     expect(hexA).toBe(vectors.vectors.find((v) => v.name === "minimal")!.hex);
   });
 
-  it("bad observations exit 2 listing every problem with its path", async () => {
+  it("bad observations exit 2 listing every problem with its path, one per line (as config check does)", async () => {
     const r = await runCli(["pack"], '{"domain":"hvac","problemClass":"x","outcomeDelta":3,"confidence":"a","nObservations":1.5,"colour":"red"}');
     expect(r.code).toBe(2);
     expect(r.stdout.length).toBe(0);
     expect(r.stderr).toBe(
-      "ERR_OBSERVATION: invalid observation: / must not have additional properties: colour; /outcomeDelta must be <= 1; /confidence must be number; /nObservations must be integer\n",
+      [
+        "ERR_OBSERVATION: invalid observation: 4 problems",
+        "  /: must not have additional properties: colour",
+        "  /outcomeDelta: must be <= 1",
+        "  /confidence: must be number",
+        "  /nObservations: must be integer",
+        "",
+      ].join("\n"),
     );
+    const one = await runCli(["pack"], '{"domain":"!!!","problemClass":"x","outcomeDelta":0,"confidence":0,"nObservations":1}');
+    expect(one.code).toBe(2);
+    expect(one.stderr).toBe('ERR_OBSERVATION: invalid observation: 1 problem\n  /domain: token 1 "!!!" normalises to an empty token: expected at least one of [a-z0-9]\n');
   });
 
   it.each([
     ["not JSON", ["pack"], "{oops", /^ERR_USAGE: input is not JSON: /],
-    ["an address token that normalises to nothing", ["pack"], '{"domain":"!!!","problemClass":"x","outcomeDelta":0,"confidence":0,"nObservations":1}', /^ERR_OBSERVATION: invalid observation: \/domain token 1 "!!!" normalises to an empty token: expected at least one of \[a-z0-9\]\n$/],
     ["a missing file", ["inspect", "/nonexistent/p.bin"], undefined, /^ERR_USAGE: cannot read \/nonexistent\/p.bin: ENOENT\n$/],
     ["a 511-byte packet", ["inspect", "-"], Buffer.alloc(511), /^ERR_PACKET_LENGTH: expected exactly 512 bytes, got 511\n$/],
     ["bad hex", ["inspect", "--hex", "-"], "xyz", /^ERR_USAGE: input: not hex text/],
-    ["an unknown option", ["pack", "--colour"], "{}", /^ERR_USAGE: Unknown option '--colour'/],
-    ["an unknown command", ["frobnicate"], undefined, /^ERR_USAGE: unknown command "frobnicate"; run qis-edge --help\n$/],
+    ["an unknown option", ["pack", "--colour"], "{}", /^ERR_USAGE: unknown option --colour for 'qis-edge pack' \(see qis-edge pack --help\)\n$/],
+    ["an unknown command", ["frobnicate"], undefined, /^ERR_USAGE: unknown command "frobnicate" \(see qis-edge --help\)\n$/],
     ["a bad --node-id", ["pack", "--node-id", "abc"], example, /^ERR_USAGE: --node-id: not hex text/],
   ])("%s: one line on stderr with a code, nothing on stdout", async (_label, args, input, message) => {
     const r = await runCli(args, input);

@@ -408,3 +408,48 @@ describe("a legacy swarm round trip", () => {
     expect(replies.get("qis.nothing")).toBe("[]");
   });
 });
+
+describe("n_observations above 2^31 - 1 (the legacy i32)", () => {
+  it("is sent as 2^31 - 1 alike on the legacy PUB and in legacy store replies", async () => {
+    const counts = [2 ** 31 - 2, 2 ** 31 - 1, 2 ** 31, 3_000_000_000, 2 ** 32 - 1];
+    const packets = counts.map((n, i) => ours({ nObservations: n, seq: i + 1 }));
+    const clamped = counts.map((n) => Math.min(n, 2 ** 31 - 1));
+
+    const store = new PacketStore({ capacity: 16, now: () => T0 * 1000 });
+    for (const p of packets) store.insert(p, 0);
+    const server = await LegacyStoreServer.bind("tcp://127.0.0.1:*", store);
+    const pub = await LegacyPublisher.bind("tcp://127.0.0.1:*");
+    closers.push(() => {
+      pub.close();
+      server.close();
+      store.close();
+    });
+
+    // The store path: a pyzmq REQ asks, json.loads reads the counts.
+    const py = await PyNode.start(["--sub", pub.endpoint, "--topic", "qis.hvac."]);
+    py.send({ cmd: "query", endpoint: server.endpoint, prefix: "qis.hvac." });
+    const reply = await py.waitFor((e) => e.event === "reply", "the store reply");
+    expect((JSON.parse(reply.text as string) as { n_observations: number }[]).map((e) => e.n_observations)).toEqual(clamped);
+
+    // The PUB path: a pyzmq SUB unpacks the struct's i32. Probes until the subscription is in.
+    const probe = ours({ address: "qis.hvac.probe", outcomeDelta: -0.5, seq: 999 });
+    const probed = py.waitFor((e) => e.event === "received", "a probe");
+    let seen = false;
+    void probed.then(() => (seen = true), () => {});
+    while (!seen && !py.exited) {
+      pub.publish(probe, 0);
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    await probed;
+    const marker = `hvac|${NODE_HEX}|${"0".repeat(32)}`;
+    const before = py.events.length;
+    for (const p of packets) pub.publish(p, 0);
+    await until(
+      () => py.events.slice(before).filter((e) => e.event === "received" && e.topic === "qis.hvac.d+0.1").length === counts.length,
+      "the five packets on the legacy PUB",
+    );
+    const sent = py.events.slice(before).filter((e) => e.event === "received" && e.topic === "qis.hvac.d+0.1");
+    expect(sent.map((e) => (e.decoded as { n_observations: number; text: string }).n_observations)).toEqual(clamped);
+    expect(sent.every((e) => (e.decoded as { text: string }).text === marker)).toBe(true);
+  });
+});

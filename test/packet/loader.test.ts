@@ -1,31 +1,31 @@
-import { execFileSync } from "node:child_process";
 import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
 import { OFFSETS } from "../../src/packet/index.js";
 import { assertLayout, STAGE_LAYOUT } from "../../src/packet/native.js";
+import { runText } from "../run-process.js";
 
 const root = fileURLToPath(new URL("../..", import.meta.url));
 
 /** Runs a snippet against the compiled package in a fresh process, to see what the loader chose. */
-function codecInfoIn(env: NodeJS.ProcessEnv): { native: boolean; reason: string; ops: Record<string, string> } {
-  const out = execFileSync(process.execPath, ["--input-type=module", "-e", "const m = await import('./dist/index.js'); console.log(JSON.stringify(m.codecInfo()))"], {
+async function codecInfoIn(env: NodeJS.ProcessEnv): Promise<{ native: boolean; reason: string; ops: Record<string, string> }> {
+  const r = await runText(process.execPath, ["--input-type=module", "-e", "const m = await import('./dist/index.js'); console.log(JSON.stringify(m.codecInfo()))"], {
     cwd: root,
     env: { ...process.env, ...env },
-    encoding: "utf8",
   });
-  return JSON.parse(out) as { native: boolean; reason: string; ops: Record<string, string> };
+  if (r.status !== 0) throw new Error(`the snippet exited ${r.status ?? r.signal}:\n${r.stderr}`);
+  return JSON.parse(r.stdout) as { native: boolean; reason: string; ops: Record<string, string> };
 }
 
 describe("native loader", () => {
-  it("QIS_EDGE_NO_NATIVE=1 forces the TypeScript fallback for every operation", () => {
-    const info = codecInfoIn({ QIS_EDGE_NO_NATIVE: "1" });
+  it("QIS_EDGE_NO_NATIVE=1 forces the TypeScript fallback for every operation", async () => {
+    const info = await codecInfoIn({ QIS_EDGE_NO_NATIVE: "1" });
     expect(info.native).toBe(false);
     expect(info.reason).toBe("disabled by QIS_EDGE_NO_NATIVE=1");
     expect(new Set(Object.values(info.ops))).toEqual(new Set(["fallback"]));
   });
 
-  it.runIf(process.env.QIS_EDGE_REQUIRE_NATIVE === "1")("loads the addon when it is built, and picks the faster path per operation", () => {
-    const info = codecInfoIn({ QIS_EDGE_NO_NATIVE: "" });
+  it.runIf(process.env.QIS_EDGE_REQUIRE_NATIVE === "1")("loads the addon when it is built, and picks the faster path per operation", async () => {
+    const info = await codecInfoIn({ QIS_EDGE_NO_NATIVE: "" });
     expect(info.native).toBe(true);
     // BENCHMARKS.md: unpacking a few packets is cheaper in JavaScript than a Node-API call
     expect(info.ops).toEqual({
@@ -39,8 +39,8 @@ describe("native loader", () => {
     });
   });
 
-  it("a missing addon falls back with a reason instead of failing", () => {
-    const info = codecInfoIn({ QIS_EDGE_NO_NATIVE: "", QIS_EDGE_ADDON_DIR: "/nonexistent" });
+  it("a missing addon falls back with a reason instead of failing", async () => {
+    const info = await codecInfoIn({ QIS_EDGE_NO_NATIVE: "", QIS_EDGE_ADDON_DIR: "/nonexistent" });
     expect(info.native).toBe(false);
     expect(info.reason).toMatch(/^not available/);
   });

@@ -4,14 +4,17 @@
  * evaluate neither, even with a config file and environment overrides (the generated check,
  * src/agent/config-check.ts, judges a valid config); and every path that does need them must
  * behave exactly as the unbundled dist/ does. (The stdio session, both framings, runs from the
- * bundle in test/stdio/session.test.ts.)
+ * bundle in test/stdio/session.test.ts.) MQTT.js is vendored too: evaluated by an agent with
+ * uplinks.mqtt only.
  */
-import { spawn, spawnSync } from "node:child_process";
+import { spawn } from "node:child_process";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { bin, root } from "../cli/run-cli.js";
+import { runProcess } from "../run-process.js";
+import { closeBrokers, startBroker } from "../link/mosquitto.js";
 import { exitCode, waitForReady } from "./agent-process.js";
 
 const BUNDLE = join(root, "dist", "qis-edge.mjs");
@@ -54,37 +57,73 @@ describe("an idle agent from the bundle", () => {
 });
 
 describe("what needs the vendored libraries behaves as dist/ does", () => {
-  const both = (args: string[], input?: string, env: NodeJS.ProcessEnv = {}) =>
-    [bin, BUNDLE].map((entry) => spawnSync(process.execPath, [entry, ...args], { cwd: root, input: input ?? "", env: cleanEnv(env) }));
+  const both = async (args: string[], input?: string, env: NodeJS.ProcessEnv = {}) => {
+    const results = [];
+    for (const entry of [bin, BUNDLE]) results.push(await runProcess(process.execPath, [entry, ...args], { cwd: root, input: input ?? "", env: cleanEnv(env) }));
+    return results;
+  };
 
-  it("config schema: the same JSON Schema", () => {
-    const [dist, bundle] = both(["config", "schema"]);
+  it("config schema: the same JSON Schema", async () => {
+    const [dist, bundle] = await both(["config", "schema"]);
     expect(bundle!.status).toBe(0);
     expect(bundle!.stdout.toString()).toBe(dist!.stdout.toString());
     expect(JSON.parse(bundle!.stdout.toString())).toMatchObject({ title: "qis-edge agent config" });
   });
 
-  it("a bad config file and a bad environment value: the same problems, exit 2", () => {
+  it("a bad config file and a bad environment value: the same problems, exit 2", async () => {
     const dir = tempDir();
     const config = join(dir, "agent.json");
     writeFileSync(config, JSON.stringify({ store: { capacity: 0 }, bogus: 1, pub: { bind: "tcp://nowhere" } }));
-    const [dist, bundle] = both(["run", "--config", config], undefined, { QIS_EDGE_STATE_DIR: dir, QIS_EDGE_LOG_LEVEL: "loud" });
+    const [dist, bundle] = await both(["run", "--config", config], undefined, { QIS_EDGE_STATE_DIR: dir, QIS_EDGE_LOG_LEVEL: "loud" });
     expect(bundle!.status).toBe(2);
     expect(bundle!.stderr.toString()).toBe(dist!.stderr.toString());
     expect(bundle!.stderr.toString()).toMatch(/^ERR_CONFIG: .*4 problems/);
     expect(bundle!.stderr.toString()).toContain("env:QIS_EDGE_LOG_LEVEL");
   });
 
-  it("pack: the same 512 bytes for an observation, the same ERR_OBSERVATION for a bad one", () => {
+  it("pack: the same 512 bytes for an observation, the same ERR_OBSERVATION for a bad one", async () => {
     const good = JSON.stringify({ domain: "hvac", problemClass: "energy-anomaly", outcomeDelta: -0.5, confidence: 0.9, nObservations: 12, timestampMs: 1_700_000_000_000, nodeId: "00112233445566778899aabbccddeeff", seq: 7 });
-    const [d1, b1] = both(["pack"], good);
+    const [d1, b1] = await both(["pack"], good);
     expect(b1!.status).toBe(0);
     expect(b1!.stdout.length).toBe(512);
     expect(b1!.stdout.equals(d1!.stdout)).toBe(true);
     const bad = JSON.stringify({ domain: "hvac", problemClass: "x", outcomeDelta: 2, confidence: "high", nObservations: 1.5, colour: "red" });
-    const [d2, b2] = both(["pack"], bad);
+    const [d2, b2] = await both(["pack"], bad);
     expect(b2!.status).toBe(d2!.status);
     expect(b2!.stderr.toString()).toBe(d2!.stderr.toString());
-    expect(b2!.stderr.toString()).toMatch(/^ERR_OBSERVATION: invalid observation: .*colour/);
+    expect(b2!.stderr.toString()).toBe(
+      [
+        "ERR_OBSERVATION: invalid observation: 4 problems",
+        "  /: must not have additional properties: colour",
+        "  /outcomeDelta: must be <= 1",
+        "  /confidence: must be number",
+        "  /nObservations: must be integer",
+        "",
+      ].join("\n"),
+    );
   });
+});
+
+describe("an agent from the bundle with uplinks.mqtt", () => {
+  afterAll(() => closeBrokers());
+
+  it("loads the MQTT sidecar (qis-edge-mqtt.cjs) only then, and connects to Mosquitto", async () => {
+    const broker = await startBroker();
+    const dir = tempDir();
+    const config = join(dir, "agent.json");
+    writeFileSync(config, JSON.stringify({ log: { level: "info" }, uplinks: { mqtt: { url: broker.url } } }));
+    const env = cleanEnv({ QIS_EDGE_STATE_DIR: dir, QIS_EDGE_STORE_FILE: "none" });
+    const child = spawn(process.execPath, ["--import", REPORT, BUNDLE, "run", "--config", config], { env, stdio: ["ignore", "pipe", "pipe"] });
+    let out = "";
+    child.stdout.on("data", (d: Buffer) => (out += d.toString()));
+    const started = waitForReady(child);
+    expect(await started.ready, started.log()).toBe(true);
+    for (let i = 0; i < 200 && !started.log().includes('"msg":"uplink connected"'); i++) await new Promise((r) => setTimeout(r, 25));
+    expect(started.log()).toContain(`"msg":"uplink connected","uplink":"mqtt","broker":"${broker.url}"`);
+    child.kill("SIGUSR2");
+    for (let i = 0; i < 100 && !out.includes("\n"); i++) await new Promise((r) => setTimeout(r, 20));
+    child.kill("SIGTERM");
+    expect(await exitCode(child)).toBe(0);
+    expect(JSON.parse(out.trim())).toEqual(["qis-sidecar:mqtt"]);
+  }, 30_000);
 });

@@ -4,14 +4,17 @@
  * unit and config are the profile's, and nothing comes from node_modules. The x64 package is
  * also extracted and run: selftest, and an agent on its default config and the profile's Node
  * flags reaching "ready". ARM packages run under QEMU in cross/qemu-test.sh (.ci/run).
- * ARM addons are cross-built by scripts/package.js (cross/build.sh) when missing.
+ * ARM addons are cross-built by scripts/package.js (cross/build.sh) when missing: minutes on a
+ * fresh clone, so every child process here is awaited (test/run-process.ts), never spawnSync,
+ * which would keep the worker from answering vitest past its 60 s RPC timeout.
  */
-import { spawn, spawnSync } from "node:child_process";
+import { spawn } from "node:child_process";
 import { mkdtempSync, readFileSync, readdirSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { runText } from "../run-process.js";
 import { exitCode, waitForReady } from "./agent-process.js";
 
 const root = fileURLToPath(new URL("../../", import.meta.url));
@@ -48,11 +51,11 @@ const ADDON: Record<string, string> = {
 };
 
 describe("device targets", () => {
-  it("are the four profiles, each with a default agent config that `config check` accepts", () => {
+  it("are the four profiles, each with a default agent config that `config check` accepts", async () => {
     expect(profiles.map((p) => p.name).sort()).toEqual(["gateway-x64", "jetson-arm64", "pi-arm64", "pi-armv7"]);
     for (const p of profiles) {
       const file = join(root, "targets", p.agentConfig);
-      const r = spawnSync(process.execPath, [join(root, "dist", "qis-edge.mjs"), "config", "check", "--ignore-env", file], { encoding: "utf8" });
+      const r = await runText(process.execPath, [join(root, "dist", "qis-edge.mjs"), "config", "check", "--ignore-env", file]);
       expect(r.stdout + r.stderr, p.name).toBe(`ok: ${file}\n`);
       // The profile's sizing is what the config says.
       const c = JSON.parse(readFileSync(file, "utf8")) as { store: { capacity: number }; batch: { size: number }; hwm: { send: number; receive: number } };
@@ -68,17 +71,21 @@ describe.each(profiles.map((p) => [p.name, p] as const))("package %s", (name, pr
   const base = `qis-edge-${version}-${name}`;
   const tarball = join(out, `${base}.tar.gz`);
   let listing: string[] = [];
+  let extracted = "";
   let dir = "";
 
-  beforeAll(() => {
-    const r = spawnSync(process.execPath, [join(root, "scripts", "package.js"), "--target", name, "--out", out], { cwd: root, encoding: "utf8", timeout: 600_000 });
+  beforeAll(async () => {
+    const r = await runText(process.execPath, [join(root, "scripts", "package.js"), "--target", name, "--out", out], { cwd: root, timeoutMs: 600_000 });
     expect(r.status, `${r.stdout}${r.stderr}`).toBe(0);
-    listing = spawnSync("tar", ["tzf", tarball], { encoding: "utf8" }).stdout.trim().split("\n");
-    dir = mkdtempSync(join(tmpdir(), "qis-pkg-x-"));
-    expect(spawnSync("tar", ["xzf", tarball, "-C", dir]).status).toBe(0);
-    dir = join(dir, base);
+    listing = (await runText("tar", ["tzf", tarball])).stdout.trim().split("\n");
+    extracted = mkdtempSync(join(tmpdir(), "qis-pkg-x-"));
+    expect((await runText("tar", ["xzf", tarball, "-C", extracted])).status).toBe(0);
+    dir = join(extracted, base);
   }, 600_000);
-  afterAll(() => rmSync(join(dir, ".."), { recursive: true, force: true }));
+  // Not join(dir, ".."): when beforeAll failed early, dir is "" and that would be the cwd's parent.
+  afterAll(() => {
+    if (extracted) rmSync(extracted, { recursive: true, force: true });
+  });
 
   it("lists only what the target needs (tar tzf)", () => {
     const a = profile.nodeArch;
@@ -94,6 +101,7 @@ describe.each(profiles.map((p) => [p.name, p] as const))("package %s", (name, pr
         ADDON[a]!,
         "qis-edge",
         "qis-edge.mjs",
+        "qis-edge-mqtt.cjs",
         "qis-edge.service",
         "target.json",
       ]
@@ -103,9 +111,9 @@ describe.each(profiles.map((p) => [p.name, p] as const))("package %s", (name, pr
     expect(listing.some((f) => f.includes("node_modules"))).toBe(false);
   });
 
-  it("has binaries for the target's architecture (file) and a manifest naming only them", () => {
+  it("has binaries for the target's architecture (file) and a manifest naming only them", async () => {
     for (const f of listing.filter((x) => x.endsWith(".node"))) {
-      const r = spawnSync("file", ["-b", join(dir, "..", f)], { encoding: "utf8" });
+      const r = await runText("file", ["-b", join(dir, "..", f)]);
       expect(r.status, "the `file` command is missing (apt-get install file)").toBe(0);
       expect(r.stdout, f).toMatch(ELF[profile.nodeArch]!);
     }
@@ -125,7 +133,7 @@ describe.each(profiles.map((p) => [p.name, p] as const))("package %s", (name, pr
   });
 
   it.runIf(profile.nodeArch === process.arch)("runs here: selftest, and an agent on the default config reaches ready", async () => {
-    const self = spawnSync(join(dir, "qis-edge"), ["selftest", "--state-dir", dir], { encoding: "utf8", timeout: 60_000 });
+    const self = await runText(join(dir, "qis-edge"), ["selftest", "--state-dir", dir], { timeoutMs: 60_000 });
     expect(self.status, self.stdout + self.stderr).toBe(0);
     // The default config binds 0.0.0.0:5600/5601 and /var/lib/qis-edge: moved to loopback and temp.
     const env = { ...process.env, QIS_EDGE_STATE_DIR: dir, QIS_EDGE_STORE_FILE: join(dir, "store.bin"), QIS_EDGE_PUB_BIND: "tcp://127.0.0.1:*", QIS_EDGE_STORE_BIND: "tcp://127.0.0.1:*" };

@@ -3,7 +3,6 @@
  * (dist/qis-edge.mjs) and from a copy of the bundle's directory alone, away from node_modules
  * (what a device gets). Also: the selftest's embedded vectors are the shared test vectors.
  */
-import { spawnSync } from "node:child_process";
 import { cpSync, existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -11,6 +10,7 @@ import { fileURLToPath } from "node:url";
 import { afterAll, describe, expect, it } from "vitest";
 import { crc32c } from "../../src/packet/crc32c.js";
 import { invalidVectorBytes, VALID_VECTORS } from "../../src/cli/selftest.js";
+import { runText } from "../run-process.js";
 import { createHash } from "node:crypto";
 
 const root = fileURLToPath(new URL("../../", import.meta.url));
@@ -27,26 +27,31 @@ const temp = (): string => {
   return d;
 };
 
-function run(entry: string, args: string[], env: NodeJS.ProcessEnv = {}, cwd = tmpdir()) {
-  const r = spawnSync(process.execPath, [entry, "selftest", ...args], { cwd, encoding: "utf8", timeout: 60_000, env: { ...process.env, ...env } });
+/** Awaited, not spawnSync: a selftest takes seconds on a busy machine, and the worker must keep answering vitest. */
+async function run(entry: string, args: string[], env: NodeJS.ProcessEnv = {}, cwd = tmpdir()) {
+  const r = await runText(process.execPath, [entry, "selftest", ...args], { cwd, timeoutMs: 60_000, env: { ...process.env, ...env } });
   return { status: r.status, stdout: r.stdout, stderr: r.stderr, lines: r.stdout.trim().split("\n") };
 }
 
-function expectAllPass(r: ReturnType<typeof run>): void {
+/** Every check passes; on the fallback, the three that need the addon are SKIPs, counted apart. */
+function expectAllPass(r: Awaited<ReturnType<typeof run>>): void {
   expect(r.status, `stdout:\n${r.stdout}\nstderr:\n${r.stderr}`).toBe(0);
   const checks = r.lines.slice(0, -1);
-  expect(checks.map((l) => l.split(":")[0])).toEqual(["PASS addon", "PASS layout", "PASS vectors/native", "PASS vectors/fallback", "PASS synth", "PASS store", "PASS zeromq", "PASS curve", "PASS store-file"]);
-  expect(r.lines.at(-1)).toMatch(/^selftest: all 9 checks passed/);
+  const fallback = r.lines[0]!.startsWith("PASS addon: TypeScript fallback in use");
+  const needAddon = ["vectors/native", "synth", "store"];
+  const names = ["addon", "layout", "vectors/native", "vectors/fallback", "synth", "store", "zeromq", "curve", "store-file"];
+  expect(checks.map((l) => l.split(":")[0])).toEqual(names.map((n) => `${fallback && needAddon.includes(n) ? "SKIP" : "PASS"} ${n}`));
+  expect(r.lines.at(-1)).toMatch(fallback ? /^selftest: 6 passed, 3 skipped: vectors\/native, synth, store \(/ : /^selftest: all 9 checks passed/);
 }
 
 describe("qis-edge selftest", () => {
-  it("passes from dist/ (bin/qis-edge.js)", () => {
-    expectAllPass(run(BIN, requireNative));
+  it("passes from dist/ (bin/qis-edge.js)", async () => {
+    expectAllPass(await run(BIN, requireNative));
   });
 
-  it("passes from the bundle", () => {
+  it("passes from the bundle", async () => {
     expect(existsSync(BUNDLE), "dist/qis-edge.mjs is missing: npm run build").toBe(true);
-    const r = run(BUNDLE, requireNative);
+    const r = await run(BUNDLE, requireNative);
     expectAllPass(r);
     if (requireNative.length > 0) {
       expect(r.stdout).toContain(`native addon loaded from ${join(root, "dist", "prebuilds")}`);
@@ -55,72 +60,75 @@ describe("qis-edge selftest", () => {
     }
   });
 
-  it("passes from a copy of the bundle's directory with no node_modules anywhere above it", () => {
+  it("passes from a copy of the bundle's directory with no node_modules anywhere above it", async () => {
     const dir = temp();
     cpSync(BUNDLE, join(dir, "qis-edge.mjs"));
     cpSync(join(root, "dist", "build"), join(dir, "build"), { recursive: true });
     if (existsSync(join(root, "dist", "prebuilds"))) cpSync(join(root, "dist", "prebuilds"), join(dir, "prebuilds"), { recursive: true });
-    const r = run(join(dir, "qis-edge.mjs"), [...requireNative, "--state-dir", dir], {}, dir);
+    const r = await run(join(dir, "qis-edge.mjs"), [...requireNative, "--state-dir", dir], {}, dir);
     expectAllPass(r);
     expect(r.stdout).toContain(`store file in ${dir}`);
   });
 
-  it("passes on the fallback and says so (QIS_EDGE_NO_NATIVE=1)", () => {
-    const r = run(BUNDLE, [], { QIS_EDGE_NO_NATIVE: "1" });
+  it("passes on the fallback and says so (QIS_EDGE_NO_NATIVE=1)", async () => {
+    const r = await run(BUNDLE, [], { QIS_EDGE_NO_NATIVE: "1" });
     expectAllPass(r);
     expect(r.lines[0]).toMatch(/^PASS addon: TypeScript fallback in use: disabled by QIS_EDGE_NO_NATIVE=1/);
-    expect(r.lines[2]).toMatch(/^PASS vectors\/native: skipped/);
-    expect(r.lines[4]).toBe("PASS synth: TypeScript path only (the native addon is not loaded)");
-    expect(r.lines[5]).toBe("PASS store: TypeScript path only (the native addon is not loaded)");
+    expect(r.lines[2]).toBe("SKIP vectors/native: the native addon is not loaded (see addon)");
+    expect(r.lines[4]).toBe("SKIP synth: the native addon is not loaded: no C path to compare the TypeScript path with");
+    expect(r.lines[5]).toBe("SKIP store: the native addon is not loaded: no C path to compare the TypeScript path with");
     // ... but not when the addon is required.
-    const strict = run(BUNDLE, ["--require-native"], { QIS_EDGE_NO_NATIVE: "1" });
+    const strict = await run(BUNDLE, ["--require-native"], { QIS_EDGE_NO_NATIVE: "1" });
     expect(strict.status).toBe(1);
     expect(strict.lines[0]).toMatch(/^FAIL addon: .*--require-native/);
-    expect(strict.lines.at(-1)).toBe("selftest: 1 of 9 checks failed: addon");
+    expect(strict.lines.at(-1)).toBe("selftest: 1 of 9 checks failed: addon (5 passed, 3 skipped: vectors/native, synth, store)");
   });
 
-  it("exits 1 with one FAIL line when the state directory is not writable", () => {
-    const r = run(BUNDLE, ["--state-dir", join(temp(), "missing", "dir")]);
+  it("exits 1 with one FAIL line when the state directory is not writable", async () => {
+    const r = await run(BUNDLE, ["--state-dir", join(temp(), "missing", "dir")]);
     expect(r.status).toBe(1);
     expect(r.lines.find((l) => l.startsWith("FAIL store-file: cannot create a directory in"))).toBeDefined();
-    expect(r.lines.at(-1)).toBe("selftest: 1 of 9 checks failed: store-file");
+    expect(r.lines.at(-1)).toMatch(/^selftest: 1 of 9 checks failed: store-file \((8 passed|5 passed, 3 skipped: vectors\/native, synth, store)\)$/);
   });
 
-  it("refuses bad usage with exit 2 and has --help", () => {
-    const bad = run(BUNDLE, ["--timeout", "soon"]);
+  it("refuses bad usage with exit 2 and has --help", async () => {
+    const bad = await run(BUNDLE, ["--timeout", "soon"]);
     expect(bad.status).toBe(2);
     expect(bad.stderr).toMatch(/^ERR_USAGE: --timeout/);
-    const help = run(BUNDLE, ["--help"]);
+    const help = await run(BUNDLE, ["--help"]);
     expect(help.status).toBe(0);
     expect(help.stdout).toMatch(/^Usage: qis-edge selftest/);
   });
 });
 
 describe("the bundle's other commands", () => {
-  it("runs the demo, whose agent workers are the bundle itself", () => {
-    const r = spawnSync(process.execPath, [BUNDLE, "demo", "--duration", "3", "--nodes", "2"], { cwd: temp(), encoding: "utf8", timeout: 60_000 });
+  it("runs the demo, whose agent workers are the bundle itself", async () => {
+    const r = await runText(process.execPath, [BUNDLE, "demo", "--duration", "3", "--nodes", "2"], { cwd: temp(), timeoutMs: 60_000 });
     expect(r.status, r.stdout + r.stderr).toBe(0);
     expect(r.stdout).toMatch(/stopped: 2 agents closed \(n1 code 0, n2 code 0\)/);
   });
 
-  it("validates configs and observations exactly like dist/ (the bundle trims typebox)", () => {
+  it("validates configs and observations exactly like dist/ (the bundle trims typebox)", async () => {
     const dir = temp();
     const bad = join(dir, "bad.json");
     writeFileSync(bad, JSON.stringify({ store: { capactiy: 5 }, peers: [{ pub: "udp://x" }], batch: { size: 0 }, synth: { maxHops: 300, minDelta: -1 }, log: { level: "loud" } }));
     const obs = JSON.stringify({ domain: "", problemClass: "x", outcomeDelta: 2, confidence: -1, nObservations: 1.5, tokens: ["a", "b", "c", "d", "e", "f"] });
-    const both = (args: string[], input?: string) =>
-      [BIN, BUNDLE].map((entry) => {
-        const r = spawnSync(process.execPath, [entry, ...args], { cwd: dir, encoding: "utf8", input, env: { ...process.env, QIS_EDGE_LOG_LEVEL: "" } });
-        return { status: r.status, stdout: r.stdout, stderr: r.stderr };
-      });
+    const both = async (args: string[], input?: string) => {
+      const results = [];
+      for (const entry of [BIN, BUNDLE]) {
+        const r = await runText(process.execPath, [entry, ...args], { cwd: dir, ...(input === undefined ? {} : { input }), env: { ...process.env, QIS_EDGE_LOG_LEVEL: "" } });
+        results.push({ status: r.status, stdout: r.stdout, stderr: r.stderr });
+      }
+      return results;
+    };
     for (const [args, input] of [[["config", "check", "--ignore-env", bad]], [["config", "schema"]], [["config", "show", "--ignore-env"]], [["pack", "--hex"], obs]] as [string[], string?][]) {
-      const [dist, bundle] = both(args, input);
+      const [dist, bundle] = await both(args, input);
       expect(bundle, args.join(" ")).toEqual(dist);
     }
   });
 
-  it("prints the package's version", () => {
-    const r = spawnSync(process.execPath, [BUNDLE, "--version"], { encoding: "utf8" });
+  it("prints the package's version", async () => {
+    const r = await runText(process.execPath, [BUNDLE, "--version"]);
     expect(r.stdout).toBe(`${(JSON.parse(readFileSync(join(root, "package.json"), "utf8")) as { version: string }).version}\n`);
   });
 });
@@ -147,10 +155,10 @@ describe("selftest's embedded vectors", () => {
 });
 
 describe("the bundle", () => {
-  it("is one minified ESM file under 400 kB, with one zeromq addon beside it", () => {
+  it("is one minified ESM file under 450 kB, with one zeromq addon beside it", () => {
     const bytes = statSync(BUNDLE).size;
     console.log(`[ship] dist/qis-edge.mjs: ${bytes} bytes (${(bytes / 1024).toFixed(1)} KiB)`);
-    expect(bytes).toBeLessThanOrEqual(400_000);
+    expect(bytes).toBeLessThanOrEqual(450_000); // docs/decisions.md, "The bundle's budget"
     const manifest = JSON.parse(readFileSync(join(root, "dist", "build", "manifest.json"), "utf8")) as Record<string, string>;
     expect(Object.keys(manifest)).toHaveLength(1);
     const [key, file] = Object.entries(manifest)[0]!;

@@ -23,6 +23,13 @@ interface Bad {
   path?: string;
 }
 
+/** The request's "hvXac" with the X replaced by 0xED, a byte that is not UTF-8 there. */
+function badByte(bytes: Buffer): Buffer {
+  const b = Buffer.from(bytes);
+  b[b.indexOf("hvXac") + 2] = 0xed;
+  return b;
+}
+
 function badInputs(framing: Framing): Bad[] {
   const f = (v: unknown) => frame(framing, v);
   const common: Bad[] = [
@@ -37,6 +44,7 @@ function badInputs(framing: Framing): Bad[] {
     { what: "missing field", bytes: f({ op: "observe", id: "w5", domain: "hvac", problemClass: "x", confidence: 0.5, nObservations: 1 }), code: "ERR_OBSERVATION", id: "w5" },
     { what: "field the agent sets", bytes: f(obs(0, { id: "w6", seq: 5 })), code: "ERR_OBSERVATION", id: "w6", path: "/seq" },
     { what: "domain that is no address token", bytes: f(obs(0, { id: "w7", domain: "!!!" })), code: "ERR_OBSERVATION", id: "w7", path: "/domain" },
+    { what: "a NUL in the domain", bytes: f(obs(0, { id: "w8", domain: "hv\u0000ac" })), code: "ERR_OBSERVATION", id: "w8", path: "/domain" },
     { what: "query limit out of range", bytes: f({ op: "query", id: "q1", limit: 0 }), code: "ERR_STDIO_REQUEST", id: "q1", path: "/limit" },
     { what: "query since of the wrong type", bytes: f({ op: "query", id: "q2", since: "a" }), code: "ERR_STDIO_REQUEST", id: "q2", path: "/since" },
     { what: "subscribe without pattern", bytes: f({ op: "subscribe", id: "s1" }), code: "ERR_STDIO_REQUEST", id: "s1" },
@@ -46,7 +54,8 @@ function badInputs(framing: Framing): Bad[] {
   if (framing === "ndjson") {
     return [
       { what: "malformed JSON", bytes: Buffer.from('{"op":"observe",\n'), code: "ERR_STDIO_SYNTAX" },
-      { what: "not JSON at all", bytes: Buffer.from([0xff, 0xfe, 0x7b, 0x0a]), code: "ERR_STDIO_SYNTAX" },
+      { what: "not UTF-8 (nor JSON)", bytes: Buffer.from([0xff, 0xfe, 0x7b, 0x0a]), code: "ERR_STDIO_UTF8" },
+      { what: "invalid UTF-8 in a field", bytes: badByte(f(obs(0, { id: "u1", domain: "hvXac" }))), code: "ERR_STDIO_UTF8", path: "/domain" },
       { what: "an array", bytes: Buffer.from("[1,2]\n"), code: "ERR_STDIO_NOT_OBJECT" },
       { what: "a string", bytes: Buffer.from('"observe"\n'), code: "ERR_STDIO_NOT_OBJECT" },
       { what: "null", bytes: Buffer.from("null\n"), code: "ERR_STDIO_NOT_OBJECT" },
@@ -64,6 +73,7 @@ function badInputs(framing: Framing): Bad[] {
     { what: "an integer", bytes: f(7), code: "ERR_STDIO_NOT_OBJECT" },
     { what: "a byte string", bytes: f(Buffer.from("observe")), code: "ERR_STDIO_NOT_OBJECT" },
     { what: "oversize frame", bytes: rawFrame(Buffer.alloc(70_000, 0xa1)), code: "ERR_STDIO_OVERSIZE" },
+    { what: "invalid UTF-8 in a text string", bytes: badByte(f(obs(0, { id: "u1", domain: "hvXac" }))), code: "ERR_STDIO_UTF8", path: "/domain" },
     ...common,
   ];
 }

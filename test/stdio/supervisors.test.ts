@@ -2,10 +2,11 @@
  * The example supervisors (examples/supervisor.c, built with the machine's cc, and
  * examples/supervisor.py) each drive a real agent; and an agent whose parent dies exits.
  */
-import { execFileSync, spawn, spawnSync } from "node:child_process";
+import { spawn } from "node:child_process";
 import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { afterEach, beforeAll, describe, expect, it } from "vitest";
+import { runText } from "../run-process.js";
 import { alive, bin, cleanupAll, root, tempDir, track, waitUntil, writeConfig } from "./helpers.js";
 
 afterEach(cleanupAll);
@@ -35,15 +36,13 @@ function runSupervisor(cmd: string, args: string[], timeoutMs = 60_000): Promise
 
 describe("examples/supervisor.c (cbor framing)", () => {
   let exe = "";
-  beforeAll(() => {
-    const cc = spawnSync("sh", ["-c", "command -v cc"], { encoding: "utf8" }).stdout.trim();
+  // Compiled by an awaited child: a busy machine takes seconds, and the worker must keep answering vitest.
+  beforeAll(async () => {
+    const cc = (await runText("sh", ["-c", "command -v cc"])).stdout.trim();
     if (cc === "") throw new Error("no C compiler (cc) on PATH: the C supervisor example cannot be built");
     exe = join(tempDir("qis-sup-c-"), "supervisor");
-    try {
-      execFileSync(cc, ["-std=c99", "-O2", "-Wall", "-Wextra", "-Werror", "-pedantic", "-o", exe, join(root, "examples/supervisor.c")], { stdio: "pipe" });
-    } catch (e) {
-      throw new Error(`cc failed on examples/supervisor.c:\n${String((e as { stderr?: Buffer }).stderr ?? e)}`);
-    }
+    const r = await runText(cc, ["-std=c99", "-O2", "-Wall", "-Wextra", "-Werror", "-pedantic", "-o", exe, join(root, "examples/supervisor.c")]);
+    if (r.status !== 0) throw new Error(`cc failed on examples/supervisor.c:\n${r.error?.message ?? r.stderr}`);
   });
 
   it("builds with -Werror and drives an agent: 5,000 observations acked, synthesis events read, agent exits 0", async () => {

@@ -15,11 +15,12 @@ import { QisError } from "../../errors.js";
 import { FLAG_LEGACY, OFFSETS, PACKET_SIZE, codec, type PacketView } from "../../packet/index.js";
 import { readF32 } from "../../packet/bytes.js";
 import { murmur3x86_128 } from "../../packet/murmur3.js";
+import { findTextFault, textRule } from "../../util/text.js";
 
 export const LegacyErrorCode = {
   /** a legacy message that is not exactly two frames (topic, payload) */
   FRAMES: "ERR_LEGACY_FRAMES",
-  /** payload shorter than the 28-byte struct, text longer than MAX_LEGACY_TEXT, not UTF-8, or not `domain|node_id|context_hash` */
+  /** payload shorter than the 28-byte struct, text longer than MAX_LEGACY_TEXT, not UTF-8, not `domain|node_id|context_hash`, or a control character in one of them */
   PAYLOAD: "ERR_LEGACY_PAYLOAD",
   /** topic not UTF-8, not `qis.<payload domain>.d<bucket>`, or a bucket no double near the payload's delta gives */
   TOPIC: "ERR_LEGACY_TOPIC",
@@ -180,6 +181,15 @@ export function legacyTopicFor(view: PacketView): string {
   return topicOf(view, view.outcomeDelta);
 }
 
+/**
+ * n_observations as the legacy i32 carries it: above 2^31 - 1 it is sent as 2^31 - 1. Both ways
+ * out (the legacy PUB's struct and the legacy store's JSON replies) go through this, so that a
+ * reference node sees one count for one packet.
+ */
+export function legacyCount(nObservations: number): number {
+  return Math.min(nObservations, I32_MAX);
+}
+
 function hexAt(buf: Uint8Array, at: number): string {
   return Buffer.from(buf.buffer, buf.byteOffset + at, ID_SIZE).toString("hex");
 }
@@ -198,7 +208,7 @@ export function encodeLegacy(view: PacketView): [topic: Buffer, payload: Buffer]
   const payload = Buffer.allocUnsafe(LEGACY_STRUCT_SIZE + text.length);
   payload.writeFloatBE(delta, 0);
   payload.writeFloatBE(view.confidence, 4);
-  payload.writeInt32BE(Math.min(view.nObservations, I32_MAX), 8);
+  payload.writeInt32BE(legacyCount(view.nObservations), 8);
   payload.writeDoubleBE(view.timestampMs / 1000, 12);
   payload.writeDoubleBE(0, 20);
   payload.write(text, LEGACY_STRUCT_SIZE, "latin1"); // ASCII: a token and hex digits
@@ -271,6 +281,11 @@ export function decodeLegacy(
   if (parts.length !== 3)
     fail(LegacyErrorCode.PAYLOAD, `payload text ${show(text)} has ${parts.length} "|"-separated fields: expected domain|node_id|context_hash`);
   const [domain, nodeText, contextText] = parts as [string, string, string];
+  // A NUL or another control character is refused, not hashed or normalised into an id.
+  for (const [name, field] of [["domain", domain], ["node_id", nodeText], ["context_hash", contextText]] as const) {
+    const fault = findTextFault(field, "identifier");
+    if (fault !== null) fail(LegacyErrorCode.PAYLOAD, `payload text field ${name} ${show(field)} contains ${fault.what}: expected ${textRule("identifier")}`);
+  }
 
   // Topic: qis.<domain>.d<bucket>, with the payload's domain.
   let topicText: string;

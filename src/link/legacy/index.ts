@@ -6,6 +6,7 @@ export {
   LEGACY_STRUCT_SIZE,
   LegacyError,
   LegacyErrorCode,
+  legacyCount,
   legacyPrefixes,
   legacyTopicFor,
   MAX_LEGACY_TEXT,

@@ -3,7 +3,8 @@
  * is a legacy topic prefix (UTF-8), the reply the JSON array of the last `replyLimit` packets
  * whose legacy topic starts with it, oldest first, each
  * `{"domain": …, "outcome_delta": …, "confidence": …, "n_observations": …}`, formatted as
- * Python's json.dumps does (docs/legacy.md).
+ * Python's json.dumps does (docs/legacy.md); n_observations clamped to the i32 the legacy PUB
+ * sends (legacyCount).
  */
 import * as zmq from "zeromq";
 import { LEGACY_MAX_FRAME } from "../zmq/limits.js";
@@ -12,7 +13,7 @@ import { OFFSETS } from "../../packet/index.js";
 import { shortestF32 } from "../../packet/json.js";
 import type { PacketStore } from "../../store/index.js";
 import { isValidAddress } from "../../address/index.js";
-import { LegacyError, LegacyErrorCode, writeLegacyTopic } from "./codec.js";
+import { LegacyError, LegacyErrorCode, legacyCount, writeLegacyTopic } from "./codec.js";
 
 export interface LegacyStoreServerOptions {
   /** packets per reply, 1..10000 (default 50, as the reference nodes) */
@@ -162,7 +163,7 @@ export class LegacyStoreServer {
       n++;
       this.#delta[slot] = readF32(buf, offset + OFFSETS.outcome_delta);
       this.#confidence[slot] = readF32(buf, offset + OFFSETS.confidence);
-      this.#count[slot] = readU32(buf, offset + OFFSETS.n_observations);
+      this.#count[slot] = legacyCount(readU32(buf, offset + OFFSETS.n_observations));
       // The domain is topic[4, len - 6).
       const domainLen = len - 10;
       this.#domainLen[slot] = domainLen;

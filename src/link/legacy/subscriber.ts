@@ -143,10 +143,9 @@ export class LegacySubscriber {
     const out = this.#out;
     try {
       if (frames.length !== 2 || topic === undefined || payload === undefined) {
-        throw new LegacyError(
-          LegacyErrorCode.FRAMES,
-          `${this.#opts.name}: a legacy message has ${frames.length} frame(s): expected 2 (topic, payload)`,
-        );
+        // No peer name here, as in decodeLegacy's errors: onInvalid is per peer, and the agent
+        // puts the name in front of every refusal.
+        throw new LegacyError(LegacyErrorCode.FRAMES, `a legacy message has ${frames.length} frame(s): expected 2 (topic, payload)`);
       }
       decodeLegacy(topic, payload, out, 0, this.#ttlS === undefined ? undefined : { ttlS: this.#ttlS });
     } catch (error) {
