@@ -22,9 +22,9 @@ import { median, table } from "./lib/harness.js";
 const NODE = fileURLToPath(new URL("./lib/e2e-node.js", import.meta.url));
 const N = Number(process.env.QIS_BENCH_E2E_N ?? 200_000);
 const ROUNDS = Number(process.env.QIS_BENCH_E2E_ROUNDS ?? 5);
-const PINGS = 400;
+const PINGS = 800;
 const PING_MS = 5;
-const LAT_SLICES = 8;
+const LAT_SLICES = 16;
 const hr = () => process.hrtime.bigint();
 
 function start(role, ...args) {
@@ -177,11 +177,12 @@ async function main() {
   const rawLat = [];
   const qisLat = [];
   const curveLat = [];
-  for (let k = 0; k < LAT_SLICES; k++) {
-    rawLat.push(...(await r.latency(PINGS / LAT_SLICES)));
-    qisLat.push(...(await lat.latency(PINGS / LAT_SLICES)));
-    curveLat.push(...(await latC.latency(PINGS / LAT_SLICES)));
-  }
+  // The order turns round every slice (raw, plain, CURVE; then CURVE, plain, raw; ...): a slice
+  // can be slowed by the one before it (the previous pair's sweeps and GC), which must not always
+  // fall on the same side.
+  const slice = PINGS / LAT_SLICES;
+  const sides = [async () => rawLat.push(...(await r.latency(slice))), async () => qisLat.push(...(await lat.latency(slice))), async () => curveLat.push(...(await latC.latency(slice)))];
+  for (let k = 0; k < LAT_SLICES; k++) for (const side of k % 2 === 0 ? sides : [...sides].reverse()) await side();
   lat.close();
   latC.close();
   const q = await agents({});
@@ -209,7 +210,7 @@ async function main() {
   const qisP50 = pct(qisLat, 50);
   const ok = (b) => (b ? "**pass**" : "**miss**");
   const md = [
-    `Two processes per side over TCP loopback. Throughput: a burst of ${N.toLocaleString("en")} packets, from "go" to the receiver holding all of them (the sender's packets are encoded before each round into one buffer reused from round to round, and handed to \`publish()\` 1,024 at a time); median of ${ROUNDS} interleaved rounds after one warm-up round each. Latency: ${PINGS} messages, one every ${PING_MS} ms, in ${LAT_SLICES} slices alternated between raw, qis-edge and qis-edge with CURVE, after one uncounted round of ${PINGS} on each side.`,
+    `Two processes per side over TCP loopback. Throughput: a burst of ${N.toLocaleString("en")} packets, from "go" to the receiver holding all of them (the sender's packets are encoded before each round into one buffer reused from round to round, and handed to \`publish()\` 1,024 at a time); median of ${ROUNDS} interleaved rounds after one warm-up round each. Latency: ${PINGS} messages, one every ${PING_MS} ms, in ${LAT_SLICES} slices alternated between raw, qis-edge and qis-edge with CURVE (the order reversed every slice), after one uncounted round of ${PINGS} on each side.`,
     "",
     table(
       ["", "raw zeromq.js (1 packet/message)", "qis-edge agents", "ratio", "target"],
@@ -234,6 +235,7 @@ async function main() {
     ),
     "",
     `Rounds with CURVE (packets/s): ${curveRates.map(fmtRate).join(", ")}. CPU per packet with CURVE (median): sender ${qc.cpu()[0].toFixed(2)} µs, receiver ${qc.cpu()[1].toFixed(2)} µs. Latency samples with CURVE: ${curveLat.length}.`,
+    `Receiver with CURVE after the last round: ${JSON.stringify(qc.stats())}.`,
     `CPU per packet (median over the rounds, warm-up included): sender ${q.cpu()[0].toFixed(2)} µs (store with verify, synthesis, batching, send), receiver ${q.cpu()[1].toFixed(2)} µs (receive, verify, store, synthesis).`,
     `Receiver after the last round: ${JSON.stringify(q.stats())}. Latency samples: raw ${rawLat.length}, qis-edge ${qisLat.length}.`,
   ];

@@ -169,7 +169,7 @@ async function agent(kind, synth, peer, security) {
           if (a.counters.received >= expect) {
             clearInterval(poll);
             const cpu = process.cpuUsage(cpu0);
-            send({ event: "done", t: String(hr()), cpuUs: (cpu.user + cpu.system) / m.n, stats: { received: a.counters.received, synthOffered: a.synth.counters.offered, invalid: a.stats().peers[0].invalidPackets, gaps: a.stats().peers[0].gaps } });
+            send({ event: "done", t: String(hr()), cpuUs: (cpu.user + cpu.system) / m.n, stats: { received: a.counters.received, synthOffered: a.synth.counters.offered, invalid: a.stats().peers[0].invalidPackets, gaps: a.stats().peers[0].gaps, caughtUp: a.stats().peers[0].caughtUpPackets } });
           }
         }, 1);
       } else if (m.op === "collect") send({ event: "synth", synth });

@@ -43,6 +43,7 @@ const num = (min: number, max: number, d: number, what: string) =>
 const obj = <P extends TProperties>(description: string, properties: P) =>
   Type.Optional(Type.Object(properties, { additionalProperties: false, description }));
 const CONNECT_T = Type.String({ pattern: CONNECT });
+const Z85_KEY_T = Type.String({ pattern: Z85_KEY });
 const M = MQTT_DEFAULTS;
 const file = (what: string) =>
   Type.Optional(Type.Union([Type.String({ minLength: 1 }), Type.Null()], { default: null, description: `${what}; relative to the working directory. Default: null.` }));
@@ -222,7 +223,7 @@ export const AgentConfigSchema = Type.Object(
         Type.Array(Type.String({ minLength: 1 }), {
           maxItems: 1024,
           default: [],
-          description: "Client keys let in besides the peers' publicKeys: a Z85 key, or a file (relative to the working directory) of keys, one per line, # comments. Default: [].",
+          description: "Client keys let in besides the peers' publicKeys: a Z85 key, or a file (relative to the working directory) of keys, one per line; # starts a comment at the start of a line or after a space (Z85 keys may contain #). Default: [].",
         }),
       ),
     }),
@@ -350,7 +351,10 @@ export function envProblems(overrides: EnvOverride[]): ConfigProblem[] {
     if (o.name === "QIS_EDGE_PEERS") {
       (o.value as Rec[]).forEach((peer, i) => {
         for (const k of ["pub", "store"] as const) {
-          if (peer[k] !== undefined && !Check(CONNECT_T, peer[k])) problems.push({ path, expected: `[legacy:]PUB[|STORE],...: ${describeSchema(CONNECT_T as unknown as Schema)}`, found: `item ${i + 1} ${describeFound(peer[k])}` });
+          if (peer[k] !== undefined && !Check(CONNECT_T, peer[k])) problems.push({ path, expected: `[legacy:]PUB[|STORE[|KEY]],...: ${describeSchema(CONNECT_T as unknown as Schema)}`, found: `item ${i + 1} ${describeFound(peer[k])}` });
+        }
+        if (peer.publicKey !== undefined && !Check(Z85_KEY_T, peer.publicKey)) {
+          problems.push({ path, expected: `[legacy:]PUB[|STORE[|KEY]],...: KEY ${PATTERN_TEXT.get(Z85_KEY)!}`, found: `item ${i + 1} ${describeFound(peer.publicKey)}` });
         }
       });
       continue;

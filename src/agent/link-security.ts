@@ -28,7 +28,7 @@ export function curveConfigured(c: Pick<AgentConfig, "security">): boolean {
   return c.security.mode !== "insecure" && c.security.secretKeyFile !== null;
 }
 
-/** The keys `security.allow` names: Z85 keys as they are, files read (one key per line, # comments). */
+/** The keys `security.allow` names: Z85 keys as they are, files read (one key per line; "#" comments a line, or the rest of one after a space). */
 export function readAllowList(entries: readonly string[]): string[] {
   const keys: string[] = [];
   for (const entry of entries) {
@@ -43,7 +43,10 @@ export function readAllowList(entries: readonly string[]): string[] {
       throw new KeyError("ERR_ALLOW_FILE", `security.allow: cannot read ${entry}: ${(cause as NodeJS.ErrnoException).code ?? String(cause)}`, { cause });
     }
     text.split("\n").forEach((raw, i) => {
-      const line = raw.replace(/#.*/, "").trim();
+      // Z85 has "#" in its alphabet: a line that is a key is one, even when it starts with "#";
+      // otherwise "#" starts a comment at the start of the line or after a space.
+      const whole = raw.trim();
+      const line = Z85_KEY.test(whole) ? whole : raw.replace(/(^|\s)#.*$/, "").trim();
       if (line === "") return;
       if (!Z85_KEY.test(line)) throw new KeyError("ERR_ALLOW_FILE", `security.allow: ${entry}:${i + 1}: expected a CURVE public key (40 characters of Z85), found ${JSON.stringify(line.slice(0, 60))}`);
       keys.push(line);
@@ -72,6 +75,8 @@ export async function openLinkSecurity(c: AgentConfig, log: Logger): Promise<Lin
   if (!zmq.capability.curve) {
     throw new QisError("ERR_CURVE_UNAVAILABLE", `this libzmq ${zmq.version} was built without CURVE (zmq.capability.curve is false): install a libzmq linked with libsodium, or set security.mode "insecure"`);
   }
+  const plainLegacy = [c.legacy.pub, c.legacy.rep].filter((b): b is string => b !== null && !isLocalBind(b));
+  if (plainLegacy.length > 0) log.warn("plain legacy endpoints", { endpoints: plainLegacy, reason: "the reference nodes have no CURVE: anyone who reaches these reads our packets and queries the store" });
   const file = c.security.secretKeyFile!;
   const keys = loadOrCreateKeys(file);
   if (keys.created) log.info("curve key created", { file, publicKey: keys.publicKey });

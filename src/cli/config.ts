@@ -30,7 +30,8 @@ Environment overrides (they win over the file; an empty value counts as unset):
 ${envLines}
 
   QIS_EDGE_PEERS replaces the file's peers: comma-separated, each the peer's pub endpoint and
-  optionally "|" and its store endpoint, e.g. tcp://10.0.0.2:5600|tcp://10.0.0.2:5601; or
+  optionally "|" and its store endpoint, e.g. tcp://10.0.0.2:5600|tcp://10.0.0.2:5601, and
+  optionally "|" and its CURVE public key (PUB|STORE|KEY, or PUB||KEY without a store); or
   "legacy:" and a reference-Python node's pub endpoint (no store), e.g. legacy:tcp://10.0.0.7:5556.
   "none" is null: for store.bind not served, for store.file memory only.
 

@@ -76,6 +76,26 @@ describe("message size limits", () => {
   }, 60_000);
 });
 
+describe("message size limits on catch-up", () => {
+  it("a 1 GiB reply from a hostile store leaves the agent's RSS within 32 MiB of its baseline", async () => {
+    const pub = new zmq.Publisher({ linger: 0 });
+    const router = new zmq.Router({ linger: 0, sendTimeout: 0 });
+    sockets.push(pub, router);
+    await pub.bind("tcp://127.0.0.1:*");
+    await router.bind("tcp://127.0.0.1:*");
+    const w = await startWorker(testConfig({ peers: [{ name: "hostile", pub: pub.lastEndpoint!, store: router.lastEndpoint! }] }));
+    const baseline = rssMiB(w.child.pid!);
+    const [id, h] = await router.receive(); // its first catch-up query
+    const reply = encodeReply(decodeQuery([h!, Buffer.from("qis.>")]).id, 1, 2 ** 21, 2 ** 21, 2 ** 21);
+    await router.send([id!, reply, Buffer.alloc(GiB)]);
+    await new Promise((r) => setTimeout(r, 1500));
+    const after = rssMiB(w.child.pid!);
+    expect(after - baseline, `baseline ${baseline.toFixed(1)} MiB, after ${after.toFixed(1)} MiB`).toBeLessThan(32);
+    const { stats } = await w.request<{ stats: { peers: { caughtUpPackets: number }[] } }>("stats");
+    expect(stats.peers[0]!.caughtUpPackets).toBe(0);
+  }, 60_000);
+});
+
 /** A peer whose PUB is plain and whose store answers every query with `answer`. */
 async function hostileStore(answer: (q: { since: number; limit: number; n: number }) => Buffer[]): Promise<{ pub: string; store: string; queries: { since: number; limit: number; at: number }[] }> {
   const pub = new zmq.Publisher({ linger: 0 });

@@ -318,10 +318,24 @@ describe("environment overrides", () => {
     expect(catchError(() => resolve({}, { QIS_EDGE_STORE_CAPACITY: "-1" }), ConfigError).source).toBe("env");
   });
 
-  it("a peer item with two | is refused whole", () => {
-    expect(problems({}, { QIS_EDGE_PEERS: "tcp://a:1|tcp://a:2|tcp://a:3" })).toEqual([
-      { path: "env:QIS_EDGE_PEERS", expected: expect.stringContaining("PUB[|STORE]") as unknown as string, found: 'item 1 "tcp://a:1|tcp://a:2|tcp://a:3"' },
+  it("a peer item with three | is refused whole", () => {
+    expect(problems({}, { QIS_EDGE_PEERS: "tcp://a:1|tcp://a:2|k|x" })).toEqual([
+      { path: "env:QIS_EDGE_PEERS", expected: expect.stringContaining("PUB[|STORE[|KEY]]") as unknown as string, found: 'item 1 "tcp://a:1|tcp://a:2|k|x"' },
     ]);
+  });
+
+  it("a peer item may carry the peer's CURVE key: PUB|STORE|KEY or PUB||KEY", () => {
+    const key = "LbF*x>Nu(P]=:WH:SnV%zV&qn5yX3e>?ihBAA:c7";
+    const c = resolve({ security: { mode: "curve" } }, { QIS_EDGE_PEERS: `tcp://a:1|tcp://a:2|${key},tcp://b:1||${key}` });
+    expect(c.peers.map((p) => [p.pub, p.store, p.publicKey])).toEqual([
+      ["tcp://a:1", "tcp://a:2", key],
+      ["tcp://b:1", null, key],
+    ]);
+    expect(problems({}, { QIS_EDGE_PEERS: "tcp://a:1|tcp://a:2|tcp://a:3" })).toEqual([
+      { path: "env:QIS_EDGE_PEERS", expected: expect.stringContaining("KEY a CURVE public key") as unknown as string, found: 'item 1 "tcp://a:3"' },
+    ]);
+    // With CURVE, an env peer without a key is refused like a file one.
+    expect(problems({ security: { mode: "curve" } }, { QIS_EDGE_PEERS: "tcp://a:1" }).map((p) => p.path)).toEqual(["env:QIS_EDGE_PEERS"]);
   });
 
   it("two env peers with one pub endpoint clash by name", () => {

@@ -79,6 +79,48 @@ describe("CURVE with an allowlist", () => {
     expect(answer.ok && answer.reply.count).toBe(1);
   });
 
+  it("denials are counted per key and logged on the 1st, 10th, 100th... of each key only", async () => {
+    const ka = keyFile();
+    const lines: Record<string, unknown>[] = [];
+    const logger = createLogger({ level: "warn", stream: { write: (l: string) => lines.push(JSON.parse(l) as Record<string, unknown>) } });
+    const a = await createAgent(resolveConfig(testConfig({ security: { secretKeyFile: ka.file } }), { env: {} }), { logger });
+    const stranger = zmq.curveKeyPair();
+    // A refused client does not retry (libzmq stops after the ZAP error): 20 clients, one key.
+    for (let i = 0; i < 20; i++) {
+      const d = new zmq.Dealer({ linger: 0, curveServerKey: ka.publicKey, curvePublicKey: stranger.publicKey, curveSecretKey: stranger.secretKey });
+      sockets.push(d);
+      d.connect(a.endpoints.store!);
+    }
+    await waitFor(() => (a.stats().security.deniedKeys[stranger.publicKey] ?? 0) === 20, () => JSON.stringify(a.stats().security));
+    const denied = lines.filter((l) => l.msg === "peer key denied");
+    expect(denied.filter((l) => (l.count as number) < 100).map((l) => [l.key, l.count])).toEqual([
+      [stranger.publicKey, 1],
+      [stranger.publicKey, 10],
+    ]);
+    await a.close();
+  });
+
+  it("a refused peer tries again with backoff, and gets in once its key is allowed", async () => {
+    const ka = keyFile();
+    const kc = keyFile();
+    const a = await startAgent({ security: { secretKeyFile: ka.file } });
+    a.observe(observation("hvac", "x", 0.5, 0.9, 3));
+    const c = await startAgent({
+      security: { secretKeyFile: kc.file },
+      catchUp: { retryMinMs: 50, retryMaxMs: 200 },
+      peers: [{ name: "a", pub: a.endpoints.pub, store: a.endpoints.store!, publicKey: ka.publicKey }],
+    });
+    const codes: string[] = [];
+    c.on("error", (e: { code: string }) => codes.push(e.code));
+    await waitFor(() => c.stats().peers[0]!.refusals >= 3, () => JSON.stringify(c.stats().peers[0]));
+    expect(codes).toContain("ERR_PEER_REFUSED");
+    expect(c.store.collect("qis.hvac.>")).toHaveLength(0);
+    // a lets c in (as a peer of its own): c's next attempt succeeds, live and catch-up.
+    a.addPeer({ name: "c", pub: c.endpoints.pub, publicKey: kc.publicKey });
+    await waitFor(() => c.store.collect("qis.hvac.>").length === 1, () => JSON.stringify(c.stats().peers[0]));
+    expect(c.peers[0]!.up).toBe(true);
+  });
+
   it("peers added at run time with their key are let in", async () => {
     const ka = keyFile();
     const kb = keyFile();
@@ -119,9 +161,31 @@ describe("keys", () => {
     const config = resolveConfig(testConfig({ security: { secretKeyFile: "curve.key" }, stateDir: dir }), { env: {} });
     await expect(createAgent(config)).rejects.toMatchObject({ code: "ERR_AGENT_START", cause: { code: "ERR_KEY_INVALID" } });
     const k = keyFile();
-    writeFileSync(join(dir, "allow.txt"), `# the gateway\n${k.publicKey}\n\nnot-a-key\n`);
+    // Z85 keys may hold "#": only "#" at a line's start or after a space starts a comment.
+    const hashKey = "#".repeat(40);
+    writeFileSync(join(dir, "allow.txt"), `# the gateway\n${k.publicKey}  # boiler room\n${hashKey}\n\nnot-a-key\n`);
     const bad = resolveConfig(testConfig({ security: { mode: "curve", allow: [join(dir, "allow.txt")] } }), { env: {} });
-    await expect(createAgent(bad)).rejects.toMatchObject({ cause: { code: "ERR_ALLOW_FILE", message: expect.stringContaining("allow.txt:4") } });
+    await expect(createAgent(bad)).rejects.toMatchObject({ cause: { code: "ERR_ALLOW_FILE", message: expect.stringContaining("allow.txt:5") } });
+    const { readAllowList } = await import("../../src/agent/link-security.js");
+    writeFileSync(join(dir, "allow.txt"), `# the gateway\n${k.publicKey}  # boiler room\n${hashKey}\n`);
+    expect(readAllowList([join(dir, "allow.txt"), k.publicKey])).toEqual([k.publicKey, hashKey, k.publicKey]);
+  });
+});
+
+describe("without CURVE in libzmq", () => {
+  it("an agent configured for CURVE refuses to start (ERR_CURVE_UNAVAILABLE); a plain one starts", async () => {
+    // libzmq builds without libsodium report capability.curve false: what such a device sees.
+    const saved = zmq.capability.curve;
+    zmq.capability.curve = false;
+    try {
+      const config = resolveConfig(testConfig({ security: { mode: "curve" } }), { env: {} });
+      await expect(createAgent(config)).rejects.toMatchObject({ code: "ERR_AGENT_START", cause: { code: "ERR_CURVE_UNAVAILABLE" } });
+      expect(existsSync(join(config.stateDir, "curve.key"))).toBe(false);
+      const plain = await createAgent(resolveConfig(testConfig(), { env: {} }));
+      await plain.close();
+    } finally {
+      zmq.capability.curve = saved ?? true;
+    }
   });
 });
 

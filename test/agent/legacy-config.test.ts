@@ -75,7 +75,7 @@ describe("QIS_EDGE_PEERS with legacy peers", () => {
       { path: "env:QIS_EDGE_PEERS", expected: expect.stringMatching(/^no store for a legacy peer .*; drop "\|STORE"$/) as unknown as string, found: 'item 2 "tcp://b:3"' },
     ]);
     expect(problems({}, { QIS_EDGE_PEERS: "legacy:udp://b:2" })).toEqual([
-      { path: "env:QIS_EDGE_PEERS", expected: expect.stringContaining("[legacy:]PUB[|STORE],...") as unknown as string, found: 'item 1 "udp://b:2"' },
+      { path: "env:QIS_EDGE_PEERS", expected: expect.stringContaining("[legacy:]PUB[|STORE[|KEY]],...") as unknown as string, found: 'item 1 "udp://b:2"' },
     ]);
     // "legacy" without the colon is no prefix: the endpoint check shows the whole item.
     expect(problems({}, { QIS_EDGE_PEERS: "legacytcp://b:2" })[0]!.found).toBe('item 1 "legacytcp://b:2"');
@@ -86,7 +86,7 @@ describe("QIS_EDGE_PEERS with legacy peers", () => {
 
   it("`config --help` shows the syntax", async () => {
     const r = await runCli(["config", "--help"], undefined, clean);
-    expect(r.stdout.toString()).toContain("[legacy:]PUB[|STORE],...");
+    expect(r.stdout.toString()).toContain("[legacy:]PUB[|STORE[|KEY]],...");
   });
 });
 

@@ -63,6 +63,8 @@ export interface PeerCounters {
   badReplies: number;
   /** catch-ups stopped at maxPages */
   pageCaps: number;
+  /** handshakes the peer refused (our key is not on its allowlist) */
+  refusals: number;
 }
 
 /** Why catch-up from a peer was stopped: the peer is marked with it until a catch-up completes. */
@@ -74,7 +76,7 @@ export const CatchUpProblem = {
 export class ZmqPeer {
   readonly name: string;
   readonly settings: PeerSettings;
-  readonly counters: PeerCounters = { messages: 0, packets: 0, invalidMessages: 0, invalidPackets: 0, gaps: 0, catchUps: 0, caughtUpPackets: 0, queryFailures: 0, badReplies: 0, pageCaps: 0 };
+  readonly counters: PeerCounters = { messages: 0, packets: 0, invalidMessages: 0, invalidPackets: 0, gaps: 0, catchUps: 0, caughtUpPackets: 0, queryFailures: 0, badReplies: 0, pageCaps: 0, refusals: 0 };
   up = false;
   /** the code of the last catch-up problem (a page cap, a bad reply) until a catch-up completes cleanly; null: none */
   catchUpProblem: string | null = null;
@@ -94,6 +96,9 @@ export class ZmqPeer {
   /** consecutive catch-ups that ended with a problem: the next one waits retryMinMs·2^n (≤ retryMaxMs) */
   #strikes = 0;
   #backoffTimer: NodeJS.Timeout | null = null;
+  /** consecutive handshakes the peer refused (ZAP: our key is not on its allowlist) */
+  #refusals = 0;
+  #relinkTimer: NodeJS.Timeout | null = null;
   #closed = false;
   readonly #codes: Uint8Array;
   readonly #header: BatchHeader = { kind: 0, epoch: 0, prev: 0, last: 0 };
@@ -156,8 +161,34 @@ export class ZmqPeer {
     if (this.#closed) return;
     this.#closed = true;
     if (this.#backoffTimer !== null) clearTimeout(this.#backoffTimer);
+    if (this.#relinkTimer !== null) clearTimeout(this.#relinkTimer);
     this.#sub.close();
     this.#client?.close();
+  }
+
+  /**
+   * The peer refused our key. libzmq then stops reconnecting, so that a stranger costs one
+   * handshake; but we may be added to the peer's allowlist later: connect again after
+   * retryMinMs·2ⁿ, at most retryMaxMs, the store link too.
+   */
+  #refused(): void {
+    this.counters.refusals++;
+    this.#sink.invalid(this, "ERR_PEER_REFUSED", `${this.settings.pub} refused our CURVE key: is our public key in its peers or security.allow?`, 0);
+    if (this.#relinkTimer !== null) return;
+    const s = this.settings;
+    const wait = Math.min(s.retryMaxMs, s.retryMinMs * 2 ** Math.min(this.#refusals++, 20));
+    this.#relinkTimer = setTimeout(() => {
+      this.#relinkTimer = null;
+      if (this.#closed) return;
+      try {
+        this.#sub.disconnect(s.pub);
+      } catch {
+        // already gone with the refused session
+      }
+      this.#sub.connect(s.pub);
+      this.#client?.relink();
+    }, wait);
+    this.#relinkTimer.unref();
   }
 
   #addPattern(p: AddressPattern): void {
@@ -169,9 +200,12 @@ export class ZmqPeer {
     try {
       for await (const ev of this.#sub.events) {
         if (ev.type === "handshake") {
+          this.#refusals = 0;
           this.up = true;
           this.#sink.up(this);
           this.requestCatchUp();
+        } else if (ev.type === "handshake:error:auth") {
+          this.#refused();
         } else if (ev.type === "disconnect") {
           if (this.up) {
             this.up = false;

@@ -74,6 +74,17 @@ export class StoreClient {
     });
   }
 
+  /** Connects again (after the peer refused our key, libzmq does not retry by itself). */
+  relink(): void {
+    if (this.#closed) return;
+    try {
+      this.#sock.disconnect(this.endpoint);
+    } catch {
+      // the refused session took the endpoint with it
+    }
+    this.#sock.connect(this.endpoint);
+  }
+
   close(): void {
     if (this.#closed) return;
     this.#closed = true;
