@@ -4,8 +4,8 @@
  * uses) and also written beside it as FILE.pub. Like an SSH host key, a configured file that
  * does not exist yet is created on first start, never overwritten.
  */
-import { createPrivateKey, createPublicKey } from "node:crypto";
 import { closeSync, openSync, readFileSync, writeSync, writeFileSync } from "node:fs";
+import { createRequire } from "node:module";
 import * as zmq from "zeromq";
 import { QisError } from "../errors.js";
 import { z85Decode, z85Encode, Z85_KEY } from "../link/zmq/z85.js";
@@ -20,6 +20,9 @@ const X25519_PKCS8 = Buffer.from("302e020100300506032b656e04220420", "hex");
 export function publicKeyOf(secretKey: string): string {
   const raw = z85Decode(secretKey);
   if (raw === null || raw.length !== 32) throw new KeyError("ERR_KEY_INVALID", "a CURVE secret key is 40 characters of Z85");
+  // Required here, not imported: node:crypto costs an idle agent ~1 MiB of RSS, and only an
+  // agent with CURVE keys needs it (src/util/random.ts says the same of its fallback).
+  const { createPrivateKey, createPublicKey } = createRequire(import.meta.url)("node:crypto") as typeof import("node:crypto");
   const priv = createPrivateKey({ key: Buffer.concat([X25519_PKCS8, raw]), format: "der", type: "pkcs8" });
   const spki = createPublicKey(priv).export({ format: "der", type: "spki" });
   return z85Encode(spki.subarray(spki.length - 32));

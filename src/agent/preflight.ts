@@ -5,9 +5,6 @@
  * It reads, never writes.
  */
 import { statSync } from "node:fs";
-import { lookup } from "node:dns/promises";
-import { isIP } from "node:net";
-import { networkInterfaces } from "node:os";
 import { dirname } from "node:path";
 import { QisError } from "../errors.js";
 import type { AgentConfig, ConfigProblem } from "./config-defaults.js";
@@ -36,28 +33,31 @@ function blockedBy(path: string): string | null {
   }
 }
 
-function localAddresses(): Set<string> {
-  const out = new Set<string>();
-  for (const list of Object.values(networkInterfaces())) for (const a of list ?? []) out.add(a.address);
-  return out;
-}
+/** Loopback and wildcard addresses: bindable on every machine. */
+const ANY_MACHINE = /^(?:127(?:\.\d{1,3}){3}|0\.0\.0\.0|::1?)$/;
+/** An IP literal, v4 or v6 (dns.lookup then answers with the literal itself). */
+const IP_LITERAL = /^(?:\d{1,3}(?:\.\d{1,3}){3}|[0-9A-Fa-f:.]*:[0-9A-Fa-f:.]*(?:%.+)?)$/;
 
-function isLocalAddress(ip: string, local: Set<string>): boolean {
-  return local.has(ip) || ip === "0.0.0.0" || ip === "::" || ip.startsWith("127.") || ip === "::1";
-}
-
-/** Why libzmq could not bind this endpoint's host, or null. */
+/**
+ * Why libzmq could not bind this endpoint's host, or null. node:os and node:dns are loaded only
+ * for a host that is not loopback or a wildcard: `run` calls this on every start, and node:net
+ * (for isIP) alone cost an idle agent 1.6 MiB of RSS.
+ */
 async function bindHostProblem(endpoint: string): Promise<string | null> {
   const m = /^tcp:\/\/(.+):(?:\*|[0-9]+)$/.exec(endpoint);
   if (m === null || m[1] === "*") return null;
   const host = m[1]!.replace(/^\[(.*)\]$/, "$1");
+  if (ANY_MACHINE.test(host)) return null;
+  const { networkInterfaces } = await import("node:os");
   const interfaces = networkInterfaces();
   if (interfaces[host] !== undefined) return null;
-  const local = localAddresses();
-  if (isIP(host) !== 0) return isLocalAddress(host, local) ? null : `${host} is not an address of this machine`;
+  const local = new Set(Object.values(interfaces).flatMap((list) => (list ?? []).map((a) => a.address)));
+  const isLocal = (ip: string): boolean => local.has(ip) || ANY_MACHINE.test(ip);
+  if (IP_LITERAL.test(host)) return isLocal(host) ? null : `${host} is not an address of this machine`;
   try {
+    const { lookup } = await import("node:dns/promises");
     const addrs = await lookup(host, { all: true });
-    if (addrs.some((a) => isLocalAddress(a.address, local))) return null;
+    if (addrs.some((a) => isLocal(a.address))) return null;
     return `${host} resolves to ${addrs.map((a) => a.address).join(", ")}, not an address of this machine`;
   } catch (e) {
     return `${host} does not resolve (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`;
