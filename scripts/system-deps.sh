@@ -1,12 +1,14 @@
 #!/usr/bin/env bash
 # Installs the Debian packages the test suite needs, when they are missing (run by `npm test`
 # through "pretest", and by .ci/run). Tests use real peers: pyzmq stands in for the reference
-# Python nodes (test/fixtures/legacy_node.py). As root it installs with apt-get; otherwise it
+# Python nodes (test/fixtures/legacy_node.py); promtool (Debian's prometheus package, which has no
+# smaller package of its own) checks the /metrics output (test/metrics/). As root it installs with apt-get; otherwise it
 # says what to install and the tests that need it fail with the same hint.
 set -euo pipefail
 
 missing=()
 /usr/bin/python3 -c 'import zmq' 2>/dev/null || missing+=(python3-zmq)
+command -v promtool >/dev/null || missing+=(prometheus)
 
 if [ ${#missing[@]} -eq 0 ]; then exit 0; fi
 if [ "$(id -u)" -ne 0 ] || ! command -v apt-get >/dev/null; then
@@ -15,4 +17,5 @@ if [ "$(id -u)" -ne 0 ] || ! command -v apt-get >/dev/null; then
 fi
 echo "system-deps: installing ${missing[*]}" >&2
 export DEBIAN_FRONTEND=noninteractive
-apt-get install -y -q "${missing[@]}" >/dev/null 2>&1 || { apt-get update -q >/dev/null && apt-get install -y -q "${missing[@]}" >/dev/null; }
+# --no-install-recommends: promtool needs none of the prometheus server's recommends.
+apt-get install -y -q --no-install-recommends "${missing[@]}" >/dev/null 2>&1 || { apt-get update -q >/dev/null && apt-get install -y -q --no-install-recommends "${missing[@]}" >/dev/null; }

@@ -27,6 +27,8 @@ import { ObservationError, parseObservation, observationToFields } from "./obser
 import { SequenceCounter } from "./sequence.js";
 import { LegacyLinks, type LegacySink } from "./legacy-links.js";
 import { agentStats, type AgentStats } from "./stats.js";
+import { AgentStartError, binding } from "./start-error.js";
+import { packageVersion } from "./version.js";
 
 export interface AgentOptions {
   /** where the agent logs (createLogger); default none: a library writes nothing unless given one */
@@ -119,6 +121,8 @@ export class Agent extends EventEmitter {
   /** synthesized packets not yet stored and published */
   #synthPackets: SynthPacket[] = [];
   #closed = false;
+  /** set when the "ready" line is logged: a "closed" line only ever follows one */
+  #ready = false;
   readonly counters = { observed: 0, published: 0, received: 0, duplicates: 0, synthesized: 0, synthEventsDropped: 0 };
 
   private constructor(config: AgentConfig, options: AgentOptions) {
@@ -177,6 +181,7 @@ export class Agent extends EventEmitter {
       await agent.#open();
     } catch (err) {
       await agent.close();
+      if (err instanceof AgentStartError) throw err;
       throw new QisError("ERR_AGENT_START", `agent could not start: ${(err as Error).message}`, { cause: err });
     }
     return agent;
@@ -184,13 +189,18 @@ export class Agent extends EventEmitter {
 
   async #open(): Promise<void> {
     const c = this.config;
-    this.#publisher = await ZmqPublisher.bind(c.pub.bind, { batchSize: c.batch.size, lingerMs: c.batch.lingerMs, sendHwm: c.hwm.send, epoch: this.epoch });
-    if (c.store.bind !== null) {
-      this.#storeServer = await StoreServer.bind(c.store.bind, this.store, {
-        epoch: this.epoch,
-        maxReply: c.catchUp.pageSize,
-        onError: (err) => this.#error(err, { where: "store-server" }),
-      });
+    this.#publisher = await binding("pub.bind", c.pub.bind, () =>
+      ZmqPublisher.bind(c.pub.bind, { batchSize: c.batch.size, lingerMs: c.batch.lingerMs, sendHwm: c.hwm.send, epoch: this.epoch }),
+    );
+    const storeBind = c.store.bind;
+    if (storeBind !== null) {
+      this.#storeServer = await binding("store.bind", storeBind, () =>
+        StoreServer.bind(storeBind, this.store, {
+          epoch: this.epoch,
+          maxReply: c.catchUp.pageSize,
+          onError: (err) => this.#error(err, { where: "store-server" }),
+        }),
+      );
     }
     this.#legacy = await LegacyLinks.open(c, this.store, this.#legacySink());
     this.endpoints = {
@@ -204,7 +214,9 @@ export class Agent extends EventEmitter {
     const sweep = setInterval(() => this.#sweep(), c.synth.sweepIntervalMs);
     sweep.unref();
     this.#timers.push(sweep);
+    this.#ready = true;
     this.log.info("ready", {
+      version: packageVersion(),
       nodeId: this.nodeId,
       epoch: this.epoch,
       endpoints: this.endpoints,
@@ -556,7 +568,7 @@ export class Agent extends EventEmitter {
     } finally {
       this.#lock.release();
     }
-    this.log.info("closed", { nodeId: this.nodeId });
+    if (this.#ready) this.log.info("closed", { nodeId: this.nodeId });
   }
 
   get closed(): boolean {

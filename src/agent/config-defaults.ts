@@ -38,7 +38,8 @@ export interface AgentConfig {
     sweepIntervalMs: number;
   };
   legacy: { pub: string | null; rep: string | null; replyLimit: number; ttlS: number };
-  log: { level: LogLevel };
+  log: { level: LogLevel; statsIntervalS: number };
+  metrics: { listen: string | null; allowRemote: boolean };
 }
 
 const deepFreeze = <T>(v: T): T => {
@@ -73,7 +74,8 @@ export const CONFIG_DEFAULTS: AgentConfig = deepFreeze({
   },
   // ttlS: the codec's DEFAULT_LEGACY_TTL_S (not imported: this module must stay free of the legacy modules).
   legacy: { pub: null, rep: null, replyLimit: 50, ttlS: 3600 },
-  log: { level: "info" },
+  log: { level: "info", statsIntervalS: 60 },
+  metrics: { listen: null, allowRemote: false },
 });
 
 export interface ConfigProblem {

@@ -15,11 +15,13 @@ const HOST = "(?:[A-Za-z0-9](?:[A-Za-z0-9._-]*[A-Za-z0-9])?|\\[[0-9A-Fa-f:.]+\\]
 const BIND = `^(?:tcp://(?:\\*|${HOST}):(?:\\*|${PORT})|ipc://.+|inproc://.+)$`;
 const CONNECT = `^(?:tcp://${HOST}:${PORT}|ipc://.+|inproc://.+)$`;
 const NODE_ID = "^[0-9a-fA-F]{32}$";
+const LISTEN = `^(?:\\[[0-9A-Fa-f:.]+\\]|[A-Za-z0-9](?:[A-Za-z0-9.-]*[A-Za-z0-9])?):(?:0|${PORT})$`;
 /** What a pattern means, in words, for "expected ..." (a regex is no help to a reader). */
 const PATTERN_TEXT = new Map([
   [BIND, "a ZeroMQ bind endpoint: tcp://HOST:PORT, tcp://HOST:* (a free port), ipc://PATH or inproc://NAME"],
   [CONNECT, "a ZeroMQ endpoint to connect to: tcp://HOST:PORT, ipc://PATH or inproc://NAME"],
   [NODE_ID, "32 hex digits (16 bytes)"],
+  [LISTEN, "HOST:PORT to listen on, e.g. 127.0.0.1:9464 or [::1]:9464 (port 0: a free port)"],
 ]);
 
 const D = CONFIG_DEFAULTS;
@@ -128,6 +130,18 @@ export const AgentConfigSchema = Type.Object(
     }),
     log: obj("Logging: one JSON object per line on stderr.", {
       level: Type.Optional(Type.Enum(["debug", "info", "warn", "error", "silent"], { default: D.log.level, description: `Least severe level written.${dflt(D.log.level)}` })),
+      statsIntervalS: int(0, 86_400, D.log.statsIntervalS, 'Seconds between two "stats" lines at info; 0: none'),
+    }),
+    metrics: obj("Prometheus metrics and a health check over HTTP (docs/operations.md). Off unless listen is set.", {
+      listen: Type.Optional(
+        Type.Union([Type.String({ pattern: LISTEN }), Type.Null()], {
+          default: D.metrics.listen,
+          description: `HOST:PORT serving GET /metrics and GET /healthz; a loopback address unless allowRemote; null: off.${dflt(D.metrics.listen)}`,
+        }),
+      ),
+      allowRemote: Type.Optional(
+        Type.Boolean({ default: D.metrics.allowRemote, description: `Allow a listen address other than loopback (the endpoint has no authentication).${dflt(D.metrics.allowRemote)}` }),
+      ),
     }),
   },
   { additionalProperties: false, title: "qis-edge agent config", description: "Every key is optional; unknown keys are errors. See docs/config.md." },

@@ -16,6 +16,7 @@ import type { LegacyPublisher } from "../link/legacy/publisher.js";
 import type { LegacyStoreServer } from "../link/legacy/store-server.js";
 import type { LegacySubscriber } from "../link/legacy/subscriber.js";
 import type { AgentConfig, PeerConfig } from "./config.js";
+import { binding } from "./start-error.js";
 
 interface LegacyModules {
   LegacyPublisher: typeof LegacyPublisher;
@@ -85,10 +86,12 @@ export class LegacyLinks {
 
   static async open(config: AgentConfig, store: PacketStore, sink: LegacySink): Promise<LegacyLinks> {
     const m = usesLegacy(config) ? await loadLegacy() : null;
-    const pub = m === null || config.legacy.pub === null ? null : await m.LegacyPublisher.bind(config.legacy.pub, { sendHwm: config.hwm.send });
+    const pubBind = config.legacy.pub;
+    const pub = m === null || pubBind === null ? null : await binding("legacy.pub", pubBind, () => m.LegacyPublisher.bind(pubBind, { sendHwm: config.hwm.send }));
     let rep: LegacyStoreServer | null = null;
     try {
-      rep = m === null || config.legacy.rep === null ? null : await m.LegacyStoreServer.bind(config.legacy.rep, store, { replyLimit: config.legacy.replyLimit });
+      const repBind = config.legacy.rep;
+      rep = m === null || repBind === null ? null : await binding("legacy.rep", repBind, () => m.LegacyStoreServer.bind(repBind, store, { replyLimit: config.legacy.replyLimit }));
     } catch (err) {
       pub?.close();
       throw err;

@@ -33,7 +33,8 @@ export interface AgentStats {
   /** `expired`: of `received`, those the store refused as expired on arrival (older than legacy.ttlS) */
   legacy: { sent: number; served: number; badRequests: number; received: number; invalid: number; expired: number };
   store: StoreStats;
-  synth: SynthCounters;
+  /** the engine's counters, and what it holds now (without sweeping) */
+  synth: SynthCounters & { addresses: number; contributions: number };
 }
 
 export function agentStats(agent: Agent, pub: ZmqPublisher, server: StoreServer | null, peers: readonly ZmqPeer[], legacy: LegacyLinks): AgentStats {
@@ -45,6 +46,6 @@ export function agentStats(agent: Agent, pub: ZmqPublisher, server: StoreServer 
     peers: peers.map((p) => ({ name: p.name, pub: p.settings.pub, store: p.settings.store, up: p.up, ...p.counters })),
     legacy: legacy.counters(),
     store: agent.store.stats(),
-    synth: { ...agent.synth.counters },
+    synth: { ...agent.synth.counters, addresses: agent.synth.liveAddresses, contributions: agent.synth.live },
   };
 }

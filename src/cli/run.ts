@@ -3,13 +3,16 @@
  * free for the stdio protocol (`--stdio`: requests on stdin, protocol messages on stdout, until
  * stdin closes; src/stdio, docs/stdio.md).
  */
-import { createAgent } from "../agent/agent.js";
+import { existsSync } from "node:fs";
+import { createAgent, type Agent } from "../agent/agent.js";
 import { ConfigError, loadConfigFile, type AgentConfig } from "../agent/config.js";
 import { createLogger, type Logger, type LogLevel } from "../agent/log.js";
-import { UsageError } from "../errors.js";
+import { QisError, UsageError } from "../errors.js";
 import { parseCommandArgs } from "./args.js";
 import { FRAMINGS, type Framing } from "../stdio/framings.js";
 import type { CommandContext } from "./main.js";
+import { RunMetrics } from "./run-metrics.js";
+import { writeStartFailure } from "./start-failure.js";
 
 export const runHelp = `Usage: qis-edge run [--config FILE] [--log-level LEVEL] [--stdio [--framing ndjson|cbor]]
 
@@ -82,16 +85,24 @@ export async function runCommand(argv: string[], ctx: CommandContext): Promise<n
   const config = loadRunConfig(values.config, values["log-level"], ctx);
   if (config === null) return 2;
   const logger = createLogger({ level: config.log.level, stream: ctx.stderr });
-  if (values.stdio) return runStdio(config, framing as Framing, logger, ctx);
   // Handlers first: a supervisor may signal as soon as it reads the "ready" line.
   let stopped: (signal: string) => void = () => undefined;
   const stop = new Promise<string>((resolve) => (stopped = resolve));
-  process.once("SIGINT", () => stopped("SIGINT"));
-  process.once("SIGTERM", () => stopped("SIGTERM"));
-  const agent = await createAgent(config, { logger });
+  if (!values.stdio) {
+    process.once("SIGINT", () => stopped("SIGINT"));
+    process.once("SIGTERM", () => stopped("SIGTERM"));
+  }
+  // Loaded before the agent starts: the session must listen from the agent's first event on.
+  const stdio = values.stdio ? await import("../stdio/session.js") : null;
+  const started = await start(config, logger, ctx);
+  if (started === null) return 2;
+  const { agent, metrics } = started;
+  if (stdio !== null) return runStdio(stdio.StdioSession, agent, metrics, framing as Framing, logger, ctx);
   agent.on("error", () => undefined); // already logged by the agent; listening keeps it from throwing
   logger.info("stopping", { signal: await stop });
+  metrics?.stopping();
   await agent.close();
+  await metrics?.close();
   // Should a socket or timer outlive close(), do not hang the supervisor's restart.
   setTimeout(() => process.exit(0), 2000).unref();
   return 0;
@@ -101,13 +112,43 @@ export async function runCommand(argv: string[], ctx: CommandContext): Promise<n
  * `run --stdio`: the agent as a supervisor's child. Exits (process.exit, so that no socket or
  * timer can keep an orphan alive) once the session is over and stdout has taken the last messages.
  */
-async function runStdio(config: AgentConfig, framing: Framing, logger: Logger, ctx: CommandContext): Promise<number> {
-  const { StdioSession } = await import("../stdio/session.js");
-  const agent = await createAgent(config, { logger });
+async function runStdio(StdioSession: typeof import("../stdio/session.js").StdioSession, agent: Agent, metrics: RunMetrics | null, framing: Framing, logger: Logger, ctx: CommandContext): Promise<number> {
   const session = new StdioSession(agent, { framing, input: ctx.stdin, output: ctx.stdout, logger });
   const stop = (signal: string): void => void session.end(signal);
   process.once("SIGINT", stop);
   process.once("SIGTERM", stop);
   const code = await session.done;
+  metrics?.stopping();
+  await metrics?.close();
   process.exit(code);
+}
+
+/**
+ * The metrics listener (when configured), then the agent. A start failure is one JSON "fatal"
+ * line naming what failed (./start-failure.ts), and null: exit 2.
+ */
+async function start(config: AgentConfig, logger: Logger, ctx: CommandContext): Promise<{ agent: Agent; metrics: RunMetrics | null } | null> {
+  let metrics: RunMetrics | null = null;
+  try {
+    metrics = await RunMetrics.open(config, logger);
+    await startGate(process.env.QIS_EDGE_TEST_START_GATE);
+    const agent = await createAgent(config, { logger });
+    metrics?.attach(agent);
+    return { agent, metrics };
+  } catch (err) {
+    if (!(err instanceof QisError)) throw err;
+    await metrics?.close();
+    writeStartFailure(err, config, ctx.stderr);
+    return null;
+  }
+}
+
+/**
+ * A test hook (docs/operations.md): while the file named by QIS_EDGE_TEST_START_GATE exists,
+ * the agent waits before it opens its store and binds its sockets, with the metrics listener
+ * already up, so that a test can see /healthz answer 503 "starting" on a real process.
+ */
+async function startGate(file: string | undefined): Promise<void> {
+  if (file === undefined || file === "") return;
+  while (existsSync(file)) await new Promise((resolve) => setTimeout(resolve, 20));
 }

@@ -48,7 +48,8 @@ describe("defaults", () => {
         sweepIntervalMs: 1000,
       },
       legacy: { pub: null, rep: null, replyLimit: 50, ttlS: 3600 },
-      log: { level: "info" },
+      log: { level: "info", statsIntervalS: 60 },
+      metrics: { listen: null, allowRemote: false },
     });
     expect(loadConfigFile(null, noEnv)).toEqual(c);
     expect(resolve({})).toEqual(c);
@@ -172,7 +173,7 @@ describe("problems", () => {
       { path: "/peers/0/sotre", expected: 'one of the keys pub, store, codec, name (did you mean "store"?)', found: 'an unknown key "sotre"' },
       {
         path: "/stor",
-        expected: 'one of the keys nodeId, stateDir, pub, store, peers, subscribe, batch, hwm, catchUp, synth, legacy, log (did you mean "store"?)',
+        expected: 'one of the keys nodeId, stateDir, pub, store, peers, subscribe, batch, hwm, catchUp, synth, legacy, log, metrics (did you mean "store"?)',
         found: 'an unknown key "stor"',
       },
     ]);
