@@ -29,6 +29,8 @@ import { LegacyLinks, type LegacySink } from "./legacy-links.js";
 import { agentStats, type AgentStats } from "./stats.js";
 import { AgentStartError, binding } from "./start-error.js";
 import { packageVersion } from "./version.js";
+import { PeerLog } from "./peer-log.js";
+import { statsLine } from "./stats-line.js";
 
 export interface AgentOptions {
   /** where the agent logs (createLogger); default none: a library writes nothing unless given one */
@@ -108,6 +110,7 @@ export class Agent extends EventEmitter {
   readonly #now: () => number;
   readonly #lock: { release(): void };
   readonly #timers: NodeJS.Timeout[] = [];
+  readonly #peerLog: PeerLog;
   /** scratch for one local packet */
   readonly #scratch = Buffer.alloc(PACKET_SIZE);
   readonly #synthScratch = Buffer.alloc(PACKET_SIZE);
@@ -130,6 +133,7 @@ export class Agent extends EventEmitter {
     this.config = config;
     // A library is silent unless given a logger: `qis-edge run` passes one built from config.log.
     this.log = options.logger ?? silentLogger;
+    this.#peerLog = new PeerLog(this.log);
     this.#lock = lockStateDir(config.stateDir);
     try {
       this.nodeId = config.nodeId ?? loadOrCreateNodeId(config.stateDir).nodeId;
@@ -214,6 +218,13 @@ export class Agent extends EventEmitter {
     const sweep = setInterval(() => this.#sweep(), c.synth.sweepIntervalMs);
     sweep.unref();
     this.#timers.push(sweep);
+    if (c.log.statsIntervalS > 0 && this.log !== silentLogger) {
+      const stats = setInterval(() => {
+        if (!this.#closed && this.log.enabled("info")) this.log.info("stats", statsLine(this.stats()));
+      }, c.log.statsIntervalS * 1000);
+      stats.unref();
+      this.#timers.push(stats);
+    }
     this.#ready = true;
     this.log.info("ready", {
       version: packageVersion(),
@@ -371,6 +382,7 @@ export class Agent extends EventEmitter {
       },
       up: (peer) => this.#peerState(peer.name, peer.settings.pub, true),
       down: (peer) => this.#peerState(peer.name, peer.settings.pub, false),
+      unreachable: (peer, retryMs) => this.#peerLog.unreachable(peer.name, peer.settings.pub, retryMs),
       caughtUp: (peer, packets) => {
         this.log.debug("caught up", { peer: peer.name, packets });
         this.emit("caught-up", { peer: peer.name, packets });
@@ -401,6 +413,7 @@ export class Agent extends EventEmitter {
         this.#error(new QisError("ERR_LEGACY_EXPIRED", `legacy peer ${peer}: ${what}, dropped: is its clock behind?`), { peer });
       },
       peer: (name, endpoint, up) => this.#peerState(name, endpoint, up),
+      unreachable: (name, endpoint, retryMs) => this.#peerLog.unreachable(name, endpoint, retryMs),
       now: this.#now,
     };
   }
@@ -586,7 +599,7 @@ export class Agent extends EventEmitter {
   }
 
   #peerState(name: string, endpoint: string, up: boolean): void {
-    this.log.info(up ? "peer up" : "peer down", { peer: name, endpoint });
+    this.#peerLog.state(name, endpoint, up);
     this.emit("peer", { name, endpoint, up } satisfies PeerEvent);
   }
 

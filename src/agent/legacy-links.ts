@@ -44,6 +44,8 @@ export interface LegacySink {
    */
   expired(peer: string, packets: number, ageMs: number): void;
   peer(name: string, endpoint: string, up: boolean): void;
+  /** a connection attempt to the peer failed; retried in retryMs */
+  unreachable?(name: string, endpoint: string, retryMs: number): void;
   /** the store's clock (ms since the epoch) */
   now(): number;
 }
@@ -199,6 +201,7 @@ export class LegacyLinks {
         onInvalid: (err) => this.#sink.invalid(peer.name, err),
         onUp: () => this.#sink.peer(peer.name, peer.pub, true),
         onDown: () => this.#sink.peer(peer.name, peer.pub, false),
+        onRetry: (retryMs) => this.#sink.unreachable?.(peer.name, peer.pub, retryMs),
       });
       sub.start();
       return sub;

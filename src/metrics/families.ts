@@ -44,13 +44,25 @@ function scalar(type: "counter" | "gauge", name: string, help: string, read: Rea
 const counter = (name: string, help: string, read: Read) => scalar("counter", name, help, read);
 const gauge = (name: string, help: string, read: Read) => scalar("gauge", name, help, read);
 
+/** `{peer="NAME"}` per peer name, escaped once rather than per family and scrape. */
+const peerLabels = new Map<string, string>();
+function peerLabel(name: string): string {
+  let label = peerLabels.get(name);
+  if (label === undefined) {
+    if (peerLabels.size >= 4096) peerLabels.clear(); // peers added at run time: keep it bounded
+    label = `{peer="${escapeLabel(name)}"} `;
+    peerLabels.set(name, label);
+  }
+  return label;
+}
+
 /** One sample per configured qis peer, labelled peer="NAME". */
 function perPeer(type: "counter" | "gauge", name: string, help: string, read: (p: PeerStats) => number): MetricFamily {
   return family(name, type, help, (s) => {
     let out = "";
     for (const p of s.peers) {
       const v = read(p);
-      out += `${name}{peer="${escapeLabel(p.name)}"} ${Number.isFinite(v) ? v : formatValue(v)}\n`;
+      out += `${name}${peerLabel(p.name)}${Number.isFinite(v) ? v : formatValue(v)}\n`;
     }
     return out;
   });

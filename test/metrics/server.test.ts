@@ -13,7 +13,7 @@ import { CONTENT_TYPE } from "../../src/metrics/text-format.js";
 import { parseExposition, seriesOf } from "./exposition.js";
 import { http, rawExchange } from "./http.js";
 import { promtoolCheck } from "./promtool.js";
-import { runAgent, stopAll, tempDir, type RunningAgent } from "./run-agent.js";
+import { runAgent, stopAll, tempDir, type RunningAgent } from "../cli/run-agent.js";
 
 const servers: Server[] = [];
 afterEach(async () => {
