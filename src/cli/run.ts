@@ -33,15 +33,20 @@ Options:
 
 Environment overrides (they win over the file): QIS_EDGE_NODE_ID, QIS_EDGE_STATE_DIR,
 QIS_EDGE_PUB_BIND, QIS_EDGE_STORE_BIND, QIS_EDGE_STORE_CAPACITY, QIS_EDGE_STORE_FILE,
-QIS_EDGE_PEERS, QIS_EDGE_SUBSCRIBE, QIS_EDGE_LOG_LEVEL.
+QIS_EDGE_PEERS, QIS_EDGE_SUBSCRIBE, QIS_EDGE_LOG_LEVEL, QIS_EDGE_METRICS_LISTEN.
 
 Logs: one JSON object per line on stderr ({"time","level","msg",...}); the "ready" line names
-the node id and the bound endpoints.
+the version, the node id and the bound endpoints; "peer up", "peer down" and "peer unreachable"
+(with the endpoint) at info; a "stats" line every log.statsIntervalS (default 60 s).
+Metrics: with metrics.listen (e.g. QIS_EDGE_METRICS_LISTEN=127.0.0.1:9464), GET /metrics in the
+Prometheus text format and GET /healthz (200 ready, 503 starting or stopping); off by default,
+loopback only unless metrics.allowRemote. See docs/operations.md.
 SIGINT / SIGTERM close the sockets and the store and exit 0. With --stdio, so do the end of
 stdin, a "shutdown" request and the death of the parent process (no orphan).
 
 Exit status: 0 after a signal, 2 bad config or usage (every problem listed) or a start failure
-(e.g. an endpoint already in use).
+(e.g. an endpoint already in use: one JSON line at level "fatal" with its code, the config key
+and the endpoint or file).
 `;
 
 const LEVELS: readonly LogLevel[] = ["debug", "info", "warn", "error", "silent"];
