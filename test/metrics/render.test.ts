@@ -3,10 +3,11 @@
  * once, node_exporter-style names, values equal to stats(), label values escaped, and a page
  * `promtool check metrics` accepts.
  */
-import { afterEach, describe, expect, it } from "vitest";
+import { afterAll, afterEach, describe, expect, it } from "vitest";
 import { packageVersion } from "../../src/agent/version.js";
 import { AGENT_FAMILIES } from "../../src/metrics/families.js";
 import { renderMetrics } from "../../src/metrics/render.js";
+import { ResidentMemory } from "../../src/metrics/process.js";
 import { escapeLabel, formatValue } from "../../src/metrics/text-format.js";
 import { closeAll, observation, startAgent, waitFor } from "../agent/harness.js";
 import { parseExposition, seriesOf } from "./exposition.js";
@@ -15,6 +16,9 @@ import { promtoolCheck } from "./promtool.js";
 afterEach(closeAll);
 
 const START = 1_700_000_000.25;
+const rss = new ResidentMemory();
+afterAll(() => rss.close());
+const PROC = { startTime: START, rss };
 
 describe("the metrics page", () => {
   it("has every family once, named qis_edge_<subsystem>_<name>[_<unit>], counters ending in _total", () => {
@@ -36,7 +40,7 @@ describe("the metrics page", () => {
     for (let i = 0; i < 5; i++) a.observe(observation("hvac", "energy-anomaly", i / 10, 0.8, 3));
     await waitFor(() => b.stats().received === 5, () => JSON.stringify(b.stats()));
     const stats = b.stats();
-    const text = renderMetrics({ version: packageVersion(), nodeId: b.nodeId, ready: true, stats }, START);
+    const text = renderMetrics({ version: packageVersion(), nodeId: b.nodeId, ready: true, stats }, PROC);
     const families = parseExposition(text);
     // Build info and readiness first, then the agent's families in order, then the process's.
     expect(families.map((f) => f.name)).toEqual([
@@ -90,7 +94,10 @@ describe("the metrics page", () => {
     expect(stats.store.size).toBeGreaterThanOrEqual(5);
     expect(stats.synth.contributions).toBeGreaterThanOrEqual(5);
     // RSS and CPU of this very process, in bytes and seconds.
-    expect(s.get("process_resident_memory_bytes")).toBeGreaterThan(10 * 2 ** 20);
+    // From /proc/self/statm through a kept descriptor: the same figure as Node's own reading.
+    const resident = s.get("process_resident_memory_bytes")!;
+    expect(resident % 4096).toBe(0);
+    expect(Math.abs(resident - process.memoryUsage.rss())).toBeLessThan(8 * 2 ** 20);
     expect(s.get("process_cpu_seconds_total")).toBeGreaterThan(0);
     // No label but peer, reason, version and node_id (no address, no endpoint).
     const labels = new Set([...s.keys()].flatMap((k) => [...k.matchAll(/[{,]([a-z_]+)="/g)].map((m) => m[1])));
@@ -101,7 +108,7 @@ describe("the metrics page", () => {
   });
 
   it("while the agent starts: build info without node id, ready 0 and the process series only", async () => {
-    const text = renderMetrics({ version: "1.2.3", nodeId: null, ready: false, stats: null }, START);
+    const text = renderMetrics({ version: "1.2.3", nodeId: null, ready: false, stats: null }, PROC);
     expect(parseExposition(text).map((f) => f.name)).toEqual([
       "qis_edge_build_info",
       "qis_edge_agent_ready",
