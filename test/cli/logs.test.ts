@@ -52,6 +52,14 @@ describe("peer lines", () => {
     a.child.kill("SIGTERM");
     expect(await a.exit).toBe(0);
   });
+
+  it("a legacy peer that is not there is said unreachable too", async () => {
+    const endpoint = `tcp://127.0.0.1:${await freePort()}`;
+    const a = runAgent([], { QIS_EDGE_PEERS: `legacy:${endpoint}` });
+    expect(await a.waitFor((l) => l.msg === "peer unreachable")).toMatchObject({ level: "info", peer: endpoint, endpoint, attempts: 1 });
+    a.child.kill("SIGTERM");
+    expect(await a.exit).toBe(0);
+  });
 });
 
 describe("the stats line and the ready line", () => {
