@@ -4,6 +4,8 @@
  *   raw       zeromq.js PUB → SUB, one 512-byte payload per message (un-awaited sends, HWM 0)
  *   qis-edge  agent → agent: publish() of packets on the sender (stored, synthesized, batched on
  *             PUB); on the receiver every packet verified, stored and synthesized
+ *   CURVE     the same agents with CURVE on their link (keys in a temp dir, the receiver's key
+ *             on the sender's allowlist): what securing the link costs
  *
  * Throughput: a burst of N packets, from the parent's "go" to the receiver holding all N
  * (rounds interleaved raw/qis-edge; medians). Latency at low rate: one message every 5 ms (after one uncounted round);
@@ -11,15 +13,18 @@
  * causes on the receiver (the same monotonic clock in all processes).
  */
 import { fork } from "node:child_process";
-import { writeFileSync } from "node:fs";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { median, table } from "./lib/harness.js";
 
 const NODE = fileURLToPath(new URL("./lib/e2e-node.js", import.meta.url));
 const N = Number(process.env.QIS_BENCH_E2E_N ?? 200_000);
 const ROUNDS = Number(process.env.QIS_BENCH_E2E_ROUNDS ?? 5);
-const PINGS = 400;
+const PINGS = 800;
 const PING_MS = 5;
+const LAT_SLICES = 16;
 const hr = () => process.hrtime.bigint();
 
 function start(role, ...args) {
@@ -69,11 +74,11 @@ async function raw() {
       const { t } = await done;
       return N / (Number(BigInt(t) - t0) / 1e9);
     },
-    async latency() {
+    async latency(n = PINGS) {
       const got = sub.next("latency");
-      sub.send({ op: "ping", n: PINGS });
+      sub.send({ op: "ping", n });
       await new Promise((r) => setTimeout(r, 20));
-      pub.send({ op: "ping", n: PINGS, intervalMs: PING_MS });
+      pub.send({ op: "ping", n, intervalMs: PING_MS });
       return (await got).us;
     },
     close() {
@@ -88,10 +93,20 @@ async function raw() {
  * throughput; "emit on every change" for the latency pair, whose receiver must answer each
  * packet with a synthesis event).
  */
-async function agents(synth) {
-  const sender = start("agent-send", JSON.stringify(synth));
+async function agents(synth, curve = false) {
+  let keys = null;
+  if (curve) {
+    const { writeNewKeyFile } = await import("../dist/agent/keys.js");
+    const dir = mkdtempSync(join(tmpdir(), "qis-bench-keys-"));
+    keyDirs.push(dir);
+    const s = join(dir, "sender.key");
+    const r = join(dir, "receiver.key");
+    keys = { sender: { file: s, ...writeNewKeyFile(s) }, receiver: { file: r, ...writeNewKeyFile(r) } };
+  }
+  const sender = start("agent-send", JSON.stringify(synth), JSON.stringify(keys ? { secretKeyFile: keys.sender.file, allow: [keys.receiver.publicKey] } : null));
   const { pub, store } = await sender.next("ready");
-  const receiver = start("agent-recv", JSON.stringify(synth), JSON.stringify({ name: "sender", pub, store }));
+  const peer = { name: "sender", pub, store, ...(keys ? { publicKey: keys.sender.publicKey } : {}) };
+  const receiver = start("agent-recv", JSON.stringify(synth), JSON.stringify(peer), JSON.stringify(keys ? { secretKeyFile: keys.receiver.file } : null));
   await receiver.next("ready");
   await receiver.next("caught-up");
   let lastStats = null;
@@ -113,9 +128,9 @@ async function agents(synth) {
       cpu.push([(await sent).cpuUs, m.cpuUs]);
       return N / (Number(BigInt(m.t) - t0) / 1e9);
     },
-    async latency() {
+    async latency(n = PINGS) {
       const sent = sender.next("sent");
-      sender.send({ op: "ping", n: PINGS, intervalMs: PING_MS });
+      sender.send({ op: "ping", n, intervalMs: PING_MS });
       const s = (await sent).sent;
       await new Promise((r) => setTimeout(r, 100));
       const synthP = receiver.next("synth");
@@ -139,9 +154,11 @@ async function agents(synth) {
   };
 }
 
+const keyDirs = [];
 const pct = (xs, p) => [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor((p / 100) * xs.length))];
 const fmtRate = (x) => `${(x / 1000).toFixed(0)}k/s`;
 const us = (x) => `${x.toFixed(0)} µs`;
+const signed = (x) => `${x >= 0 ? "+" : "−"}${Math.abs(x).toFixed(0)} µs`;
 
 async function main() {
   const r = await raw();
@@ -154,27 +171,46 @@ async function main() {
   await r.latency();
   const lat = await agents({ minContributors: 1, minIntervalMs: 0, minDelta: 0 });
   await lat.latency();
-  const rawLat = await r.latency();
-  const qisLat = await lat.latency();
+  const latC = await agents({ minContributors: 1, minIntervalMs: 0, minDelta: 0 }, true);
+  await latC.latency();
+  // Alternated in slices, so that the three see the same machine (it is shared and its load moves).
+  const rawLat = [];
+  const qisLat = [];
+  const curveLat = [];
+  // The order turns round every slice (raw, plain, CURVE; then CURVE, plain, raw; ...): a slice
+  // can be slowed by the one before it (the previous pair's sweeps and GC), which must not always
+  // fall on the same side.
+  const slice = PINGS / LAT_SLICES;
+  const sides = [async () => rawLat.push(...(await r.latency(slice))), async () => qisLat.push(...(await lat.latency(slice))), async () => curveLat.push(...(await latC.latency(slice)))];
+  for (let k = 0; k < LAT_SLICES; k++) for (const side of k % 2 === 0 ? sides : [...sides].reverse()) await side();
   lat.close();
+  latC.close();
   const q = await agents({});
+  const qc = await agents({}, true);
+  const curveRates = [];
   // One warm-up round each (JIT), not counted.
   await r.burst();
   await q.burst();
+  await qc.burst();
   for (let i = 0; i < ROUNDS; i++) {
     rawRates.push(await r.burst());
     qisRates.push(await q.burst());
-    process.stderr.write(`round ${i + 1}: raw ${fmtRate(rawRates.at(-1))}, qis-edge ${fmtRate(qisRates.at(-1))}\n`);
+    curveRates.push(await qc.burst());
+    process.stderr.write(`round ${i + 1}: raw ${fmtRate(rawRates.at(-1))}, qis-edge ${fmtRate(qisRates.at(-1))}, with CURVE ${fmtRate(curveRates.at(-1))}\n`);
   }
   r.close();
   q.close();
+  qc.close();
+  for (const d of keyDirs) rmSync(d, { recursive: true, force: true });
+  const curveRate = median(curveRates);
+  const curveP50 = pct(curveLat, 50);
   const rawRate = median(rawRates);
   const qisRate = median(qisRates);
   const rawP50 = pct(rawLat, 50);
   const qisP50 = pct(qisLat, 50);
   const ok = (b) => (b ? "**pass**" : "**miss**");
   const md = [
-    `Two processes per side over TCP loopback. Throughput: a burst of ${N.toLocaleString("en")} packets, from "go" to the receiver holding all of them (the sender's packets are encoded before each round into one buffer reused from round to round, and handed to \`publish()\` 1,024 at a time); median of ${ROUNDS} interleaved rounds after one warm-up round each. Latency: ${PINGS} messages, one every ${PING_MS} ms, after one uncounted round of as many on each side.`,
+    `Two processes per side over TCP loopback. Throughput: a burst of ${N.toLocaleString("en")} packets, from "go" to the receiver holding all of them (the sender's packets are encoded before each round into one buffer reused from round to round, and handed to \`publish()\` 1,024 at a time); median of ${ROUNDS} interleaved rounds after one warm-up round each. Latency: ${PINGS} messages, one every ${PING_MS} ms, in ${LAT_SLICES} slices alternated between raw, qis-edge and qis-edge with CURVE (the order reversed every slice), after one uncounted round of ${PINGS} on each side.`,
     "",
     table(
       ["", "raw zeromq.js (1 packet/message)", "qis-edge agents", "ratio", "target"],
@@ -186,6 +222,20 @@ async function main() {
     ),
     "",
     `Rounds (packets/s): raw ${rawRates.map(fmtRate).join(", ")}; qis-edge ${qisRates.map(fmtRate).join(", ")}.`,
+    "",
+    "The same agents with CURVE on their link (docs/security.md): the receiver authenticates the sender's key, the sender's ZAP handler lets the receiver's key in; rounds alternated with the plain ones above.",
+    "",
+    table(
+      ["", "qis-edge, plain link", "qis-edge, CURVE", "CURVE vs plain", "target"],
+      [
+        ["packets/s delivered", fmtRate(qisRate), fmtRate(curveRate), `${(curveRate / qisRate).toFixed(2)}×`, `≥ 0.6×: ${ok(curveRate >= 0.6 * qisRate)}`],
+        ["p50 latency (observe → synthesis event on the peer)", us(qisP50), us(curveP50), signed(curveP50 - qisP50), `≤ +50 µs: ${ok(curveP50 - qisP50 <= 50)}`],
+        ["p99 latency", us(pct(qisLat, 99)), us(pct(curveLat, 99)), signed(pct(curveLat, 99) - pct(qisLat, 99)), ""],
+      ],
+    ),
+    "",
+    `Rounds with CURVE (packets/s): ${curveRates.map(fmtRate).join(", ")}. CPU per packet with CURVE (median): sender ${qc.cpu()[0].toFixed(2)} µs, receiver ${qc.cpu()[1].toFixed(2)} µs. Latency samples with CURVE: ${curveLat.length}.`,
+    `Receiver with CURVE after the last round: ${JSON.stringify(qc.stats())}.`,
     `CPU per packet (median over the rounds, warm-up included): sender ${q.cpu()[0].toFixed(2)} µs (store with verify, synthesis, batching, send), receiver ${q.cpu()[1].toFixed(2)} µs (receive, verify, store, synthesis).`,
     `Receiver after the last round: ${JSON.stringify(q.stats())}. Latency samples: raw ${rawLat.length}, qis-edge ${qisLat.length}.`,
   ];

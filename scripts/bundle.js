@@ -3,6 +3,7 @@
 // what it loads at run time:
 //
 //   OUT/qis-edge.mjs                                 the bundle (JS only)
+//   OUT/qis-edge-mqtt.cjs                            MQTT.js, required by the bundle only for uplinks.mqtt (SIDECARS)
 //   OUT/prebuilds/linux-<arch>/node.napi[.armv7].node   our Node-API addon (node-gyp-build layout)
 //   OUT/build/manifest.json                          zeromq's addon manifest, trimmed to one entry
 //   OUT/build/linux/<arch>/node/glibc-<abi>-Release/addon.node   zeromq's addon for that arch
@@ -235,6 +236,84 @@ const VENDORS = {
     plugins: [],
   },
 };
+
+// ---------------------------------------------------------------------------------------------
+// Sidecars: optional parts too big to carry in the bundle, even as text
+//
+// The MQTT uplink (src/link/mqtt/, src/link/uplink/ and MQTT.js with readable-stream, ws and
+// debug: ~370 kB minified) is for uplinks.mqtt only. It is built into OUT/qis-edge-mqtt.cjs
+// beside the bundle; the agent's dynamic import of src/link/mqtt/index.ts becomes a require()
+// of that file, run on first use, so an agent without an uplink neither reads nor parses it
+// and the bundle stays within its budget (test/ship/selftest.test.ts). The rest of src/ that the
+// sidecar imports (the codec and its addon, the store's file code, error classes checked with
+// instanceof) is never copied into it: the bundle hands it its own module instances.
+const SIDECARS = {
+  'src/link/mqtt/index.ts': { file: 'qis-edge-mqtt.cjs', name: 'mqtt', own: ['src/link/mqtt/', 'src/link/uplink/'] },
+};
+
+/** Builds a sidecar; returns the src/ modules it takes from the bundle (relative paths). */
+async function buildSidecar(esbuild, entry, sc) {
+  const shared = new Set();
+  const file = path.join(out, sc.file);
+  const result = await esbuild.build({
+    stdin: { contents: `export * from ${JSON.stringify(`./${entry}`)};`, resolveDir: root, sourcefile: `${sc.name}-sidecar.ts`, loader: 'ts' },
+    ...SHARED_OPTIONS,
+    format: 'cjs',
+    outfile: file,
+    // A factory: the bundle calls it with its own instances of the shared modules.
+    banner: { js: 'module.exports = function (__qisShared) { const module = { exports: {} }; const exports = module.exports;' },
+    footer: { js: 'return module.exports; };' },
+    plugins: [
+      {
+        name: 'qis-edge-sidecar-shared',
+        setup(build) {
+          build.onResolve({ filter: /^\.\.?\// }, (args) => {
+            const from = rel(args.importer);
+            if (!from.startsWith('src/')) return undefined;
+            const target = rel(path.resolve(args.resolveDir, args.path.replace(/\.js$/, '.ts')));
+            if (!target.startsWith('src/') || sc.own.some((d) => target.startsWith(d))) return undefined;
+            shared.add(target);
+            return { path: target, namespace: 'qis-shared' };
+          });
+          build.onLoad({ filter: /.*/, namespace: 'qis-shared' }, (args) => ({ contents: `module.exports = __qisShared[${JSON.stringify(args.path)}];`, loader: 'js' }));
+        },
+      },
+    ],
+    logLevel: 'error',
+  });
+  return { file, bytes: statSync(file).size, shared: [...shared].sort(), metafile: result.metafile };
+}
+
+/** In the bundle, a sidecar's entry is a require() of its file with the shared modules, run on first use. */
+function sidecarPlugin(built) {
+  return {
+    name: 'qis-edge-sidecars',
+    setup(build) {
+      build.onResolve({ filter: /^\.\.?\// }, (args) => {
+        const target = rel(path.resolve(args.resolveDir, args.path.replace(/\.js$/, '.ts')));
+        if (!(target in SIDECARS) || !rel(args.importer).startsWith('src/')) return undefined;
+        if (args.kind !== 'dynamic-import') throw new Error(`scripts/bundle.js: ${rel(args.importer)} imports ${target} statically; it is a sidecar (SIDECARS): import() it`);
+        return { path: target, namespace: 'qis-sidecar' };
+      });
+      build.onLoad({ filter: /.*/, namespace: 'qis-sidecar' }, (args) => {
+        const sc = SIDECARS[args.path];
+        const { shared } = built[args.path];
+        return {
+          contents: [
+            ...shared.map((m, i) => `import * as m${i} from ${JSON.stringify(`./${m}`)};`),
+            `(globalThis[Symbol.for("qis-edge.vendored")] ??= []).push(${JSON.stringify(`qis-sidecar:${sc.name}`)});`,
+            `const api = require(require("node:path").join(__dirname, ${JSON.stringify(sc.file)}))({ ${shared.map((m, i) => `${JSON.stringify(m)}: m${i}`).join(', ')} });`,
+            'export default api;',
+            ...Object.keys(built[args.path].exports).map((n) => `export const ${n} = api.${n};`),
+          ].join('\n'),
+          loader: 'js',
+          resolveDir: root,
+        };
+      });
+    },
+  };
+}
+
 /** src/ files that live in a vendor build only: the bundle reaches them through src/agent/schemas.ts. */
 const VENDORED_SRC = new Set(['src/agent/config-schema.ts', 'src/agent/observation-schema.ts']);
 /**
@@ -266,7 +345,8 @@ const SHARED_OPTIONS = {
   // cbor-x's optional native string extractor: not shipped (cbor-x then runs in pure JS, as
   // its own try/catch intends), so its loader (node-gyp-build-optional-packages, detect-libc)
   // stays out of the bundle too.
-  external: ['cbor-extract'],
+  // ws's optional native helpers (bufferutil, utf-8-validate): ws falls back to JS without them.
+  external: ['cbor-extract', 'bufferutil', 'utf-8-validate'],
   metafile: true,
   legalComments: 'none',
   // ASCII output (non-ASCII characters as \u escapes): V8 keeps a script's source for the
@@ -394,6 +474,15 @@ async function bundle() {
   const esbuild = await import('esbuild');
   mkdirSync(out, { recursive: true });
   const vendors = await buildVendors(esbuild);
+  const sidecars = {};
+  for (const [entry, sc] of Object.entries(SIDECARS)) {
+    const b = await buildSidecar(esbuild, entry, sc);
+    // What the sidecar exports, read from its own build: the bundle re-exports those names.
+    const outMeta = Object.values(b.metafile.outputs)[0];
+    b.exports = Object.fromEntries((outMeta.exports ?? []).map((n) => [n, true]));
+    if (Object.keys(b.exports).length === 0) b.exports = Object.fromEntries([...readFileSync(path.join(root, entry), 'utf8').matchAll(/^export (?:async )?(?:function|const|class) (\w+)/gm)].map((m) => [m[1], true]));
+    sidecars[entry] = b;
+  }
   const file = path.join(out, 'qis-edge.mjs');
   const result = await esbuild.build({
     stdin: { contents: ENTRY, resolveDir: root, sourcefile: 'qis-edge-entry.mjs', loader: 'ts' },
@@ -401,7 +490,7 @@ async function bundle() {
     format: 'esm',
     outfile: file,
     banner: { js: `#!/usr/bin/env node\n${BANNER}` },
-    plugins: [vendorPlugin(vendors), patchPlugin],
+    plugins: [vendorPlugin(vendors), sidecarPlugin(sidecars), patchPlugin],
     logLevel: 'warning',
   });
   // One metafile: the vendors' inputs in place of their embedded text (bench/bundle.js counts bytes per input).
@@ -412,7 +501,7 @@ async function bundle() {
     Object.assign(inputs, Object.values(v.metafile.outputs)[0].inputs);
   }
   writeFileSync(path.join(out, 'qis-edge.meta.json'), JSON.stringify(meta));
-  return { file, bytes: statSync(file).size };
+  return { file, bytes: statSync(file).size, sidecars: Object.values(sidecars) };
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -486,8 +575,9 @@ function cleanOtherArches() {
 
 try {
   if (withJs) {
-    const { bytes } = await bundle();
+    const { bytes, sidecars } = await bundle();
     say(`${rel(path.join(out, "qis-edge.mjs"))}: ${bytes} bytes (${(bytes / 1024).toFixed(1)} KiB) minified`);
+    for (const sc of sidecars) say(`${rel(sc.file)}: ${sc.bytes} bytes (${(sc.bytes / 1024).toFixed(1)} KiB) minified, loaded only when used`);
     for (const w of warnings) say(`warning: ${w}`);
   }
   if (process.platform !== 'linux' && !process.argv.includes('--arch')) {

@@ -5,6 +5,7 @@
 //
 // makes DIR/qis-edge-<version>-<target>.tar.gz holding one folder, qis-edge-<version>-<target>/:
 //   qis-edge.mjs                  the bundle (npm run build), the same JS for every target
+//   qis-edge-mqtt.cjs             MQTT.js and the MQTT uplink, loaded by the bundle only for uplinks.mqtt
 //   qis-edge                      a launcher: node with the profile's flags, then the bundle
 //   prebuilds/linux-<arch>/…      our addon for the target's architecture
 //   build/manifest.json, build/linux/<arch>/…/addon.node   zeromq's addon for it
@@ -71,6 +72,10 @@ const lay = spawnSync(process.execPath, [path.join(root, 'scripts', 'bundle.js')
 if (lay.status !== 0) die(`laying out the addons failed:\n${lay.stdout}${lay.stderr}`);
 if (!existsSync(path.join(dir, prebuild))) die(`${prebuild} was not laid out: ${lay.stdout}`);
 copyFileSync(bundle, path.join(dir, 'qis-edge.mjs'));
+// The MQTT uplink's sidecar (scripts/bundle.js SIDECARS): loaded by the bundle only for uplinks.mqtt.
+const mqttSidecar = path.join(root, 'dist', 'qis-edge-mqtt.cjs');
+if (!existsSync(mqttSidecar)) die('dist/qis-edge-mqtt.cjs is missing: run npm run build first');
+copyFileSync(mqttSidecar, path.join(dir, 'qis-edge-mqtt.cjs'));
 
 // ---- config, profile, launcher, unit, install text ------------------------------------------------------
 copyFileSync(path.join(root, 'targets', profile.agentConfig), path.join(dir, 'agent.json'));
@@ -139,12 +144,16 @@ sudo tar -xzf ${name}.tar.gz --strip-components=1 -C /opt/qis-edge
 sudo cp -n /opt/qis-edge/agent.json /etc/qis-edge/agent.json     # then add your peers to it
 /opt/qis-edge/qis-edge config check /etc/qis-edge/agent.json
 sudo install -d -o qis-edge -g qis-edge /var/lib/qis-edge
+sudo -u qis-edge /opt/qis-edge/qis-edge keygen /var/lib/qis-edge/curve.key   # prints this agent's public key
 sudo -u qis-edge /opt/qis-edge/qis-edge selftest --require-native --state-dir /var/lib/qis-edge
 sudo cp /opt/qis-edge/qis-edge.service /etc/systemd/system/
 sudo systemctl daemon-reload && sudo systemctl enable --now qis-edge
 journalctl -u qis-edge -f                                         # JSON log lines; "ready" names the endpoints
 
-The agent publishes on tcp port 5600 and serves its store on 5601 (agent.json); it runs as the
+The agent publishes on tcp port 5600 and serves its store on 5601 (agent.json), secured with
+CURVE: only peers whose public key is in agent.json (peers[].publicKey, security.allow) get in,
+and each peer entry needs that peer's public key ("qis-edge keygen --show FILE" prints it). The
+key file is created on first start if keygen was skipped. See docs/security.md. It runs as the
 user qis-edge, restarts on failure and is limited to MemoryMax=${profile.systemd.MemoryMax} by systemd.
 Node runs with ${flags}. Upgrading: extract the new tarball over /opt/qis-edge and restart.
 `,

@@ -1,13 +1,17 @@
 #!/usr/bin/env bash
 # Installs the Debian packages the test suite needs, when they are missing (run by `npm test`
 # through "pretest", and by .ci/run). Tests use real peers: pyzmq stands in for the reference
-# Python nodes (test/fixtures/legacy_node.py); promtool (Debian's prometheus package, which has no
-# smaller package of its own) checks the /metrics output (test/metrics/). As root it installs with apt-get; otherwise it
+# Python nodes (test/fixtures/legacy_node.py); Debian's mosquitto is the real MQTT broker of the
+# uplink tests (test/link/mosquitto.ts starts it on a free loopback port, never as a service),
+# and mosquitto-clients gives them mosquitto_sub; promtool (Debian's prometheus package, the only
+# one with it) checks the /metrics output (test/metrics/). As root it installs with apt-get; otherwise it
 # says what to install and the tests that need it fail with the same hint.
 set -euo pipefail
 
 missing=()
 /usr/bin/python3 -c 'import zmq' 2>/dev/null || missing+=(python3-zmq)
+command -v mosquitto >/dev/null || [ -x /usr/sbin/mosquitto ] || missing+=(mosquitto)
+command -v mosquitto_sub >/dev/null || missing+=(mosquitto-clients)
 command -v promtool >/dev/null || missing+=(prometheus)
 
 if [ ${#missing[@]} -eq 0 ]; then exit 0; fi

@@ -15,3 +15,5 @@ export { resolveConfig, loadConfigFile, ConfigError, type AgentConfig, type Peer
 export { configJsonSchema, AgentConfigSchema } from "./agent/config-schema.js";
 export { createLogger, silentLogger, type Logger, type LogLevel } from "./agent/log.js";
 export type { AgentStats, PeerStats } from "./agent/stats.js";
+export { UplinkError, type UplinkErrorCode } from "./link/uplink/errors.js";
+export type { Uplink, UplinkState, UplinkStateEvent, UplinkStats, UplinkTransport, TransportHandlers } from "./link/uplink/types.js";

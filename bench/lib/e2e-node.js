@@ -3,12 +3,13 @@
  *
  *   raw-pub | raw-sub      zeromq.js PUB/SUB, one 512-byte payload per message (the baseline)
  *   agent-send | agent-recv two qis-edge agents (dist/), the receiver subscribed to the sender
+ *                          (a last argument: their `security` config, for CURVE)
  *
  * Timestamps are process.hrtime.bigint(): CLOCK_MONOTONIC, the same clock in every process of
  * the machine, so the parent can subtract a child's time from another's.
  * Parent → child {op, ...}; child → parent {event, ...}.
  */
-import { mkdtempSync } from "node:fs";
+import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import * as zmq from "zeromq";
@@ -85,7 +86,7 @@ async function rawSub(endpoint) {
   }
 }
 
-async function agent(kind, synth, peer) {
+async function agent(kind, synth, peer, security) {
   const { createAgent, resolveConfig, codec, PACKET_SIZE } = await import("../../dist/index.js");
   const stateDir = mkdtempSync(join(tmpdir(), "qis-bench-"));
   const config = resolveConfig(
@@ -93,7 +94,11 @@ async function agent(kind, synth, peer) {
       stateDir,
       log: { level: "warn" },
       synth,
+      // The sender's store holds a whole burst: packets PUB drops at its HWM (more of them with
+      // CURVE on a loaded machine) can then always be caught up, so a round always completes.
+      ...(kind === "send" ? { store: { capacity: 262_144 } } : {}),
       ...(peer ? { peers: [peer] } : {}),
+      ...(security ? { security } : {}),
     },
     { env: {} },
   );
@@ -140,6 +145,7 @@ async function agent(kind, synth, peer) {
         send({ event: "sent", sent });
       } else if (m.op === "exit") {
         await a.close();
+        rmSync(stateDir, { recursive: true, force: true });
         process.exit(0);
       }
     });
@@ -163,12 +169,13 @@ async function agent(kind, synth, peer) {
           if (a.counters.received >= expect) {
             clearInterval(poll);
             const cpu = process.cpuUsage(cpu0);
-            send({ event: "done", t: String(hr()), cpuUs: (cpu.user + cpu.system) / m.n, stats: { received: a.counters.received, synthOffered: a.synth.counters.offered, invalid: a.stats().peers[0].invalidPackets, gaps: a.stats().peers[0].gaps } });
+            send({ event: "done", t: String(hr()), cpuUs: (cpu.user + cpu.system) / m.n, stats: { received: a.counters.received, synthOffered: a.synth.counters.offered, invalid: a.stats().peers[0].invalidPackets, gaps: a.stats().peers[0].gaps, caughtUp: a.stats().peers[0].caughtUpPackets } });
           }
         }, 1);
       } else if (m.op === "collect") send({ event: "synth", synth });
       else if (m.op === "exit") {
         await a.close();
+        rmSync(stateDir, { recursive: true, force: true });
         process.exit(0);
       }
     });
@@ -179,6 +186,6 @@ let prepared = null;
 
 if (role === "raw-pub") await rawPub();
 else if (role === "raw-sub") await rawSub(process.argv[3]);
-else if (role === "agent-send") await agent("send", JSON.parse(process.argv[3]));
-else if (role === "agent-recv") await agent("recv", JSON.parse(process.argv[3]), JSON.parse(process.argv[4]));
+else if (role === "agent-send") await agent("send", JSON.parse(process.argv[3]), null, JSON.parse(process.argv[4] ?? "null"));
+else if (role === "agent-recv") await agent("recv", JSON.parse(process.argv[3]), JSON.parse(process.argv[4]), JSON.parse(process.argv[5] ?? "null"));
 else throw new Error(`unknown role ${role}`);

@@ -31,6 +31,10 @@ import { AgentStartError, binding } from "./start-error.js";
 import { packageVersion } from "./version.js";
 import { PeerLog } from "./peer-log.js";
 import { statsLine } from "./stats-line.js";
+import type { OutboxUplink } from "../link/uplink/uplink.js";
+import type { UplinkStateEvent } from "../link/uplink/types.js";
+import { openLinkSecurity, type LinkSecurity } from "./link-security.js";
+import { ADMIT, ADMIT_CLAMPED, clampedCopy, REFUSED, SynthAdmission } from "./admission.js";
 
 export interface AgentOptions {
   /** where the agent logs (createLogger); default none: a library writes nothing unless given one */
@@ -104,6 +108,10 @@ export class Agent extends EventEmitter {
   #storeServer: StoreServer | null = null;
   readonly #peers: ZmqPeer[] = [];
   #legacy!: LegacyLinks;
+  /** brokers beyond the LAN (uplinks.*); their modules are loaded only when configured */
+  readonly #uplinks: OutboxUplink[] = [];
+  /** the agent's ZeroMQ context, CURVE keys and ZAP handler */
+  #security: LinkSecurity | null = null;
   readonly #patterns = new Map<string, AddressPattern>();
   readonly #seq: SequenceCounter;
   /** the clock of the store and the engine */
@@ -114,6 +122,9 @@ export class Agent extends EventEmitter {
   /** scratch for one local packet */
   readonly #scratch = Buffer.alloc(PACKET_SIZE);
   readonly #synthScratch = Buffer.alloc(PACKET_SIZE);
+  /** what peers' packets synthesis takes (admission.ts) */
+  readonly admission: SynthAdmission;
+  readonly #clampScratch = Buffer.alloc(PACKET_SIZE);
   /** per-packet InsertStatus of one batch (live batches ≤ MAX_BATCH, catch-up pages ≤ pageSize) */
   readonly #statuses: Uint8Array;
   readonly #legacyCode = new Uint8Array(1);
@@ -175,6 +186,9 @@ export class Agent extends EventEmitter {
       nextSeq: this.#seq.next,
       onEmit: (p) => this.#onSynthesized(p),
     });
+    // Every packet from a link passes the gate, whatever node id it names: ids are not
+    // authenticated (signed packets are issue 21), so "ours" could be forged.
+    this.admission = new SynthAdmission(s);
     for (const p of config.subscribe) this.#patterns.set(p, compilePattern(p));
   }
 
@@ -193,13 +207,16 @@ export class Agent extends EventEmitter {
 
   async #open(): Promise<void> {
     const c = this.config;
+    this.#security = await openLinkSecurity(c, this.log);
+    const env = this.#security.env;
     this.#publisher = await binding("pub.bind", c.pub.bind, () =>
-      ZmqPublisher.bind(c.pub.bind, { batchSize: c.batch.size, lingerMs: c.batch.lingerMs, sendHwm: c.hwm.send, epoch: this.epoch }),
+      ZmqPublisher.bind(c.pub.bind, { batchSize: c.batch.size, lingerMs: c.batch.lingerMs, sendHwm: c.hwm.send, epoch: this.epoch, env }),
     );
     const storeBind = c.store.bind;
     if (storeBind !== null) {
       this.#storeServer = await binding("store.bind", storeBind, () =>
         StoreServer.bind(storeBind, this.store, {
+          env,
           epoch: this.epoch,
           maxReply: c.catchUp.pageSize,
           onError: (err) => this.#error(err, { where: "store-server" }),
@@ -207,6 +224,11 @@ export class Agent extends EventEmitter {
       );
     }
     this.#legacy = await LegacyLinks.open(c, this.store, this.#legacySink());
+    if (c.uplinks.mqtt !== null) {
+      // Dynamic: an agent without an uplink never loads MQTT.js (idle memory, start time).
+      const { openMqttUplink } = await import("../link/mqtt/index.js");
+      this.#addUplink(openMqttUplink(c.uplinks.mqtt, { nodeId: this.nodeId, stateDir: c.stateDir, sink: this.#uplinkSink(), logger: this.log }));
+    }
     this.endpoints = {
       pub: this.#publisher.endpoint,
       store: this.#storeServer?.endpoint ?? null,
@@ -233,7 +255,10 @@ export class Agent extends EventEmitter {
       endpoints: this.endpoints,
       peers: c.peers.map((p) => p.name),
       subscribe: [...this.#patterns.keys()],
+      ...(this.#uplinks.length > 0 ? { uplinks: this.#uplinks.map((u) => `${u.name} ${u.broker}`) } : {}),
       native: nativeStatus.loaded,
+      security: this.#security.mode,
+      publicKey: this.#security.publicKey,
     });
   }
 
@@ -258,6 +283,7 @@ export class Agent extends EventEmitter {
     this.synth.addAt(buf, 0);
     if (this.listenerCount("packet") > 0) this.#emitPacket("local", buf, 0, cursor);
     this.#flushSynthEvents();
+    this.#flushUplinks();
     return { address, seq, cursor };
   }
 
@@ -308,6 +334,7 @@ export class Agent extends EventEmitter {
       this.counters.published += stored;
       this.#synthesizeStored(buf, n, statuses);
       this.#flushSynthEvents();
+      this.#flushUplinks();
     }
     return results;
   }
@@ -346,15 +373,41 @@ export class Agent extends EventEmitter {
       stored += storedHere;
       this.counters.published += storedHere;
       this.#flushSynthEvents();
+      this.#flushUplinks();
     }
     return stored;
   }
 
-  /** One of our packets (stored, or about to be at `cursor`) out to peers and legacy subscribers. */
+  /**
+   * One of our packets (stored, or about to be at `cursor`) out to peers, legacy subscribers and
+   * uplinks. Only our own packets (local and synthesized) reach this: what came from peers or
+   * down from a broker is never sent up again (no loops between agents sharing a broker).
+   */
   #send(buf: Uint8Array, offset: number, cursor: number, source: string, emitPacket: boolean): void {
     this.#publisher.publish(buf, offset, cursor);
     this.#legacy.publish(buf, offset);
+    for (let i = 0; i < this.#uplinks.length; i++) this.#uplinks[i]!.publish(buf, offset);
     if (emitPacket) this.#emitPacket(source, buf, offset, cursor);
+  }
+
+  /** Writes what the uplinks took to their outboxes: accepted from here on. Throws ERR_OUTBOX_IO. */
+  #flushUplinks(): void {
+    for (let i = 0; i < this.#uplinks.length; i++) this.#uplinks[i]!.flush();
+  }
+
+  #addUplink(uplink: OutboxUplink): void {
+    this.#uplinks.push(uplink);
+    uplink.on("state", (e: UplinkStateEvent) => this.emit("uplink", e));
+    uplink.on("error", (err: Error) => this.#error(err, { uplink: uplink.name }));
+  }
+
+  /** Packets from a broker: verified by the uplink (codes), then like packets from a peer. */
+  #uplinkSink() {
+    return { deliver: (source: string, packets: Uint8Array, count: number, codes: Uint8Array) => this.#ingest(source, packets, count, codes) };
+  }
+
+  get uplinks(): readonly OutboxUplink[] {
+    return this.#uplinks;
   }
 
   /** Feeds the packets that insertBatch stored to synthesis, one addBatch per run of them. */
@@ -431,12 +484,30 @@ export class Agent extends EventEmitter {
     const first = statuses[0] as InsertStatus;
     this.counters.received += stored;
     if (stored < count) for (let i = 0; i < count; i++) if (statuses[i] === InsertStatus.DUPLICATE) this.counters.duplicates++;
-    this.#synthesizeStored(packets, count, statuses);
+    this.#synthesizeAdmitted(source, packets, count, statuses);
     if (this.listenerCount("packet") > 0) {
       for (let i = 0; i < count; i++) if (statuses[i] === InsertStatus.STORED) this.#emitPacket(source, packets, i * PACKET_SIZE, ++cursor);
     }
     this.#flushSynthEvents();
     return first;
+  }
+
+  /** #synthesizeStored for a peer's packets: only those the admission gate lets through. */
+  #synthesizeAdmitted(peer: string, packets: Uint8Array, count: number, statuses: Uint8Array): void {
+    const now = this.#now();
+    let runStart = -1;
+    for (let i = 0; i <= count; i++) {
+      const v = i < count && statuses[i] === InsertStatus.STORED ? this.admission.check(peer, packets, i * PACKET_SIZE, now) : REFUSED;
+      if (v === ADMIT) {
+        if (runStart < 0) runStart = i;
+        continue;
+      }
+      if (runStart >= 0) {
+        this.synth.addBatch(packets, runStart * PACKET_SIZE, i - runStart);
+        runStart = -1;
+      }
+      if (v === ADMIT_CLAMPED) this.synth.addAt(clampedCopy(packets, i * PACKET_SIZE, this.config.synth.maxObservations, this.#clampScratch), 0);
+    }
   }
 
   // ===========================================================================================
@@ -497,6 +568,7 @@ export class Agent extends EventEmitter {
     try {
       this.store.sweep();
       this.synth.sweep();
+      this.admission.sweep(this.#now());
       this.#flushSynthEvents();
     } catch (err) {
       this.#error(err, { where: "sweep" });
@@ -518,17 +590,26 @@ export class Agent extends EventEmitter {
    * Connects to one more qis peer at run time (e.g. one found by discovery); `name` must be new.
    * Legacy peers are configured at start only.
    */
-  addPeer(peer: { pub: string; store?: string | null; name?: string }): void {
+  addPeer(peer: { pub: string; store?: string | null; name?: string; publicKey?: string | null }): void {
     this.#assertOpen();
     const name = peer.name ?? peer.pub;
     if (this.#peers.some((p) => p.name === name)) throw new QisError("ERR_PEER_EXISTS", `a peer named "${name}" is already connected`);
-    this.#startPeer({ name, pub: peer.pub, store: peer.store ?? null, codec: "qis" });
+    this.#startPeer({ name, pub: peer.pub, store: peer.store ?? null, codec: "qis", publicKey: peer.publicKey ?? null });
+    // A peer we subscribe to is let in too, like a configured one.
+    if (peer.publicKey) this.#security?.zap?.allow(peer.publicKey);
   }
 
   #startPeer(p: PeerConfig): void {
     const c = this.config;
-    const settings = { name: p.name, pub: p.pub, store: p.store, receiveHwm: c.hwm.receive, ...c.catchUp };
-    const peer = new ZmqPeer(settings, [...this.#patterns.values()], this.#peerSink());
+    const settings = { name: p.name, pub: p.pub, store: p.store, publicKey: p.publicKey ?? null, receiveHwm: c.hwm.receive, ...c.catchUp };
+    let peer: ZmqPeer;
+    try {
+      peer = new ZmqPeer(settings, [...this.#patterns.values()], this.#peerSink(), this.#security!.env);
+    } catch (cause) {
+      if (cause instanceof QisError) throw cause;
+      // libzmq's EMFILE: the context's maxSockets (sized at start, docs/security.md "Limits") or the open-file limit.
+      throw new QisError("ERR_SOCKET_LIMIT", `cannot open the sockets for peer ${p.name}: ${(cause as Error).message} (this agent's context holds ${this.#security!.env.context.maxSockets} sockets)`, { cause });
+    }
     this.#peers.push(peer);
     peer.start();
   }
@@ -560,7 +641,7 @@ export class Agent extends EventEmitter {
   }
 
   stats(): AgentStats {
-    return agentStats(this, this.#publisher, this.#storeServer, this.#peers, this.#legacy);
+    return agentStats(this, this.#publisher, this.#storeServer, this.#peers, this.#legacy, this.#uplinks, this.#security);
   }
 
   /** Sends whatever the publisher holds now, without waiting for the end of the turn. */
@@ -576,6 +657,14 @@ export class Agent extends EventEmitter {
     this.#publisher?.close();
     this.#storeServer?.close();
     this.#legacy?.close();
+    for (const u of this.#uplinks) {
+      try {
+        await u.close();
+      } catch (err) {
+        this.log.error("uplink close failed", { uplink: u.name, err });
+      }
+    }
+    this.#security?.zap?.close();
     try {
       this.store.close();
     } finally {

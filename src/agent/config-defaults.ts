@@ -11,7 +11,11 @@ export interface PeerConfig {
   pub: string;
   store: string | null;
   codec: "qis" | "legacy";
+  /** the peer's CURVE public key (Z85); null: none configured */
+  publicKey?: string | null;
 }
+
+export type SecurityMode = "auto" | "curve" | "insecure";
 
 export interface AgentConfig {
   nodeId: string | null;
@@ -22,7 +26,7 @@ export interface AgentConfig {
   subscribe: string[];
   batch: { size: number; lingerMs: number };
   hwm: { send: number; receive: number };
-  catchUp: { pageSize: number; timeoutMs: number; retryMinMs: number; retryMaxMs: number };
+  catchUp: { pageSize: number; timeoutMs: number; retryMinMs: number; retryMaxMs: number; maxPages: number };
   synth: {
     maxAddresses: number;
     maxContributions: number;
@@ -36,16 +40,85 @@ export interface AgentConfig {
     minContributors: number;
     ttlS: number;
     sweepIntervalMs: number;
+    /** peers' n_observations counted at most this (weight ≤ confidence·ln(1 + maxObservations)) */
+    maxObservations: number;
+    /** peers' packets stamped further ahead than this are refused from synthesis */
+    maxFutureSkewMs: number;
+    /** share of maxAddresses that addresses introduced by peers may hold at once */
+    peerAddressShare: number;
+    /** distinct node ids one peer may bring to one address */
+    peerNodesPerAddress: number;
+    /** addresses one peer may introduce per minute */
+    peerNewAddressesPerMinute: number;
   };
   legacy: { pub: string | null; rep: string | null; replyLimit: number; ttlS: number };
   log: { level: LogLevel; statsIntervalS: number };
+  uplinks: { mqtt: MqttUplinkConfig | null };
+  security: {
+    /** auto: CURVE when secretKeyFile is set, else plain links (loopback binds only) */
+    mode: SecurityMode;
+    /** the secret key file (resolved against stateDir); null: none (mode "curve" then uses stateDir/curve.key) */
+    secretKeyFile: string | null;
+    /** more client keys let in besides the peers': Z85 keys, or files of keys (one per line) */
+    allow: string[];
+  };
   metrics: { listen: string | null; allowRemote: boolean };
 }
+
+/** `uplinks.mqtt` resolved (docs/uplink.md): every key filled in, paths absolute. */
+export interface MqttUplinkConfig {
+  url: string;
+  /** null: "qis-edge-<node id>" */
+  clientId: string | null;
+  username: string | null;
+  password: string | null;
+  passwordFile: string | null;
+  passwordEnv: string | null;
+  tls: { ca: string | null; cert: string | null; key: string | null; rejectUnauthorized: boolean };
+  protocol: "3.1.1" | "5";
+  qos: 0 | 1 | 2;
+  topicPrefix: string;
+  up: string[];
+  down: string[];
+  batch: number;
+  inflight: number;
+  drainRate: number;
+  json: boolean;
+  keepaliveS: number;
+  sessionExpiryS: number;
+  reconnect: { minMs: number; maxMs: number };
+  outbox: { file: string | null; capacity: number; sync: boolean };
+}
+
+/** The defaults of `uplinks.mqtt` (all but `url`, which is required). */
+export const MQTT_DEFAULTS: Omit<MqttUplinkConfig, "url"> = {
+  clientId: null,
+  username: null,
+  password: null,
+  passwordFile: null,
+  passwordEnv: null,
+  tls: { ca: null, cert: null, key: null, rejectUnauthorized: true },
+  protocol: "5",
+  qos: 1,
+  topicPrefix: "",
+  up: ["qis.>"],
+  down: [],
+  batch: 64,
+  inflight: 16,
+  drainRate: 20_000,
+  json: false,
+  keepaliveS: 60,
+  sessionExpiryS: 86_400,
+  reconnect: { minMs: 500, maxMs: 30_000 },
+  outbox: { file: null, capacity: 65_536, sync: false },
+};
 
 const deepFreeze = <T>(v: T): T => {
   if (v !== null && typeof v === "object") for (const x of Object.values(v)) deepFreeze(x);
   return Object.freeze(v);
 };
+
+deepFreeze(MQTT_DEFAULTS);
 
 /** Every default, in one place: the schema's `default`s and resolveConfig both read it. Frozen. */
 export const CONFIG_DEFAULTS: AgentConfig = deepFreeze({
@@ -57,7 +130,7 @@ export const CONFIG_DEFAULTS: AgentConfig = deepFreeze({
   subscribe: ["qis.>"],
   batch: { size: 64, lingerMs: 0 },
   hwm: { send: 1000, receive: 1000 },
-  catchUp: { pageSize: 256, timeoutMs: 2000, retryMinMs: 100, retryMaxMs: 10_000 },
+  catchUp: { pageSize: 256, timeoutMs: 2000, retryMinMs: 100, retryMaxMs: 10_000, maxPages: 16_384 },
   synth: {
     maxAddresses: SYNTH.maxAddresses,
     maxContributions: SYNTH.maxContributions,
@@ -71,10 +144,19 @@ export const CONFIG_DEFAULTS: AgentConfig = deepFreeze({
     minContributors: SYNTH.minContributors,
     ttlS: SYNTH.ttlS,
     sweepIntervalMs: 1000,
+    maxObservations: 1000,
+    maxFutureSkewMs: 300_000,
+    peerAddressShare: 0.75,
+    peerNodesPerAddress: 8,
+    peerNewAddressesPerMinute: 256,
   },
   // ttlS: the codec's DEFAULT_LEGACY_TTL_S (not imported: this module must stay free of the legacy modules).
   legacy: { pub: null, rep: null, replyLimit: 50, ttlS: 3600 },
   log: { level: "info", statsIntervalS: 60 },
+  // No uplink: the file has no uplinks.mqtt (the schema has no null for it); resolveConfig sets
+  // uplinks.mqtt to null then.
+  uplinks: {} as AgentConfig["uplinks"],
+  security: { mode: "auto", secretKeyFile: null, allow: [] },
   metrics: { listen: null, allowRemote: false },
 });
 

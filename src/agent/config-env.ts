@@ -30,11 +30,14 @@ const peers: Parse = (raw) =>
   list(raw).map((item) => {
     const legacy = item.startsWith(LEGACY_PREFIX);
     const body = legacy ? item.slice(LEGACY_PREFIX.length).trim() : item;
-    const [pub, store, ...rest] = body.split("|").map((s) => s.trim());
+    const [pub, store, publicKey, ...rest] = body.split("|").map((s) => s.trim());
     const codec = legacy ? { codec: "legacy" } : {};
-    // A third part is kept in `pub` so that the endpoint check reports the whole item. A legacy
+    // A fourth part is kept in `pub` so that the endpoint check reports the whole item. A legacy
     // peer's STORE is kept so that the config refuses it by name (legacy stores are never asked).
-    return rest.length > 0 ? { pub: item } : store === undefined ? { pub, ...codec } : { pub, store, ...codec };
+    if (rest.length > 0) return { pub: item };
+    // "PUB||KEY": a CURVE key (Z85 has no "|") without a store.
+    const withStore = store === undefined || store === "" ? { pub, ...codec } : { pub, store, ...codec };
+    return publicKey === undefined ? withStore : { ...withStore, publicKey };
   });
 
 /** Every override, in the order docs/config.md lists them. */
@@ -45,7 +48,7 @@ export const ENV_OVERRIDES: readonly { name: string; key: readonly string[]; par
   { name: "QIS_EDGE_STORE_BIND", key: ["store", "bind"], parse: nullable, help: 'endpoint, or "none"' },
   { name: "QIS_EDGE_STORE_CAPACITY", key: ["store", "capacity"], parse: integer, help: "packets" },
   { name: "QIS_EDGE_STORE_FILE", key: ["store", "file"], parse: nullable, help: 'path, or "none"' },
-  { name: "QIS_EDGE_PEERS", key: ["peers"], parse: peers, help: "[legacy:]PUB[|STORE],..." },
+  { name: "QIS_EDGE_PEERS", key: ["peers"], parse: peers, help: "[legacy:]PUB[|STORE[|KEY]],..." },
   { name: "QIS_EDGE_SUBSCRIBE", key: ["subscribe"], parse: list, help: "PATTERN,..." },
   { name: "QIS_EDGE_LOG_LEVEL", key: ["log", "level"], parse: text, help: "debug|info|warn|error|silent" },
   { name: "QIS_EDGE_METRICS_LISTEN", key: ["metrics", "listen"], parse: nullable, help: 'HOST:PORT, or "none"' },

@@ -7,7 +7,7 @@
 import Type, { type Static, type TProperties } from "typebox";
 import { Settings } from "typebox/system";
 import { Check, Errors } from "typebox/value";
-import { CONFIG_DEFAULTS, type ConfigProblem } from "./config-defaults.js";
+import { CONFIG_DEFAULTS, MQTT_DEFAULTS, type ConfigProblem } from "./config-defaults.js";
 import { pointer, type EnvOverride } from "./config-env.js";
 
 const PORT = "(?:[1-9][0-9]{0,3}|[1-5][0-9]{4}|6[0-4][0-9]{3}|65[0-4][0-9]{2}|655[0-2][0-9]|6553[0-5])";
@@ -16,12 +16,20 @@ const BIND = `^(?:tcp://(?:\\*|${HOST}):(?:\\*|${PORT})|ipc://.+|inproc://.+)$`;
 const CONNECT = `^(?:tcp://${HOST}:${PORT}|ipc://.+|inproc://.+)$`;
 const NODE_ID = "^[0-9a-fA-F]{32}$";
 const LISTEN = `^(?:\\[[0-9A-Fa-f:.]+\\]|[A-Za-z0-9](?:[A-Za-z0-9.-]*[A-Za-z0-9])?):(?:0|${PORT})$`;
+const MQTT_URL = `^(?:mqtts?|wss?)://${HOST}(?::${PORT})?(?:/[^@\\s]*)?$`;
+const TOPIC_PREFIX = "^(?:[^+#/\\u0000]+(?:/[^+#/\\u0000]+)*)?$";
+const ENV_NAME = "^[A-Za-z_][A-Za-z0-9_]*$";
+const Z85_KEY = "^[0-9a-zA-Z.\\-:+=^!/*?&<>()\\[\\]{}@%$#]{40}$";
 /** What a pattern means, in words, for "expected ..." (a regex is no help to a reader). */
 const PATTERN_TEXT = new Map([
   [BIND, "a ZeroMQ bind endpoint: tcp://HOST:PORT, tcp://HOST:* (a free port), ipc://PATH or inproc://NAME"],
   [CONNECT, "a ZeroMQ endpoint to connect to: tcp://HOST:PORT, ipc://PATH or inproc://NAME"],
   [NODE_ID, "32 hex digits (16 bytes)"],
   [LISTEN, "HOST:PORT to listen on, e.g. 127.0.0.1:9464 or [::1]:9464 (port 0: a free port)"],
+  [MQTT_URL, "a broker URL: mqtt://HOST[:PORT], mqtts://HOST[:PORT], ws://HOST[:PORT]/PATH or wss://... (no user or password in it: use username and password)"],
+  [TOPIC_PREFIX, 'MQTT topic levels joined by "/" (e.g. "site-7/edge"), without "+", "#" or an empty level, or ""'],
+  [ENV_NAME, "an environment variable name (letters, digits, _)"],
+  [Z85_KEY, "a CURVE public key: 40 characters of Z85 (qis-edge keygen prints one)"],
 ]);
 
 const D = CONFIG_DEFAULTS;
@@ -37,6 +45,60 @@ const num = (min: number, max: number, d: number, what: string) =>
 const obj = <P extends TProperties>(description: string, properties: P) =>
   Type.Optional(Type.Object(properties, { additionalProperties: false, description }));
 const CONNECT_T = Type.String({ pattern: CONNECT });
+const Z85_KEY_T = Type.String({ pattern: Z85_KEY });
+const M = MQTT_DEFAULTS;
+const file = (what: string) =>
+  Type.Optional(Type.Union([Type.String({ minLength: 1 }), Type.Null()], { default: null, description: `${what}; relative to the working directory. Default: null.` }));
+
+const MqttSchema = Type.Object(
+  {
+    url: Type.String({ pattern: MQTT_URL, description: "The broker: mqtt://HOST[:PORT] (1883), mqtts://HOST[:PORT] (TLS, 8883), ws:// or wss://HOST[:PORT]/PATH. Required." }),
+    clientId: Type.Optional(
+      Type.Union([Type.String({ minLength: 1, maxLength: 256 }), Type.Null()], { default: null, description: 'MQTT client id, unique per broker. null: "qis-edge-<node id>". Default: null.' }),
+    ),
+    username: Type.Optional(Type.Union([Type.String({ minLength: 1, maxLength: 1024 }), Type.Null()], { default: null, description: "User name for the broker. Default: null." })),
+    password: Type.Optional(Type.Union([Type.String({ maxLength: 65535 }), Type.Null()], { default: null, description: "Password, in the file itself (prefer passwordFile or passwordEnv). Never logged. Default: null." })),
+    passwordFile: file("A file holding the password (one trailing newline ignored); never logged"),
+    passwordEnv: Type.Optional(
+      Type.Union([Type.String({ pattern: ENV_NAME }), Type.Null()], { default: null, description: "The environment variable holding the password; never logged. Default: null." }),
+    ),
+    tls: obj("TLS for mqtts:// and wss:// (PEM files).", {
+      ca: file("CA certificate(s) the broker's certificate must chain to (default: the system's)"),
+      cert: file("Client certificate, for brokers that authenticate clients by certificate"),
+      key: file("The client certificate's private key"),
+      rejectUnauthorized: Type.Optional(Type.Boolean({ default: true, description: "Refuse a broker whose certificate does not verify. Default: true." })),
+    }),
+    protocol: Type.Optional(Type.Enum(["3.1.1", "5"], { default: M.protocol, description: `MQTT protocol version.${dflt(M.protocol)}` })),
+    qos: Type.Optional(
+      Type.Enum([0, 1, 2], { default: M.qos, description: `QoS of the packets published; 0 gives no delivery guarantee (a packet leaves the outbox once written to the socket).${dflt(M.qos)}` }),
+    ),
+    topicPrefix: Type.Optional(
+      Type.String({ pattern: TOPIC_PREFIX, maxLength: 128, default: M.topicPrefix, description: `Prefix of every topic: PREFIX/qis/... (packets), PREFIX/json/qis/... (JSON).${dflt(M.topicPrefix)}` }),
+    ),
+    up: Type.Optional(
+      Type.Array(Type.String(), { maxItems: 256, default: M.up, description: `Address patterns of this agent's own packets (observations and syntheses) published to the broker.${dflt(M.up)}` }),
+    ),
+    down: Type.Optional(
+      Type.Array(Type.String(), { maxItems: 256, default: M.down, description: `Address patterns subscribed at the broker; what arrives is stored and synthesized like packets from peers. Non-empty: a persistent session.${dflt(M.down)}` }),
+    ),
+    batch: int(1, 1024, M.batch, "Packets per MQTT message at most (all of one address)"),
+    inflight: int(1, 65_535, M.inflight, "Messages published and not yet acknowledged, at most (also capped by an MQTT 5 broker's receive maximum)"),
+    drainRate: int(0, 10_000_000, M.drainRate, "Packets published per second at most, e.g. while the backlog drains after an outage; 0: no limit"),
+    json: Type.Optional(Type.Boolean({ default: M.json, description: `Also publish each packet as JSON on PREFIX/json/qis/... (QoS 0, best effort) for dashboards.${dflt(M.json)}` })),
+    keepaliveS: int(0, 65_535, M.keepaliveS, "MQTT keepalive in seconds; 0: off"),
+    sessionExpiryS: int(0, 0xffff_ffff, M.sessionExpiryS, "MQTT 5: how long the broker keeps our session (and what arrives for it) while we are away, with down patterns"),
+    reconnect: obj("Reconnect delays: doubling from minMs up to maxMs, each drawn at random from the upper half of its step.", {
+      minMs: int(10, 3_600_000, M.reconnect.minMs, "First delay"),
+      maxMs: int(10, 3_600_000, M.reconnect.maxMs, "Longest delay; at least minMs"),
+    }),
+    outbox: obj("The durable outbox: packets wait here until the broker acknowledged them.", {
+      file: file(`The outbox file. null: STATEDIR/outbox-mqtt.bin`),
+      capacity: int(1, 4_194_304, M.outbox.capacity, "Packets held at most (528 bytes each on disk); when full the oldest are dropped, counted and logged"),
+      sync: Type.Optional(Type.Boolean({ default: M.outbox.sync, description: `fdatasync after each append batch: accepted packets also survive a power loss (slower; without it they survive a crash or kill -9).${dflt(M.outbox.sync)}` })),
+    }),
+  },
+  { additionalProperties: false },
+);
 
 const PeerSchema = Type.Object(
   {
@@ -52,6 +114,12 @@ const PeerSchema = Type.Object(
       }),
     ),
     name: Type.Optional(Type.String({ minLength: 1, maxLength: 128, description: "A name for logs, unique among the peers. Default: the pub endpoint." })),
+    publicKey: Type.Optional(
+      Type.String({
+        pattern: Z85_KEY,
+        description: "The peer's CURVE public key (Z85, `qis-edge keygen --show` on the peer). Required for qis peers when links are secured; it is also let in (allowlist).",
+      }),
+    ),
   },
   { additionalProperties: false },
 );
@@ -94,6 +162,7 @@ export const AgentConfigSchema = Type.Object(
       timeoutMs: int(1, 600_000, D.catchUp.timeoutMs, "How long to wait for a reply"),
       retryMinMs: int(1, 3_600_000, D.catchUp.retryMinMs, "First retry delay after a failed query; doubles up to retryMaxMs"),
       retryMaxMs: int(1, 3_600_000, D.catchUp.retryMaxMs, "Longest retry delay; at least retryMinMs"),
+      maxPages: int(1, 1_000_000, D.catchUp.maxPages, "Pages fetched from one peer per catch-up at most; a peer whose store keeps answering is then marked and asked again after a growing pause (retryMinMs..retryMaxMs)"),
     }),
     synth: obj("Local synthesis (docs/synth.md).", {
       maxAddresses: int(1, 1 << 20, D.synth.maxAddresses, "Distinct addresses held at once"),
@@ -110,6 +179,11 @@ export const AgentConfigSchema = Type.Object(
       minContributors: int(1, 1024, D.synth.minContributors, "Emit only for addresses with this many contributing nodes; at most maxNodesPerAddress (the default becomes 1 when that is 1)"),
       ttlS: int(0, 0xffff_ffff, D.synth.ttlS, "ttl_s of synthesized packets; 0: never expire"),
       sweepIntervalMs: int(10, 60_000, D.synth.sweepIntervalMs, "How often expired contributions are swept"),
+      maxObservations: int(1, 0xffff_ffff, D.synth.maxObservations, "A peer's packet counts as at most this many observations: its weight is at most confidence·ln(1 + maxObservations)"),
+      maxFutureSkewMs: int(0, 86_400_000, D.synth.maxFutureSkewMs, "Peers' packets stamped further than this ahead of our clock are refused from synthesis"),
+      peerAddressShare: num(0, 1, D.synth.peerAddressShare, "Share of maxAddresses that addresses introduced by peers may hold at once; the rest is kept for local observations"),
+      peerNodesPerAddress: int(1, 1024, D.synth.peerNodesPerAddress, "Distinct node ids one peer may bring to one address (a relaying gateway brings its fleet's)"),
+      peerNewAddressesPerMinute: int(1, 1_000_000, D.synth.peerNewAddressesPerMinute, "Addresses one peer may introduce to synthesis per minute"),
     }),
     legacy: obj("Links to reference-Python nodes (docs/legacy.md).", {
       pub: Type.Optional(
@@ -131,6 +205,30 @@ export const AgentConfigSchema = Type.Object(
     log: obj("Logging: one JSON object per line on stderr.", {
       level: Type.Optional(Type.Enum(["debug", "info", "warn", "error", "silent"], { default: D.log.level, description: `Least severe level written.${dflt(D.log.level)}` })),
       statsIntervalS: int(0, 86_400, D.log.statsIntervalS, 'Seconds between two "stats" lines at info; 0: none'),
+    }),
+    uplinks: obj("Reaching beyond the LAN through a broker (docs/uplink.md).", {
+      mqtt: Type.Optional({ ...MqttSchema, description: "An MQTT broker. Absent: none (MQTT.js is then never loaded)." } as typeof MqttSchema),
+    }),
+    security: obj("Peer link security: CURVE encryption and an allowlist of client keys (docs/security.md).", {
+      mode: Type.Optional(
+        Type.Enum(["auto", "curve", "insecure"], {
+          default: D.security.mode,
+          description: `"auto": CURVE when secretKeyFile is set, else plain links, which may bind loopback only; "curve": CURVE (key in stateDir/curve.key unless secretKeyFile says otherwise); "insecure": plain links on any bind (warned at start).${dflt(D.security.mode)}`,
+        }),
+      ),
+      secretKeyFile: Type.Optional(
+        Type.Union([Type.String({ minLength: 1 }), Type.Null()], {
+          default: null,
+          description: "This agent's CURVE secret key file (relative paths: in stateDir). Created with mode 0600 on first start when missing (never overwritten); `qis-edge keygen` writes one. Default: null.",
+        }),
+      ),
+      allow: Type.Optional(
+        Type.Array(Type.String({ minLength: 1 }), {
+          maxItems: 1024,
+          default: [],
+          description: "Client keys let in besides the peers' publicKeys: a Z85 key, or a file (relative to the working directory) of keys, one per line; # starts a comment at the start of a line or after a space (Z85 keys may contain #). Default: [].",
+        }),
+      ),
     }),
     metrics: obj("Prometheus metrics and a health check over HTTP (docs/operations.md). Off unless listen is set.", {
       listen: Type.Optional(
@@ -267,7 +365,10 @@ export function envProblems(overrides: EnvOverride[]): ConfigProblem[] {
     if (o.name === "QIS_EDGE_PEERS") {
       (o.value as Rec[]).forEach((peer, i) => {
         for (const k of ["pub", "store"] as const) {
-          if (peer[k] !== undefined && !Check(CONNECT_T, peer[k])) problems.push({ path, expected: `[legacy:]PUB[|STORE],...: ${describeSchema(CONNECT_T as unknown as Schema)}`, found: `item ${i + 1} ${describeFound(peer[k])}` });
+          if (peer[k] !== undefined && !Check(CONNECT_T, peer[k])) problems.push({ path, expected: `[legacy:]PUB[|STORE[|KEY]],...: ${describeSchema(CONNECT_T as unknown as Schema)}`, found: `item ${i + 1} ${describeFound(peer[k])}` });
+        }
+        if (peer.publicKey !== undefined && !Check(Z85_KEY_T, peer.publicKey)) {
+          problems.push({ path, expected: `[legacy:]PUB[|STORE[|KEY]],...: KEY ${PATTERN_TEXT.get(Z85_KEY)!}`, found: `item ${i + 1} ${describeFound(peer.publicKey)}` });
         }
       });
       continue;

@@ -9,13 +9,15 @@ import { readFileSync } from "node:fs";
 import { resolve as resolvePath } from "node:path";
 import { AddressError, compilePattern } from "../address/index.js";
 import { QisError } from "../errors.js";
-import { CONFIG_DEFAULTS, type AgentConfig, type ConfigProblem } from "./config-defaults.js";
+import { Z85_KEY } from "../link/zmq/z85.js";
+import { CONFIG_DEFAULTS, MQTT_DEFAULTS, type AgentConfig, type ConfigProblem, type MqttUplinkConfig } from "./config-defaults.js";
 import { checkConfig } from "./config-check.js";
 import { parseJsonText, pointer, readEnv, type EnvOverride } from "./config-env.js";
 import { configSchema } from "./schemas.js";
 import { isLoopback, parseListen } from "../metrics/listen.js";
+import { securityProblems } from "./config-security.js";
 
-export { CONFIG_DEFAULTS, type AgentConfig, type ConfigProblem, type LogLevel, type PeerConfig } from "./config-defaults.js";
+export { CONFIG_DEFAULTS, MQTT_DEFAULTS, type AgentConfig, type ConfigProblem, type LogLevel, type MqttUplinkConfig, type PeerConfig } from "./config-defaults.js";
 
 const D = CONFIG_DEFAULTS;
 
@@ -56,16 +58,36 @@ function crossProblems(merged: Rec, where: (keys: (string | number)[]) => string
     problems.push({ path: w, expected, found: w.startsWith("env:") && typeof keys[1] === "number" ? `item ${keys[1] + 1} ${found}` : found });
   };
   const sub = (k: string): Rec => (isRec(merged[k]) ? merged[k] : {});
-  if (Array.isArray(merged.subscribe)) {
-    merged.subscribe.forEach((p, i) => {
+  const patterns = (list: unknown, keys: string[]): void => {
+    if (!Array.isArray(list)) return;
+    list.forEach((p, i) => {
       if (typeof p !== "string") return;
       try {
         compilePattern(p);
       } catch (e) {
         if (!(e instanceof AddressError)) throw e;
-        at(["subscribe", i], 'an address pattern like "qis.hvac.>"', `${JSON.stringify(p)} (${e.message})`);
+        at([...keys, i], 'an address pattern like "qis.hvac.>"', `${JSON.stringify(p)} (${e.message})`);
       }
     });
+  };
+  patterns(merged.subscribe, ["subscribe"]);
+  const mqtt = isRec(sub("uplinks").mqtt) ? (sub("uplinks").mqtt as Rec) : null;
+  if (mqtt !== null) {
+    patterns(mqtt.up, ["uplinks", "mqtt", "up"]);
+    patterns(mqtt.down, ["uplinks", "mqtt", "down"]);
+    const secrets = (["password", "passwordFile", "passwordEnv"] as const).filter((k) => mqtt[k] !== undefined && mqtt[k] !== null);
+    for (const k of secrets.slice(1)) at(["uplinks", "mqtt", k], `no other password source than uplinks.mqtt.${secrets[0]} (password, passwordFile and passwordEnv exclude each other)`, "a second one");
+    if (secrets.length > 0 && (mqtt.username === undefined || mqtt.username === null)) at(["uplinks", "mqtt", secrets[0]!], "a password together with uplinks.mqtt.username", "a password without a user name");
+    const rc = isRec(mqtt.reconnect) ? mqtt.reconnect : {};
+    const rlo = Number.isInteger(rc.minMs) ? (rc.minMs as number) : MQTT_DEFAULTS.reconnect.minMs;
+    const rhi = Number.isInteger(rc.maxMs) ? (rc.maxMs as number) : MQTT_DEFAULTS.reconnect.maxMs;
+    if (rlo > rhi) {
+      if (rc.maxMs !== undefined) at(["uplinks", "mqtt", "reconnect", "maxMs"], `an integer >= uplinks.mqtt.reconnect.minMs (${rlo})`, String(rhi));
+      else at(["uplinks", "mqtt", "reconnect", "minMs"], `an integer <= uplinks.mqtt.reconnect.maxMs (${rhi})`, String(rlo));
+    }
+    const tls = isRec(mqtt.tls) ? mqtt.tls : {};
+    const given = (v: unknown): boolean => v !== undefined && v !== null;
+    if (given(tls.cert) !== given(tls.key)) at(["uplinks", "mqtt", "tls", given(tls.cert) ? "key" : "cert"], "tls.cert and tls.key together (a client certificate needs its key)", "only one of them");
   }
   if (Array.isArray(merged.peers)) {
     const names = new Map<string, number>();
@@ -103,6 +125,7 @@ function crossProblems(merged: Rec, where: (keys: (string | number)[]) => string
     // The listener has no authentication and names the node and its peers: loopback unless allowed.
     if (at0 !== null && !isLoopback(at0.host)) at(["metrics", "listen"], "a loopback address (127.0.0.1, [::1], localhost) unless metrics.allowRemote is true", JSON.stringify(metrics.listen));
   }
+  securityProblems(merged, at);
   // Two sockets cannot bind one endpoint; a "*" port is a fresh free port each time, so it never clashes.
   const binds = new Map<string, (string | number)[]>();
   for (const keys of [["pub", "bind"], ["store", "bind"], ["legacy", "pub"], ["legacy", "rep"]]) {
@@ -196,10 +219,27 @@ function resolve(input: unknown, options: ResolveOptions, extra: ConfigProblem[]
   c.nodeId = c.nodeId === null ? null : c.nodeId.toLowerCase();
   c.stateDir = resolvePath(cwd, c.stateDir);
   if (c.store.file !== null) c.store.file = resolvePath(cwd, c.store.file);
-  c.peers = c.peers.map((p) => ({ name: p.name ?? p.pub, pub: p.pub, store: p.store ?? null, codec: p.codec ?? "qis" }));
+  c.peers = c.peers.map((p) => ({ name: p.name ?? p.pub, pub: p.pub, store: p.store ?? null, codec: p.codec ?? "qis", publicKey: p.publicKey ?? null }));
+  c.uplinks.mqtt = resolveMqtt(isRec(merged.uplinks) ? merged.uplinks.mqtt : undefined, cwd);
+  // The key file lives with the node id: relative to the state dir (a package's config then
+  // works wherever the state dir is put).
+  const keyFile = c.security.secretKeyFile ?? (c.security.mode === "curve" ? "curve.key" : null);
+  c.security.secretKeyFile = keyFile === null ? null : resolvePath(c.stateDir, keyFile);
+  c.security.allow = c.security.allow.map((a) => (Z85_KEY.test(a) ? a : resolvePath(cwd, a)));
   const s = isRec(merged.synth) ? merged.synth : {};
   if (s.minContributors === undefined) c.synth.minContributors = Math.min(D.synth.minContributors, c.synth.maxNodesPerAddress);
   return c;
+}
+
+/** `uplinks.mqtt` with its defaults filled in and its paths made absolute; null when not configured. */
+function resolveMqtt(given: unknown, cwd: string): MqttUplinkConfig | null {
+  if (!isRec(given)) return null;
+  const m = withDefaults({ url: given.url, ...MQTT_DEFAULTS }, given) as MqttUplinkConfig;
+  const abs = (p: string | null): string | null => (p === null ? null : resolvePath(cwd, p));
+  m.passwordFile = abs(m.passwordFile);
+  m.tls = { ...m.tls, ca: abs(m.tls.ca), cert: abs(m.tls.cert), key: abs(m.tls.key) };
+  m.outbox = { ...m.outbox, file: abs(m.outbox.file) };
+  return m;
 }
 
 /**

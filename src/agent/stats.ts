@@ -6,12 +6,17 @@ import type { StoreStats } from "../store/index.js";
 import type { SynthCounters } from "../synth/index.js";
 import type { Agent } from "./agent.js";
 import type { LegacyLinks } from "./legacy-links.js";
+import type { UplinkStats } from "../link/uplink/types.js";
+import type { LinkSecurity } from "./link-security.js";
+import type { AdmissionCounters } from "./admission.js";
 
 export interface PeerStats extends PeerCounters {
   name: string;
   pub: string;
   store: string | null;
   up: boolean;
+  /** the last catch-up problem (ERR_CATCHUP_PAGE_CAP, ERR_WIRE_*) until a catch-up from the peer completes; null: none */
+  catchUpProblem: string | null;
 }
 
 export interface AgentStats {
@@ -35,17 +40,34 @@ export interface AgentStats {
   store: StoreStats;
   /** the engine's counters, and what it holds now (without sweeping) */
   synth: SynthCounters & { addresses: number; contributions: number };
+  /** each configured uplink by name (docs/uplink.md); {} without one */
+  uplinks: Record<string, UplinkStats>;
+  /** peers' packets kept out of synthesis (or counted with n_observations capped), per peer and reason */
+  admission: { peerAddresses: number; perPeer: Record<string, AdmissionCounters> };
+  /** peer link security: CURVE or plain; with CURVE, the keys let in and the denials per client key */
+  security: { mode: "curve" | "plain"; publicKey: string | null; allowedKeys: number; accepted: number; denied: number; deniedKeys: Record<string, number> };
 }
 
-export function agentStats(agent: Agent, pub: ZmqPublisher, server: StoreServer | null, peers: readonly ZmqPeer[], legacy: LegacyLinks): AgentStats {
+export function agentStats(agent: Agent, pub: ZmqPublisher, server: StoreServer | null, peers: readonly ZmqPeer[], legacy: LegacyLinks, uplinks: readonly { name: string; stats(): UplinkStats }[], security: LinkSecurity | null): AgentStats {
+  const zap = security?.zap ?? null;
   return {
     nodeId: agent.nodeId,
     ...agent.counters,
     pub: { packets: pub.packets, messages: pub.messages, sendErrors: pub.sendErrors },
     storeServer: server === null ? null : { served: server.served, packetsServed: server.packetsServed, badRequests: server.badRequests },
-    peers: peers.map((p) => ({ name: p.name, pub: p.settings.pub, store: p.settings.store, up: p.up, ...p.counters })),
+    peers: peers.map((p) => ({ name: p.name, pub: p.settings.pub, store: p.settings.store, up: p.up, catchUpProblem: p.catchUpProblem, ...p.counters })),
     legacy: legacy.counters(),
     store: agent.store.stats(),
     synth: { ...agent.synth.counters, addresses: agent.synth.liveAddresses, contributions: agent.synth.live },
+    uplinks: Object.fromEntries(uplinks.map((u) => [u.name, u.stats()])),
+    admission: { peerAddresses: agent.admission.addresses, perPeer: agent.admission.counters() },
+    security: {
+      mode: security?.mode ?? "plain",
+      publicKey: security?.publicKey ?? null,
+      allowedKeys: zap?.allowed.size ?? 0,
+      accepted: zap?.allowedCount ?? 0,
+      denied: zap?.deniedTotal ?? 0,
+      deniedKeys: zap === null ? {} : Object.fromEntries(zap.denied),
+    },
   };
 }

@@ -10,10 +10,10 @@
  *   estimate {address}                 → {estimate}
  *   consensus {domain}                 → {consensus}
  *   identities {pattern}               → {identities: string[]} ("<node id hex>:<seq>", store order)
- *   addPeer {pub, store?, name?}       → {} (agent.addPeer: one more qis peer at run time)
+ *   addPeer {pub, store?, name?, publicKey?} → {} (agent.addPeer: one more qis peer at run time)
  *   snapshot                           → {stats, synth} (agent.stats() and agent.synth.snapshot(), one moment)
  *   close                              → {} then exit 0
- * Events {event, ...}: ready {nodeId, endpoints}, peer {name, up}, synthesis {...}, error {code, message}.
+ * Events {event, ...}: ready {nodeId, endpoints}, peer {name, up}, synthesis {...}, uplink {name, broker, state, code?, reason?}, error {code, message}.
  * The worker exits when the parent goes away (the IPC channel closes): never an orphan.
  */
 import { createAgent, type Agent } from "../agent/agent.js";
@@ -55,11 +55,12 @@ function handle(agent: Agent, req: Request): object {
       return { identities: ids };
     }
     case "addPeer": {
-      const { pub, store, name } = req;
+      const { pub, store, name, publicKey } = req;
       if (typeof pub !== "string") throw new QisError("ERR_WORKER_OP", 'addPeer: "pub" must be an endpoint string');
       if (store !== undefined && store !== null && typeof store !== "string") throw new QisError("ERR_WORKER_OP", 'addPeer: "store" must be an endpoint string or null');
       if (name !== undefined && typeof name !== "string") throw new QisError("ERR_WORKER_OP", 'addPeer: "name" must be a string');
-      agent.addPeer({ pub, store: store ?? null, ...(name !== undefined ? { name } : {}) });
+      if (publicKey !== undefined && publicKey !== null && typeof publicKey !== "string") throw new QisError("ERR_WORKER_OP", 'addPeer: "publicKey" must be a Z85 key string or null');
+      agent.addPeer({ pub, store: store ?? null, ...(name !== undefined ? { name } : {}), ...(typeof publicKey === "string" ? { publicKey } : {}) });
       return {};
     }
     case "snapshot":
@@ -78,6 +79,7 @@ async function main(): Promise<void> {
   const agent = await createAgent(config, { logger: createLogger({ level: config.log.level, stream: process.stderr }) });
   agent.on("peer", (e) => send({ event: "peer", ...e }));
   agent.on("synthesis", (e) => send({ event: "synthesis", ...e }));
+  agent.on("uplink", (e) => send({ event: "uplink", ...e }));
   agent.on("error", (err: QisError) => send({ event: "error", code: err.code, message: err.message }));
   const stop = async (): Promise<void> => {
     await agent.close();

@@ -16,8 +16,10 @@ and unknown keys are errors. docs/config.md lists every key with its default and
 
   schema        print the file's JSON Schema, with descriptions and defaults; save it and put
                 "$schema": "./agent.schema.json" in the file for completion in an editor
-  check FILE    validate FILE and the QIS_EDGE_* variables below, as run would: prints
-                "ok: FILE" (exit 0), or every problem, one per line, on stderr (exit 2)
+  check FILE    validate FILE and the QIS_EDGE_* variables below, as run would: the schema,
+                then this machine (state dir and store file usable, key files readable, bind
+                hosts local, peers within the socket and open-file limits); prints "ok: FILE"
+                (exit 0), or every problem, one per line, on stderr (exit 2)
   show [FILE]   print the resolved config (file + environment + defaults) as JSON
 
 Options:
@@ -28,7 +30,8 @@ Environment overrides (they win over the file; an empty value counts as unset):
 ${envLines}
 
   QIS_EDGE_PEERS replaces the file's peers: comma-separated, each the peer's pub endpoint and
-  optionally "|" and its store endpoint, e.g. tcp://10.0.0.2:5600|tcp://10.0.0.2:5601; or
+  optionally "|" and its store endpoint, e.g. tcp://10.0.0.2:5600|tcp://10.0.0.2:5601, and
+  optionally "|" and its CURVE public key (PUB|STORE|KEY, or PUB||KEY without a store); or
   "legacy:" and a reference-Python node's pub endpoint (no store), e.g. legacy:tcp://10.0.0.7:5556.
   "none" is null: for store.bind not served, for store.file memory only.
 
@@ -64,6 +67,12 @@ export async function configCommand(argv: string[], ctx: CommandContext): Promis
       if (extra.length > 0) throw new UsageError(`config ${action} takes one FILE, got ${extra.length + 1}`);
       try {
         const config = loadConfigFile(file ?? null, { env });
+        if (action === "check") {
+          // What run would refuse on this machine, beyond the schema (the same lines as run).
+          const { preflightProblems } = await import("../agent/preflight.js");
+          const problems = await preflightProblems(config);
+          if (problems.length > 0) throw new ConfigError(file!, problems);
+        }
         ctx.stdout.write(action === "check" ? `ok: ${file}\n` : `${JSON.stringify(config, null, 2)}\n`);
         return 0;
       } catch (e) {

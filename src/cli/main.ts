@@ -36,6 +36,10 @@ const commands: Record<string, { load: () => Promise<{ run: Command; help: strin
     summary: "print the config JSON Schema, or check a config file",
     load: async () => import("./config.js").then((m) => ({ run: m.configCommand, help: m.configHelp })),
   },
+  keygen: {
+    summary: "write a CURVE key pair for secured peer links (--show: print the public key)",
+    load: async () => import("./keygen.js").then((m) => ({ run: m.keygen, help: m.keygenHelp })),
+  },
   selftest: {
     summary: "check on this device what a flash needs: addon, codec, ZeroMQ, store file",
     load: async () => import("./selftest.js").then((m) => ({ run: m.selftest, help: m.selftestHelp })),

@@ -21,6 +21,14 @@ stores, stores and synthesizes what arrives, and publishes its own and synthesiz
 Without --config it runs on defaults: a node id created and kept in ./.qis-edge, PUB and store
 on free loopback ports (printed in the "ready" log line), no peers.
 
+Beyond the LAN, "uplinks.mqtt" in the config publishes the agent's own packets to an MQTT
+broker through a durable outbox (STATEDIR/outbox-mqtt.bin: nothing lost across broker outages,
+restarts or kill -9) and stores and synthesizes what its "down" patterns bring (docs/uplink.md):
+  {"uplinks": {"mqtt": {"url": "mqtts://broker.example.com:8883", "username": "site-7",
+    "passwordFile": "/etc/qis-edge/mqtt-password", "down": ["qis.hvac.>"]}}}
+(examples/agent-mqtt.json). Its state is logged ("uplink connected", "uplink offline"), sent as
+"uplink" events with --stdio, and in the "stats" under uplinks.mqtt.
+
 Options:
   -c, --config FILE       the agent's JSON config (see "qis-edge config --help", docs/config.md)
   -l, --log-level LEVEL   debug | info | warn | error | silent (default: the config's, else info)
@@ -89,6 +97,13 @@ export async function runCommand(argv: string[], ctx: CommandContext): Promise<n
   if (!FRAMINGS.includes(framing as Framing)) throw new UsageError(`--framing: "${framing}" is not one of ${FRAMINGS.join(", ")}`);
   const config = loadRunConfig(values.config, values["log-level"], ctx);
   if (config === null) return 2;
+  // What the machine would refuse (state dir, store file, keys, bind hosts, limits): the lines of `config check`.
+  const { preflightProblems } = await import("../agent/preflight.js");
+  const problems = await preflightProblems(config);
+  if (problems.length > 0) {
+    printConfigError(new ConfigError(values.config ?? "defaults", problems), ctx.stderr);
+    return 2;
+  }
   const logger = createLogger({ level: config.log.level, stream: ctx.stderr });
   // Handlers first: a supervisor may signal as soon as it reads the "ready" line.
   let stopped: (signal: string) => void = () => undefined;

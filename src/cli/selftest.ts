@@ -30,13 +30,15 @@ summary line ("selftest: all 8 checks passed", "selftest: 5 passed, 3 skipped: â
   store            the same for the packet store's insert path (SKIP without the addon)
   zeromq           two agents in this process on loopback TCP: a store round trip (catch-up)
                    and a PUB/SUB delivery
+  curve            libzmq has CURVE; two agents with keys exchange a packet over CURVE, and a
+                   client whose key is not on the allowlist (ZAP) is refused
   store-file       a file-backed store in the state directory: written, reopened, read back
 
 Options:
       --state-dir DIR    where the store-file check writes (a temporary file, removed after);
                          default $QIS_EDGE_STATE_DIR, else the system's temporary directory
       --require-native   the fallback in use is a FAIL (CI, and devices that ship the addon)
-      --timeout MS       how long the zeromq check may take (default 30000; emulators are slow)
+      --timeout MS       how long the zeromq and curve checks may take (default 30000; emulators are slow)
   -h, --help             show this help
 
 Exit status: 0 no check failed (skipped ones are not failures: the fallback is a supported
@@ -263,6 +265,50 @@ async function checkZeromq(timeoutMs: number): Promise<string> {
   }
 }
 
+async function checkCurve(timeoutMs: number): Promise<string> {
+  const zmq = await import("zeromq");
+  if (!zmq.capability.curve) fail(`libzmq ${zmq.version} has no CURVE (zmq.capability.curve is false): links cannot be secured`);
+  const { createAgent } = await import("../agent/agent.js");
+  const { resolveConfig } = await import("../agent/config.js");
+  const dirs: string[] = [];
+  const closers: (() => Promise<void> | void)[] = [];
+  let stage = "starting agent A with CURVE";
+  try {
+    const dir = (): string => {
+      const d = mkdtempSync(join(tmpdir(), "qis-selftest-"));
+      dirs.push(d);
+      return d;
+    };
+    const stranger = zmq.curveKeyPair();
+    const run = async (): Promise<string> => {
+      const a = await createAgent(resolveConfig({ stateDir: dir(), log: { level: "silent" }, store: { capacity: 64 }, security: { mode: "curve" } }, { env: {} }));
+      closers.push(() => a.close());
+      const aKey = a.stats().security.publicKey!;
+      a.observe({ domain: "selftest", problemClass: "curve", outcomeDelta: 0.25, confidence: 0.5, nObservations: 1 });
+      stage = "starting agent B with CURVE, A as its peer";
+      const bDir = dir();
+      const b = await createAgent(
+        resolveConfig({ stateDir: bDir, log: { level: "silent" }, store: { capacity: 64 }, security: { mode: "curve" }, peers: [{ name: "a", pub: a.endpoints.pub, store: a.endpoints.store, publicKey: aKey }] }, { env: {} }),
+      );
+      closers.push(() => b.close());
+      // A lets B in only once B's key is on its allowlist (as a configured peer, or allow).
+      a.addPeer({ name: "b", pub: b.endpoints.pub, store: null, publicKey: b.stats().security.publicKey! });
+      stage = `B catching up A's packet over CURVE (${a.endpoints.store})`;
+      while (b.store.collect("qis.selftest.>").length === 0) await new Promise((r) => setTimeout(r, 10));
+      stage = "a client with a key not on A's allowlist";
+      const d = new zmq.Dealer({ linger: 0, curveServerKey: aKey, curvePublicKey: stranger.publicKey, curveSecretKey: stranger.secretKey });
+      closers.push(() => d.close());
+      d.connect(a.endpoints.store!);
+      while ((a.stats().security.deniedKeys[stranger.publicKey] ?? 0) === 0) await new Promise((r) => setTimeout(r, 10));
+      return `CURVE round trip between two agents; an unknown client key was refused by the allowlist`;
+    };
+    return await withTimeout(run(), timeoutMs, () => stage);
+  } finally {
+    for (const c of closers.reverse()) await Promise.resolve(c()).catch(() => undefined);
+    for (const d of dirs) rmSync(d, { recursive: true, force: true });
+  }
+}
+
 async function checkStoreFile(stateDir: string): Promise<string> {
   const { PacketStore } = await import("../store/index.js");
   const { codec, PACKET_SIZE } = await import("../packet/index.js");
@@ -314,6 +360,7 @@ export async function selftest(argv: string[], ctx: CommandContext): Promise<num
     ["synth", async () => ((await import("../synth/native.js")).NATIVE_SYNTH ? (await import("../synth/selfcheck.js")).compareSynthPaths() : noCPath)],
     ["store", async () => ((await import("../store/native.js")).NATIVE_STORE ? (await import("../store/selfcheck.js")).compareStorePaths() : noCPath)],
     ["zeromq", () => checkZeromq(timeoutMs)],
+    ["curve", () => checkCurve(timeoutMs)],
     ["store-file", () => checkStoreFile(stateDir)],
   ];
   const results: Check[] = [];

@@ -17,6 +17,7 @@
  * stdout, or process.ppid changing) and SIGINT/SIGTERM: the agent is flushed and closed, the
  * queued output written (when someone is still reading) and `done` resolves with the exit code.
  */
+import type { UplinkStateEvent } from "../link/uplink/types.js";
 import { readFileSync } from "node:fs";
 import type { Agent, ObserveResult, PacketEvent, PeerEvent, SynthesisEvent } from "../agent/agent.js";
 import type { Logger } from "../agent/log.js";
@@ -56,7 +57,7 @@ export interface StdioCounters {
   requests: number;
   acks: number;
   errors: number;
-  events: { packet: number; synthesis: number; peer: number; stats: number };
+  events: { packet: number; synthesis: number; peer: number; uplink: number; stats: number };
   dropped: { packet: number; synthesis: number };
   /** times stdout was backed up (write() returned false) */
   backedUp: number;
@@ -96,7 +97,7 @@ export class StdioSession {
     requests: 0,
     acks: 0,
     errors: 0,
-    events: { packet: 0, synthesis: 0, peer: 0, stats: 0 },
+    events: { packet: 0, synthesis: 0, peer: 0, uplink: 0, stats: 0 },
     dropped: { packet: 0, synthesis: 0 },
     backedUp: 0,
     inputPaused: 0,
@@ -141,6 +142,7 @@ export class StdioSession {
 
     agent.on("synthesis", this.#onSynthesis);
     agent.on("peer", this.#onPeer);
+    agent.on("uplink", this.#onUplink);
     agent.on("error", this.#onAgentError);
     this.#out.on("drain", this.#onDrain);
     this.#out.on("error", this.#onOutputError);
@@ -454,6 +456,14 @@ export class StdioSession {
     this.#scheduleFlush();
   };
 
+  /** An uplink's state changed: {name, broker, state, code?, reason?} (docs/uplink.md). */
+  readonly #onUplink = (e: UplinkStateEvent): void => {
+    if (this.#ending) return;
+    this.counters.events.uplink++;
+    this.#writer.add({ event: "uplink", ...e });
+    this.#scheduleFlush();
+  };
+
   readonly #onAgentError = (err: unknown): void => {
     if (this.#ending) return;
     const e = err as QisError;
@@ -556,6 +566,7 @@ export class StdioSession {
     const a = this.#agent;
     a.off("synthesis", this.#onSynthesis);
     a.off("peer", this.#onPeer);
+    a.off("uplink", this.#onUplink);
     a.off("packet", this.#onPacket);
     try {
       if (!a.closed) a.flush();

@@ -19,6 +19,8 @@ import {
   RECORD_SIZE,
   recordCursor,
   recordPosition,
+  type FileMagic,
+  FILE_MAGIC,
 } from "./format.js";
 
 /**
@@ -65,9 +67,11 @@ export class StoreFile {
   /**
    * Opens `path` for a store of `capacity` slots, creating it when missing (an existing empty
    * file is initialised too). Refuses anything that is not a version-1 store file of exactly
-   * this capacity.
+   * this capacity. `magic` tells which kind of file of this format it is: an uplink outbox
+   * (src/link/uplink/outbox.ts) is the same ring of CRC-guarded records under its own magic,
+   * so that neither can be opened as the other.
    */
-  static open(path: string, capacity: number): StoreFile {
+  static open(path: string, capacity: number, magic: FileMagic = FILE_MAGIC): StoreFile {
     let fd: number;
     try {
       fd = openSync(path, "r+");
@@ -84,7 +88,7 @@ export class StoreFile {
       if (!st.isFile()) throw fileError(path, "not-a-file", "not a regular file");
       if (st.size === 0) {
         try {
-          writeAll(fd, encodeFileHeader(capacity), FILE_HEADER_SIZE, 0);
+          writeAll(fd, encodeFileHeader(capacity, magic), FILE_HEADER_SIZE, 0);
           ftruncateSync(fd, fileSize(capacity));
           fdatasyncSync(fd);
         } catch (e) {
@@ -96,7 +100,7 @@ export class StoreFile {
         throw fileError(path, "truncated-header", `${st.size} bytes: shorter than the ${FILE_HEADER_SIZE}-byte file header`);
       const header = Buffer.alloc(FILE_HEADER_SIZE);
       readAll(path, fd, header, FILE_HEADER_SIZE, 0);
-      const problem = checkFileHeader(header, capacity);
+      const problem = checkFileHeader(header, capacity, magic);
       if (problem !== null) throw fileError(path, problem.reason, problem.message);
       return new StoreFile(path, capacity, fd, st.size, false);
     } catch (e) {
@@ -185,6 +189,11 @@ export class StoreFile {
       }
     }
     return { maxCursor, corrupt: damaged.length, slots: found.subarray(0, kept), damaged };
+  }
+
+  /** Reads `count` consecutive records from slot `slot` into `buf` (the caller checks them: recordCursor). */
+  read(buf: Uint8Array, count: number, slot: number): void {
+    readAll(this.path, this.#fd, buf, count * RECORD_SIZE, recordPosition(slot));
   }
 
   /** Writes `length` bytes of consecutive records from `buf` at slot `slot`. */

@@ -10,6 +10,8 @@ import { OFFSETS, PACKET_SIZE } from "../packet/layout.js";
 
 /** "QISSTORE" */
 export const FILE_MAGIC = [0x51, 0x49, 0x53, 0x53, 0x54, 0x4f, 0x52, 0x45] as const;
+/** The 8 bytes that open a file of this format: which kind of file it is (the store's, an uplink outbox's). */
+export type FileMagic = readonly number[];
 export const FILE_VERSION = 1;
 export const FILE_HEADER_SIZE = 64;
 export const RECORD_HEADER_SIZE = 16;
@@ -46,9 +48,9 @@ export function recordPosition(slot: number): number {
   return FILE_HEADER_SIZE + slot * RECORD_SIZE;
 }
 
-export function encodeFileHeader(capacity: number): Buffer {
+export function encodeFileHeader(capacity: number, magic: FileMagic = FILE_MAGIC): Buffer {
   const b = Buffer.alloc(FILE_HEADER_SIZE);
-  for (let i = 0; i < FILE_MAGIC.length; i++) b[i] = FILE_MAGIC[i]!;
+  for (let i = 0; i < magic.length; i++) b[i] = magic[i]!;
   writeU32(b, FILE_HEADER.version, FILE_VERSION);
   writeU32(b, FILE_HEADER.headerSize, FILE_HEADER_SIZE);
   writeU32(b, FILE_HEADER.recordSize, RECORD_SIZE);
@@ -62,9 +64,10 @@ export function encodeFileHeader(capacity: number): Buffer {
 export function checkFileHeader(
   b: Uint8Array,
   capacity: number,
+  magic: FileMagic = FILE_MAGIC,
 ): { reason: "bad-magic" | "header-crc" | "unsupported-version" | "record-size" | "capacity-mismatch"; message: string } | null {
-  for (let i = 0; i < FILE_MAGIC.length; i++) {
-    if (b[i] !== FILE_MAGIC[i]) return { reason: "bad-magic", message: "not a qis-edge store file (bad magic)" };
+  for (let i = 0; i < magic.length; i++) {
+    if (b[i] !== magic[i]) return { reason: "bad-magic", message: `not a qis-edge ${magic === FILE_MAGIC ? "store" : Buffer.from(magic).toString("latin1")} file (bad magic)` };
   }
   if (crc32c(b, 0, FILE_HEADER.crc32c, 0) !== readU32(b, FILE_HEADER.crc32c))
     return { reason: "header-crc", message: "file header is corrupt (CRC-32C mismatch)" };

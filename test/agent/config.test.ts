@@ -32,7 +32,7 @@ describe("defaults", () => {
       subscribe: ["qis.>"],
       batch: { size: 64, lingerMs: 0 },
       hwm: { send: 1000, receive: 1000 },
-      catchUp: { pageSize: 256, timeoutMs: 2000, retryMinMs: 100, retryMaxMs: 10000 },
+      catchUp: { pageSize: 256, timeoutMs: 2000, retryMinMs: 100, retryMaxMs: 10000, maxPages: 16384 },
       synth: {
         maxAddresses: 1024,
         maxContributions: 16384,
@@ -46,9 +46,16 @@ describe("defaults", () => {
         minContributors: 2,
         ttlS: 3600,
         sweepIntervalMs: 1000,
+        maxObservations: 1000,
+        maxFutureSkewMs: 300000,
+        peerAddressShare: 0.75,
+        peerNodesPerAddress: 8,
+        peerNewAddressesPerMinute: 256,
       },
       legacy: { pub: null, rep: null, replyLimit: 50, ttlS: 3600 },
       log: { level: "info", statsIntervalS: 60 },
+      uplinks: { mqtt: null },
+      security: { mode: "auto", secretKeyFile: null, allow: [] },
       metrics: { listen: null, allowRemote: false },
     });
     expect(loadConfigFile(null, noEnv)).toEqual(c);
@@ -67,8 +74,8 @@ describe("defaults", () => {
     expect(c.stateDir).toBe("/srv/agent/state/a");
     expect(c.store).toEqual({ bind: "tcp://127.0.0.1:*", capacity: 10, file: "/var/lib/q.db", syncWrites: false });
     expect(c.peers).toEqual([
-      { name: "tcp://10.0.0.2:5600", pub: "tcp://10.0.0.2:5600", store: null, codec: "qis" },
-      { name: "b", pub: "ipc:///tmp/b", store: null, codec: "legacy" },
+      { name: "tcp://10.0.0.2:5600", pub: "tcp://10.0.0.2:5600", store: null, codec: "qis", publicKey: null },
+      { name: "b", pub: "ipc:///tmp/b", store: null, codec: "legacy", publicKey: null },
     ]);
     // minContributors' default (2) cannot exceed maxNodesPerAddress.
     expect(c.synth.minContributors).toBe(1);
@@ -148,7 +155,7 @@ describe("bounds", () => {
 
   it("endpoints: tcp host:port or * port for binds, an explicit port to connect to; ipc; nothing else", () => {
     const binds = ["tcp://127.0.0.1:*", "tcp://*:5600", "tcp://eth0:1", "tcp://[::1]:65535", "ipc:///tmp/q.sock", "inproc://q"];
-    for (const bind of binds) expect(() => resolve({ pub: { bind } })).not.toThrow();
+    for (const bind of binds) expect(() => resolve({ pub: { bind }, security: { mode: "insecure" } })).not.toThrow();
     for (const bind of ["udp://x:1", "tcp://x", "tcp://x:0", "tcp://x:65536", "tcp://:5", "ipc://", "tcp://x:5 "]) {
       expect(paths({ pub: { bind } })).toEqual(["/pub/bind"]);
     }
@@ -159,10 +166,10 @@ describe("bounds", () => {
   });
 
   it("two sockets binding one endpoint is refused; * ports never clash", () => {
-    expect(problems({ pub: { bind: "tcp://*:5600" }, store: { bind: "tcp://*:5600" } })).toEqual([
+    expect(problems({ pub: { bind: "tcp://*:5600" }, store: { bind: "tcp://*:5600" }, security: { mode: "insecure" } })).toEqual([
       { path: "/store/bind", expected: "an endpoint no other socket of this agent binds", found: '"tcp://*:5600", also /pub/bind' },
     ]);
-    expect(() => resolve({ pub: { bind: "tcp://*:*" }, store: { bind: "tcp://*:*" }, legacy: { pub: "tcp://*:*" } })).not.toThrow();
+    expect(() => resolve({ pub: { bind: "tcp://*:*" }, store: { bind: "tcp://*:*" }, legacy: { pub: "tcp://*:*" }, security: { mode: "insecure" } })).not.toThrow();
   });
 });
 
@@ -170,10 +177,10 @@ describe("problems", () => {
   it("unknown keys are errors at every level, with the known keys and a suggestion", () => {
     expect(problems({ stor: {}, store: { capactiy: 5 }, peers: [{ pub: "tcp://a:1", sotre: null }] })).toEqual([
       { path: "/store/capactiy", expected: 'one of the keys bind, capacity, file, syncWrites (did you mean "capacity"?)', found: 'an unknown key "capactiy"' },
-      { path: "/peers/0/sotre", expected: 'one of the keys pub, store, codec, name (did you mean "store"?)', found: 'an unknown key "sotre"' },
+      { path: "/peers/0/sotre", expected: 'one of the keys pub, store, codec, name, publicKey (did you mean "store"?)', found: 'an unknown key "sotre"' },
       {
         path: "/stor",
-        expected: 'one of the keys nodeId, stateDir, pub, store, peers, subscribe, batch, hwm, catchUp, synth, legacy, log, metrics (did you mean "store"?)',
+        expected: 'one of the keys nodeId, stateDir, pub, store, peers, subscribe, batch, hwm, catchUp, synth, legacy, log, uplinks, security, metrics (did you mean "store"?)',
         found: 'an unknown key "stor"',
       },
     ]);
@@ -247,7 +254,7 @@ describe("problems", () => {
 describe("environment overrides", () => {
   it("each override replaces the file's value", () => {
     const c = resolve(
-      { nodeId: "00000000000000000000000000000001", stateDir: "a", pub: { bind: "tcp://*:1" }, store: { capacity: 5, bind: "tcp://*:2" }, peers: [{ pub: "tcp://p:1" }], log: { level: "warn" } },
+      { nodeId: "00000000000000000000000000000001", stateDir: "a", pub: { bind: "tcp://*:1" }, store: { capacity: 5, bind: "tcp://*:2" }, peers: [{ pub: "tcp://p:1" }], log: { level: "warn" }, security: { mode: "insecure" } },
       {
         QIS_EDGE_NODE_ID: "FFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFF",
         QIS_EDGE_STATE_DIR: "/var/lib/qis",
@@ -265,8 +272,8 @@ describe("environment overrides", () => {
     expect(c.pub.bind).toBe("tcp://0.0.0.0:5600");
     expect(c.store).toEqual({ bind: null, capacity: 1000, file: "/srv/agent/store.db", syncWrites: false });
     expect(c.peers).toEqual([
-      { name: "tcp://10.0.0.2:5600", pub: "tcp://10.0.0.2:5600", store: "tcp://10.0.0.2:5601", codec: "qis" },
-      { name: "ipc:///tmp/x", pub: "ipc:///tmp/x", store: null, codec: "qis" },
+      { name: "tcp://10.0.0.2:5600", pub: "tcp://10.0.0.2:5600", store: "tcp://10.0.0.2:5601", codec: "qis", publicKey: null },
+      { name: "ipc:///tmp/x", pub: "ipc:///tmp/x", store: null, codec: "qis", publicKey: null },
     ]);
     expect(c.subscribe).toEqual(["qis.hvac.>", "qis.iot.*.x"]);
     expect(c.log.level).toBe("debug");
@@ -312,10 +319,24 @@ describe("environment overrides", () => {
     expect(catchError(() => resolve({}, { QIS_EDGE_STORE_CAPACITY: "-1" }), ConfigError).source).toBe("env");
   });
 
-  it("a peer item with two | is refused whole", () => {
-    expect(problems({}, { QIS_EDGE_PEERS: "tcp://a:1|tcp://a:2|tcp://a:3" })).toEqual([
-      { path: "env:QIS_EDGE_PEERS", expected: expect.stringContaining("PUB[|STORE]") as unknown as string, found: 'item 1 "tcp://a:1|tcp://a:2|tcp://a:3"' },
+  it("a peer item with three | is refused whole", () => {
+    expect(problems({}, { QIS_EDGE_PEERS: "tcp://a:1|tcp://a:2|k|x" })).toEqual([
+      { path: "env:QIS_EDGE_PEERS", expected: expect.stringContaining("PUB[|STORE[|KEY]]") as unknown as string, found: 'item 1 "tcp://a:1|tcp://a:2|k|x"' },
     ]);
+  });
+
+  it("a peer item may carry the peer's CURVE key: PUB|STORE|KEY or PUB||KEY", () => {
+    const key = "LbF*x>Nu(P]=:WH:SnV%zV&qn5yX3e>?ihBAA:c7";
+    const c = resolve({ security: { mode: "curve" } }, { QIS_EDGE_PEERS: `tcp://a:1|tcp://a:2|${key},tcp://b:1||${key}` });
+    expect(c.peers.map((p) => [p.pub, p.store, p.publicKey])).toEqual([
+      ["tcp://a:1", "tcp://a:2", key],
+      ["tcp://b:1", null, key],
+    ]);
+    expect(problems({}, { QIS_EDGE_PEERS: "tcp://a:1|tcp://a:2|tcp://a:3" })).toEqual([
+      { path: "env:QIS_EDGE_PEERS", expected: expect.stringContaining("KEY a CURVE public key") as unknown as string, found: 'item 1 "tcp://a:3"' },
+    ]);
+    // With CURVE, an env peer without a key is refused like a file one.
+    expect(problems({ security: { mode: "curve" } }, { QIS_EDGE_PEERS: "tcp://a:1" }).map((p) => p.path)).toEqual(["env:QIS_EDGE_PEERS"]);
   });
 
   it("two env peers with one pub endpoint clash by name", () => {
@@ -329,7 +350,7 @@ describe("environment overrides", () => {
   });
 
   it("a clash between an env bind and a file bind names the env variable", () => {
-    expect(paths({ pub: { bind: "tcp://*:7" } }, { QIS_EDGE_STORE_BIND: "tcp://*:7" })).toEqual(["env:QIS_EDGE_STORE_BIND"]);
+    expect(paths({ pub: { bind: "tcp://*:7" }, security: { mode: "insecure" } }, { QIS_EDGE_STORE_BIND: "tcp://*:7" })).toEqual(["env:QIS_EDGE_STORE_BIND"]);
   });
 });
 
@@ -388,11 +409,12 @@ describe("configJsonSchema", () => {
   it("is JSON, a 2020-12 schema with a description and a default on every key, that accepts the defaults", () => {
     const schema = JSON.parse(JSON.stringify(configJsonSchema())) as { $schema: string; properties: Record<string, unknown> };
     expect(schema.$schema).toBe("https://json-schema.org/draft/2020-12/schema");
-    const walk = (s: Record<string, unknown>, path: string): void => {
+    const walk = (s: Record<string, unknown>, path: string, required = false): void => {
       if (path !== "" && path !== "/$schema") expect(typeof s.description, path).toBe("string");
       if (s.type === "object" && s.properties) {
-        for (const [k, v] of Object.entries(s.properties as Record<string, Record<string, unknown>>)) walk(v, `${path}/${k}`);
-      } else if (path !== "/$schema") {
+        const req = (s.required as string[] | undefined) ?? [];
+        for (const [k, v] of Object.entries(s.properties as Record<string, Record<string, unknown>>)) walk(v, `${path}/${k}`, req.includes(k));
+      } else if (path !== "/$schema" && !required) {
         expect(s.default, path).not.toBeUndefined();
       }
     };

@@ -41,7 +41,7 @@ describe("peers[].store on a legacy peer", () => {
     ];
     expect(problems({ peers })).toEqual([{ path: "/peers/1/store", expected: NO_STORE, found: '"tcp://10.0.0.7:5557"' }]);
     expect(problems({ peers })[0]!.expected).toMatch(/remove "store" or set it to null$/);
-    expect(resolve({ peers: [peers[0], { ...peers[1], store: null }] }).peers[1]).toEqual({ name: "py", pub: "tcp://10.0.0.7:5556", store: null, codec: "legacy" });
+    expect(resolve({ peers: [peers[0], { ...peers[1], store: null }] }).peers[1]).toEqual({ name: "py", pub: "tcp://10.0.0.7:5556", store: null, codec: "legacy", publicKey: null });
   });
 
   it("is refused by `config check` and by `run`, exit 2, one line naming /peers/0/store", async () => {
@@ -63,10 +63,10 @@ describe("QIS_EDGE_PEERS with legacy peers", () => {
   it("legacy:PUB is a legacy peer; the old PUB[|STORE] items are unchanged", () => {
     const c = resolve({}, { QIS_EDGE_PEERS: "tcp://10.0.0.2:5600|tcp://10.0.0.2:5601, legacy:tcp://10.0.0.7:5556 ,ipc:///tmp/x,legacy: ipc:///tmp/py" });
     expect(c.peers).toEqual([
-      { name: "tcp://10.0.0.2:5600", pub: "tcp://10.0.0.2:5600", store: "tcp://10.0.0.2:5601", codec: "qis" },
-      { name: "tcp://10.0.0.7:5556", pub: "tcp://10.0.0.7:5556", store: null, codec: "legacy" },
-      { name: "ipc:///tmp/x", pub: "ipc:///tmp/x", store: null, codec: "qis" },
-      { name: "ipc:///tmp/py", pub: "ipc:///tmp/py", store: null, codec: "legacy" },
+      { name: "tcp://10.0.0.2:5600", pub: "tcp://10.0.0.2:5600", store: "tcp://10.0.0.2:5601", codec: "qis", publicKey: null },
+      { name: "tcp://10.0.0.7:5556", pub: "tcp://10.0.0.7:5556", store: null, codec: "legacy", publicKey: null },
+      { name: "ipc:///tmp/x", pub: "ipc:///tmp/x", store: null, codec: "qis", publicKey: null },
+      { name: "ipc:///tmp/py", pub: "ipc:///tmp/py", store: null, codec: "legacy", publicKey: null },
     ]);
   });
 
@@ -75,7 +75,7 @@ describe("QIS_EDGE_PEERS with legacy peers", () => {
       { path: "env:QIS_EDGE_PEERS", expected: expect.stringMatching(/^no store for a legacy peer .*; drop "\|STORE"$/) as unknown as string, found: 'item 2 "tcp://b:3"' },
     ]);
     expect(problems({}, { QIS_EDGE_PEERS: "legacy:udp://b:2" })).toEqual([
-      { path: "env:QIS_EDGE_PEERS", expected: expect.stringContaining("[legacy:]PUB[|STORE],...") as unknown as string, found: 'item 1 "udp://b:2"' },
+      { path: "env:QIS_EDGE_PEERS", expected: expect.stringContaining("[legacy:]PUB[|STORE[|KEY]],...") as unknown as string, found: 'item 1 "udp://b:2"' },
     ]);
     // "legacy" without the colon is no prefix: the endpoint check shows the whole item.
     expect(problems({}, { QIS_EDGE_PEERS: "legacytcp://b:2" })[0]!.found).toBe('item 1 "legacytcp://b:2"');
@@ -86,7 +86,7 @@ describe("QIS_EDGE_PEERS with legacy peers", () => {
 
   it("`config --help` shows the syntax", async () => {
     const r = await runCli(["config", "--help"], undefined, clean);
-    expect(r.stdout.toString()).toContain("[legacy:]PUB[|STORE],...");
+    expect(r.stdout.toString()).toContain("[legacy:]PUB[|STORE[|KEY]],...");
   });
 });
 

@@ -80,7 +80,7 @@ describe("qis-edge config", () => {
     const c = JSON.parse(r.stdout.toString()) as { log: { level: string }; peers: unknown[]; store: { capacity: number } };
     expect(c.log.level).toBe("debug");
     expect(c.store.capacity).toBe(65536);
-    expect(c.peers).toEqual([{ name: "tcp://10.0.0.2:5600", pub: "tcp://10.0.0.2:5600", store: null, codec: "qis" }]);
+    expect(c.peers).toEqual([{ name: "tcp://10.0.0.2:5600", pub: "tcp://10.0.0.2:5600", store: null, codec: "qis", publicKey: null }]);
   });
 
   it("usage errors exit 2 with one line; --help lists every env override", async () => {

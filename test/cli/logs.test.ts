@@ -5,7 +5,7 @@
  * the config key and endpoint or file that failed, and no "closed" line without a "ready".
  */
 import { once } from "node:events";
-import { mkdirSync, writeFileSync } from "node:fs";
+import { writeFileSync } from "node:fs";
 import { createServer } from "node:net";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
@@ -129,9 +129,12 @@ describe("start failures", () => {
     const a = runAgent([], {}, dir);
     await a.waitFor((l) => l.msg === "ready");
     expect(await fatal(runAgent([], { QIS_EDGE_STATE_DIR: state }))).toMatchObject({ level: "fatal", code: "ERR_STATE_LOCKED", where: "stateDir", file: state });
-    const notAFile = join(dir, "a-directory");
-    mkdirSync(notAFile);
-    expect(await fatal(runAgent([], { QIS_EDGE_STORE_FILE: notAFile }))).toMatchObject({ level: "fatal", code: "ERR_STORE_FILE", where: "store.file", file: notAFile, cause: "EISDIR" });
+    // Not a store file (a few bytes of something else): refused at open, not overwritten.
+    const notAStore = join(dir, "not-a-store.bin");
+    writeFileSync(notAStore, "hello\n");
+    const f = await fatal(runAgent([], { QIS_EDGE_STORE_FILE: notAStore }));
+    expect(f).toMatchObject({ level: "fatal", code: "ERR_STORE_FILE", where: "store.file", file: notAStore });
+    expect(f.reason).toContain("shorter than the");
     a.child.kill("SIGTERM");
     expect(await a.exit).toBe(0);
   });

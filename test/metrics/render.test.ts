@@ -10,10 +10,14 @@ import { renderMetrics } from "../../src/metrics/render.js";
 import { ResidentMemory } from "../../src/metrics/process.js";
 import { escapeLabel, formatValue } from "../../src/metrics/text-format.js";
 import { closeAll, observation, startAgent, waitFor } from "../agent/harness.js";
+import { closeBrokers, startBroker } from "../link/mosquitto.js";
 import { parseExposition, seriesOf } from "./exposition.js";
 import { promtoolCheck } from "./promtool.js";
 
-afterEach(closeAll);
+afterEach(async () => {
+  await closeAll();
+  await closeBrokers();
+});
 
 const START = 1_700_000_000.25;
 const rss = new ResidentMemory();
@@ -43,15 +47,17 @@ describe("the metrics page", () => {
     const text = renderMetrics({ version: packageVersion(), nodeId: b.nodeId, ready: true, stats }, PROC);
     const families = parseExposition(text);
     // Build info and readiness first, then the agent's families in order, then the process's.
+    // Without an uplink its families have no sample and are left out; every other family is there.
+    const present = AGENT_FAMILIES.filter((f) => !f.name.startsWith("qis_edge_uplink_"));
     expect(families.map((f) => f.name)).toEqual([
       "qis_edge_build_info",
       "qis_edge_agent_ready",
-      ...AGENT_FAMILIES.map((f) => f.name),
+      ...present.map((f) => f.name),
       "process_resident_memory_bytes",
       "process_cpu_seconds_total",
       "process_start_time_seconds",
     ]);
-    for (const f of AGENT_FAMILIES) {
+    for (const f of present) {
       const got = families.find((x) => x.name === f.name)!;
       expect([got.type, got.help]).toEqual([f.type, f.help]);
     }
@@ -103,6 +109,30 @@ describe("the metrics page", () => {
     const labels = new Set([...s.keys()].flatMap((k) => [...k.matchAll(/[{,]([a-z_]+)="/g)].map((m) => m[1])));
     expect([...labels].sort()).toEqual(["node_id", "peer", "reason", "version"]);
     expect(text).not.toContain("tcp://");
+    const check = await promtoolCheck(text);
+    expect(check.problems, check.output).toEqual([]);
+  });
+
+  it("an MQTT uplink (a real Mosquitto): its state, outbox and counters labelled uplink=\"mqtt\"; promtool accepts the page", async () => {
+    const broker = await startBroker();
+    const a = await startAgent({ uplinks: { mqtt: { url: broker.url, reconnect: { minMs: 50, maxMs: 400 } } } });
+    await waitFor(() => a.uplinks[0]!.state === "connected", () => `state ${a.uplinks[0]!.state}`);
+    for (let i = 0; i < 3; i++) a.observe(observation("hvac", "energy-anomaly", i / 10, 0.8, 3));
+    await waitFor(() => a.stats().uplinks.mqtt!.outbox.acked === 3, () => JSON.stringify(a.stats().uplinks));
+    const u = a.stats().uplinks.mqtt!;
+    const text = renderMetrics({ version: packageVersion(), nodeId: a.nodeId, ready: true, stats: a.stats() }, PROC);
+    const s = seriesOf(parseExposition(text));
+    expect(s.get('qis_edge_uplink_up{uplink="mqtt"}')).toBe(1);
+    expect(s.get('qis_edge_uplink_state{uplink="mqtt",state="connected"}')).toBe(1);
+    expect(s.get('qis_edge_uplink_state{uplink="mqtt",state="offline"}')).toBe(0);
+    expect(s.get('qis_edge_uplink_acked_packets_total{uplink="mqtt"}')).toBe(3);
+    expect(s.get('qis_edge_uplink_sent_packets_total{uplink="mqtt"}')).toBe(u.sent.packets);
+    expect(s.get('qis_edge_uplink_outbox_packets{uplink="mqtt"}')).toBe(u.outbox.held);
+    expect(s.get('qis_edge_uplink_outbox_capacity_packets{uplink="mqtt"}')).toBe(u.outbox.capacity);
+    expect(s.get('qis_edge_uplink_connects_total{uplink="mqtt"}')).toBe(1);
+    expect(s.get("qis_edge_security_curve")).toBe(0);
+    expect(s.get("qis_edge_security_denied_total")).toBe(0);
+    expect(text).not.toContain(broker.url);
     const check = await promtoolCheck(text);
     expect(check.problems, check.output).toEqual([]);
   });

@@ -4,7 +4,8 @@
  * evaluate neither, even with a config file and environment overrides (the generated check,
  * src/agent/config-check.ts, judges a valid config); and every path that does need them must
  * behave exactly as the unbundled dist/ does. (The stdio session, both framings, runs from the
- * bundle in test/stdio/session.test.ts.)
+ * bundle in test/stdio/session.test.ts.) MQTT.js is vendored too: evaluated by an agent with
+ * uplinks.mqtt only.
  */
 import { spawn } from "node:child_process";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
@@ -13,6 +14,7 @@ import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { bin, root } from "../cli/run-cli.js";
 import { runProcess } from "../run-process.js";
+import { closeBrokers, startBroker } from "../link/mosquitto.js";
 import { exitCode, waitForReady } from "./agent-process.js";
 
 const BUNDLE = join(root, "dist", "qis-edge.mjs");
@@ -100,4 +102,28 @@ describe("what needs the vendored libraries behaves as dist/ does", () => {
       ].join("\n"),
     );
   });
+});
+
+describe("an agent from the bundle with uplinks.mqtt", () => {
+  afterAll(() => closeBrokers());
+
+  it("loads the MQTT sidecar (qis-edge-mqtt.cjs) only then, and connects to Mosquitto", async () => {
+    const broker = await startBroker();
+    const dir = tempDir();
+    const config = join(dir, "agent.json");
+    writeFileSync(config, JSON.stringify({ log: { level: "info" }, uplinks: { mqtt: { url: broker.url } } }));
+    const env = cleanEnv({ QIS_EDGE_STATE_DIR: dir, QIS_EDGE_STORE_FILE: "none" });
+    const child = spawn(process.execPath, ["--import", REPORT, BUNDLE, "run", "--config", config], { env, stdio: ["ignore", "pipe", "pipe"] });
+    let out = "";
+    child.stdout.on("data", (d: Buffer) => (out += d.toString()));
+    const started = waitForReady(child);
+    expect(await started.ready, started.log()).toBe(true);
+    for (let i = 0; i < 200 && !started.log().includes('"msg":"uplink connected"'); i++) await new Promise((r) => setTimeout(r, 25));
+    expect(started.log()).toContain(`"msg":"uplink connected","uplink":"mqtt","broker":"${broker.url}"`);
+    child.kill("SIGUSR2");
+    for (let i = 0; i < 100 && !out.includes("\n"); i++) await new Promise((r) => setTimeout(r, 20));
+    child.kill("SIGTERM");
+    expect(await exitCode(child)).toBe(0);
+    expect(JSON.parse(out.trim())).toEqual(["qis-sidecar:mqtt"]);
+  }, 30_000);
 });

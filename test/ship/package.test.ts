@@ -101,6 +101,7 @@ describe.each(profiles.map((p) => [p.name, p] as const))("package %s", (name, pr
         ADDON[a]!,
         "qis-edge",
         "qis-edge.mjs",
+        "qis-edge-mqtt.cjs",
         "qis-edge.service",
         "target.json",
       ]

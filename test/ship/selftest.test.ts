@@ -39,9 +39,9 @@ function expectAllPass(r: Awaited<ReturnType<typeof run>>): void {
   const checks = r.lines.slice(0, -1);
   const fallback = r.lines[0]!.startsWith("PASS addon: TypeScript fallback in use");
   const needAddon = ["vectors/native", "synth", "store"];
-  const names = ["addon", "layout", "vectors/native", "vectors/fallback", "synth", "store", "zeromq", "store-file"];
+  const names = ["addon", "layout", "vectors/native", "vectors/fallback", "synth", "store", "zeromq", "curve", "store-file"];
   expect(checks.map((l) => l.split(":")[0])).toEqual(names.map((n) => `${fallback && needAddon.includes(n) ? "SKIP" : "PASS"} ${n}`));
-  expect(r.lines.at(-1)).toMatch(fallback ? /^selftest: 5 passed, 3 skipped: vectors\/native, synth, store \(/ : /^selftest: all 8 checks passed/);
+  expect(r.lines.at(-1)).toMatch(fallback ? /^selftest: 6 passed, 3 skipped: vectors\/native, synth, store \(/ : /^selftest: all 9 checks passed/);
 }
 
 describe("qis-edge selftest", () => {
@@ -81,14 +81,14 @@ describe("qis-edge selftest", () => {
     const strict = await run(BUNDLE, ["--require-native"], { QIS_EDGE_NO_NATIVE: "1" });
     expect(strict.status).toBe(1);
     expect(strict.lines[0]).toMatch(/^FAIL addon: .*--require-native/);
-    expect(strict.lines.at(-1)).toBe("selftest: 1 of 8 checks failed: addon (4 passed, 3 skipped: vectors/native, synth, store)");
+    expect(strict.lines.at(-1)).toBe("selftest: 1 of 9 checks failed: addon (5 passed, 3 skipped: vectors/native, synth, store)");
   });
 
   it("exits 1 with one FAIL line when the state directory is not writable", async () => {
     const r = await run(BUNDLE, ["--state-dir", join(temp(), "missing", "dir")]);
     expect(r.status).toBe(1);
     expect(r.lines.find((l) => l.startsWith("FAIL store-file: cannot create a directory in"))).toBeDefined();
-    expect(r.lines.at(-1)).toMatch(/^selftest: 1 of 8 checks failed: store-file \((7 passed|4 passed, 3 skipped: vectors\/native, synth, store)\)$/);
+    expect(r.lines.at(-1)).toMatch(/^selftest: 1 of 9 checks failed: store-file \((8 passed|5 passed, 3 skipped: vectors\/native, synth, store)\)$/);
   });
 
   it("refuses bad usage with exit 2 and has --help", async () => {
@@ -155,10 +155,10 @@ describe("selftest's embedded vectors", () => {
 });
 
 describe("the bundle", () => {
-  it("is one minified ESM file under 400 kB, with one zeromq addon beside it", () => {
+  it("is one minified ESM file under 450 kB, with one zeromq addon beside it", () => {
     const bytes = statSync(BUNDLE).size;
     console.log(`[ship] dist/qis-edge.mjs: ${bytes} bytes (${(bytes / 1024).toFixed(1)} KiB)`);
-    expect(bytes).toBeLessThanOrEqual(400_000);
+    expect(bytes).toBeLessThanOrEqual(450_000); // docs/decisions.md, "The bundle's budget"
     const manifest = JSON.parse(readFileSync(join(root, "dist", "build", "manifest.json"), "utf8")) as Record<string, string>;
     expect(Object.keys(manifest)).toHaveLength(1);
     const [key, file] = Object.entries(manifest)[0]!;

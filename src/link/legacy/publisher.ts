@@ -4,6 +4,7 @@
  * PUB endpoint, whose wire is batches of 512-byte packets.
  */
 import * as zmq from "zeromq";
+import { LEGACY_MAX_FRAME } from "../zmq/limits.js";
 import { PacketView } from "../../packet/index.js";
 import { encodeLegacy, LegacyError, LegacyErrorCode } from "./codec.js";
 
@@ -34,7 +35,7 @@ export class LegacyPublisher {
       throw new LegacyError(LegacyErrorCode.ARGUMENT, `LegacyPublisher.bind: sendHwm ${String(hwm)}: expected an integer ≥ 0`);
     // sendTimeout 0: a send that cannot be queued at once rejects (dropped and counted) instead
     // of waiting, so publish never blocks and never piles up pending sends (EBUSY).
-    const sock = new zmq.Publisher({ sendHighWaterMark: hwm, sendTimeout: 0, linger: 0 });
+    const sock = new zmq.Publisher({ sendHighWaterMark: hwm, sendTimeout: 0, linger: 0, maxMessageSize: LEGACY_MAX_FRAME });
     try {
       await sock.bind(endpoint);
     } catch (error) {

@@ -7,6 +7,7 @@
  * sends (legacyCount).
  */
 import * as zmq from "zeromq";
+import { LEGACY_MAX_FRAME } from "../zmq/limits.js";
 import { readF32, readU32 } from "../../packet/bytes.js";
 import { OFFSETS } from "../../packet/index.js";
 import { shortestF32 } from "../../packet/json.js";
@@ -81,7 +82,7 @@ export class LegacyStoreServer {
     const limit = options.replyLimit ?? 50;
     if (!Number.isInteger(limit) || limit < 1 || limit > MAX_REPLY_LIMIT)
       throw new LegacyError(LegacyErrorCode.ARGUMENT, `LegacyStoreServer.bind: replyLimit ${String(limit)}: expected an integer in 1..${MAX_REPLY_LIMIT}`);
-    const sock = new zmq.Reply({ linger: 0 });
+    const sock = new zmq.Reply({ linger: 0, maxMessageSize: LEGACY_MAX_FRAME });
     try {
       await sock.bind(endpoint);
     } catch (error) {

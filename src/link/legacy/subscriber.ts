@@ -4,6 +4,7 @@
  * a valid 512-byte packet with FLAG_LEGACY.
  */
 import * as zmq from "zeromq";
+import { LEGACY_MAX_FRAME } from "../zmq/limits.js";
 import type { AddressPattern } from "../../address/index.js";
 import { OFFSETS, PACKET_SIZE } from "../../packet/index.js";
 import { decodeLegacy, LegacyError, LegacyErrorCode, legacyPrefixes } from "./codec.js";
@@ -94,7 +95,7 @@ export class LegacySubscriber {
   /** Connects and starts receiving. Throws for a malformed endpoint. */
   start(): void {
     if (this.#sock !== null || this.#closed) return;
-    const sock = new zmq.Subscriber({ receiveHighWaterMark: this.#opts.receiveHwm ?? 1000, linger: 0 });
+    const sock = new zmq.Subscriber({ receiveHighWaterMark: this.#opts.receiveHwm ?? 1000, linger: 0, maxMessageSize: LEGACY_MAX_FRAME });
     this.#sock = sock;
     try {
       if (this.#opts.onUp !== undefined || this.#opts.onDown !== undefined) void this.#watch(sock);

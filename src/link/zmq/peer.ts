@@ -13,10 +13,11 @@ import * as zmq from "zeromq";
 import type { AddressPattern } from "../../address/index.js";
 import { codec, PACKET_SIZE, OFFSETS, VERDICT_CODES } from "../../packet/index.js";
 import { StoreClient, type Page } from "./store-client.js";
+import { clientOptions, type LinkEnv } from "./socket-env.js";
 import { decodeBatchHeader, Kind, WireError, type BatchHeader } from "./wire.js";
+import { LIVE_MAX_FRAME, MAX_BATCH } from "./limits.js";
 
-/** Packets accepted in one live message; a larger one is refused whole. */
-export const MAX_BATCH = 1024;
+export { MAX_BATCH } from "./limits.js";
 /** Verdict code for a valid packet whose address is not the one it came under. */
 export const ADDRESS_MISMATCH = 255;
 /** Addresses whose last batch cursor we remember per peer; beyond it we forget (and may re-fetch). */
@@ -31,6 +32,10 @@ export interface PeerSettings {
   timeoutMs: number;
   retryMinMs: number;
   retryMaxMs: number;
+  /** pages fetched per catch-up at most (over all patterns); beyond it the peer is marked and backed off */
+  maxPages: number;
+  /** the peer's CURVE public key (Z85); null: a plain link */
+  publicKey?: string | null;
 }
 
 export interface PeerSink {
@@ -56,13 +61,27 @@ export interface PeerCounters {
   catchUps: number;
   caughtUpPackets: number;
   queryFailures: number;
+  /** replies refused: more packets than asked, or a `next`/`head` that does not move forward */
+  badReplies: number;
+  /** catch-ups stopped at maxPages */
+  pageCaps: number;
+  /** handshakes the peer refused (our key is not on its allowlist) */
+  refusals: number;
 }
+
+/** Why catch-up from a peer was stopped: the peer is marked with it until a catch-up completes. */
+export const CatchUpProblem = {
+  PAGE_CAP: "ERR_CATCHUP_PAGE_CAP",
+  PAGING: "ERR_WIRE_PAGING",
+} as const;
 
 export class ZmqPeer {
   readonly name: string;
   readonly settings: PeerSettings;
-  readonly counters: PeerCounters = { messages: 0, packets: 0, invalidMessages: 0, invalidPackets: 0, gaps: 0, catchUps: 0, caughtUpPackets: 0, queryFailures: 0 };
+  readonly counters: PeerCounters = { messages: 0, packets: 0, invalidMessages: 0, invalidPackets: 0, gaps: 0, catchUps: 0, caughtUpPackets: 0, queryFailures: 0, badReplies: 0, pageCaps: 0, refusals: 0 };
   up = false;
+  /** the code of the last catch-up problem (a page cap, a bad reply) until a catch-up completes cleanly; null: none */
+  catchUpProblem: string | null = null;
   readonly #sub: zmq.Subscriber;
   readonly #client: StoreClient | null;
   readonly #sink: PeerSink;
@@ -76,17 +95,27 @@ export class ZmqPeer {
   #gapAt = 0;
   #catchUpRunning = false;
   #catchUpAgain = false;
+  /** consecutive catch-ups that ended with a problem: the next one waits retryMinMs·2^n (≤ retryMaxMs) */
+  #strikes = 0;
+  #backoffTimer: NodeJS.Timeout | null = null;
+  /** consecutive handshakes the peer refused (ZAP: our key is not on its allowlist) */
+  #refusals = 0;
+  #relinkTimer: NodeJS.Timeout | null = null;
   #closed = false;
   readonly #codes: Uint8Array;
   readonly #header: BatchHeader = { kind: 0, epoch: 0, prev: 0, last: 0 };
 
-  constructor(settings: PeerSettings, patterns: readonly AddressPattern[], sink: PeerSink) {
+  constructor(settings: PeerSettings, patterns: readonly AddressPattern[], sink: PeerSink, env?: LinkEnv) {
     this.name = settings.name;
     this.settings = settings;
     this.#sink = sink;
     this.#codes = new Uint8Array(Math.max(MAX_BATCH, settings.pageSize));
+    const security = clientOptions(env, settings.publicKey ?? null, settings.name);
     this.#sub = new zmq.Subscriber({
+      ...security,
       receiveHighWaterMark: settings.receiveHwm,
+      // A larger frame drops the connection before libzmq allocates it (docs/security.md).
+      maxMessageSize: LIVE_MAX_FRAME,
       linger: 0,
       // ZeroMQ reconnects by itself, doubling the interval up to the cap.
       reconnectInterval: 100,
@@ -96,7 +125,7 @@ export class ZmqPeer {
       heartbeatTimeout: 3000,
     });
     for (const p of patterns) this.#addPattern(p);
-    this.#client = settings.store === null ? null : new StoreClient(settings.store);
+    this.#client = settings.store === null ? null : new StoreClient(settings.store, { pageSize: settings.pageSize, socket: security });
   }
 
   /** Connects and starts the receive and event loops. */
@@ -133,8 +162,35 @@ export class ZmqPeer {
   close(): void {
     if (this.#closed) return;
     this.#closed = true;
+    if (this.#backoffTimer !== null) clearTimeout(this.#backoffTimer);
+    if (this.#relinkTimer !== null) clearTimeout(this.#relinkTimer);
     this.#sub.close();
     this.#client?.close();
+  }
+
+  /**
+   * The peer refused our key. libzmq then stops reconnecting, so that a stranger costs one
+   * handshake; but we may be added to the peer's allowlist later: connect again after
+   * retryMinMs·2ⁿ, at most retryMaxMs, the store link too.
+   */
+  #refused(): void {
+    this.counters.refusals++;
+    this.#sink.invalid(this, "ERR_PEER_REFUSED", `${this.settings.pub} refused our CURVE key: is our public key in its peers or security.allow?`, 0);
+    if (this.#relinkTimer !== null) return;
+    const s = this.settings;
+    const wait = Math.min(s.retryMaxMs, s.retryMinMs * 2 ** Math.min(this.#refusals++, 20));
+    this.#relinkTimer = setTimeout(() => {
+      this.#relinkTimer = null;
+      if (this.#closed) return;
+      try {
+        this.#sub.disconnect(s.pub);
+      } catch {
+        // already gone with the refused session
+      }
+      this.#sub.connect(s.pub);
+      this.#client?.relink();
+    }, wait);
+    this.#relinkTimer.unref();
   }
 
   #addPattern(p: AddressPattern): void {
@@ -146,9 +202,12 @@ export class ZmqPeer {
     try {
       for await (const ev of this.#sub.events) {
         if (ev.type === "handshake") {
+          this.#refusals = 0;
           this.up = true;
           this.#sink.up(this);
           this.requestCatchUp();
+        } else if (ev.type === "handshake:error:auth") {
+          this.#refused();
         } else if (ev.type === "disconnect") {
           if (this.up) {
             this.up = false;
@@ -277,6 +336,8 @@ export class ZmqPeer {
       this.#catchUpAgain = true;
       return;
     }
+    // Backing off after a problem: the timer starts the catch-up (a peer cannot make us page faster).
+    if (this.#backoffTimer !== null) return;
     this.#catchUpRunning = true;
     void this.#catchUp().finally(() => {
       this.#catchUpRunning = false;
@@ -284,33 +345,57 @@ export class ZmqPeer {
   }
 
   async #catchUp(): Promise<void> {
-    let total = 0;
+    const budget = { total: 0, pages: 0 };
     try {
       do {
         this.#catchUpAgain = false;
         this.counters.catchUps++;
         for (const [text, pattern] of [...this.#patterns]) {
           if (this.#closed) return;
-          const got = await this.#catchUpPattern(text, pattern);
+          const got = await this.#catchUpPattern(text, pattern, budget);
           if (got < 0) break; // the peer restarted under us: start over
-          total += got;
         }
         // A gap seen while this ran may lie beyond what the store had when it answered.
         if (this.#gapAt > this.#watermark()) this.#catchUpAgain = true;
         else this.#gapAt = 0;
       } while (this.#catchUpAgain && !this.#closed);
-      this.#sink.caughtUp(this, total);
+      this.#strikes = 0;
+      this.catchUpProblem = null;
+      this.#sink.caughtUp(this, budget.total);
     } catch (err) {
-      if (!this.#closed) this.#sink.error(this, err);
+      if (this.#closed) return;
+      if (err instanceof CatchUpStop) this.#backOff(err);
+      else this.#sink.error(this, err);
     }
   }
 
+  /** Marks the peer, reports why, and schedules the next catch-up after a growing pause. */
+  #backOff(stop: CatchUpStop): void {
+    this.catchUpProblem = stop.code;
+    this.#sink.invalid(this, stop.code, stop.message, 0);
+    const s = this.settings;
+    const wait = Math.min(s.retryMaxMs, s.retryMinMs * 2 ** Math.min(this.#strikes++, 20));
+    this.#catchUpAgain = false;
+    this.#backoffTimer = setTimeout(() => {
+      this.#backoffTimer = null;
+      this.requestCatchUp();
+    }, wait);
+    this.#backoffTimer.unref();
+  }
+
   /** Pages through one pattern; returns the packets received, or -1 when the epoch changed. */
-  async #catchUpPattern(text: string, pattern: AddressPattern): Promise<number> {
+  async #catchUpPattern(text: string, pattern: AddressPattern, budget: { total: number; pages: number }): Promise<number> {
     let since = this.#marks.get(text) ?? 0;
     let got = 0;
     const limit = this.settings.pageSize;
     for (;;) {
+      if (budget.pages >= this.settings.maxPages) {
+        // Keep what we have: the next catch-up goes on from here.
+        this.#marks.set(text, since);
+        this.counters.pageCaps++;
+        throw new CatchUpStop(CatchUpProblem.PAGE_CAP, `catch-up stopped after ${budget.pages} pages (catchUp.maxPages); the peer's store keeps answering`);
+      }
+      budget.pages++;
       const page = await this.#queryWithRetry(text, since, limit);
       if (page === null || !this.#patterns.has(text)) return got;
       const { reply, packets } = page;
@@ -322,11 +407,17 @@ export class ZmqPeer {
         return -1;
       }
       this.#epoch = reply.epoch;
+      // Within one epoch the peer's cursors only grow: a page must move forward and stay within the head.
+      if (reply.next > reply.head || reply.next < since || (reply.count > 0 && reply.next === since)) {
+        this.#marks.set(text, since);
+        this.counters.badReplies++;
+        throw new CatchUpStop(CatchUpProblem.PAGING, `store reply to since ${since}: next ${reply.next}, head ${reply.head}, ${reply.count} packets: pages must move forward (since < next ≤ head)`);
+      }
       if (reply.count > 0) this.#deliverPage(aligned(packets), reply.count, pattern);
       got += reply.count;
+      budget.total += reply.count;
       this.counters.caughtUpPackets += reply.count;
-      // next < since: the peer's store lost its newest records (restarted without its file).
-      since = reply.next < since ? 0 : reply.next;
+      since = reply.next;
       // Server pages may be shorter than asked (its own maxReply): go on until we reach its head.
       if (reply.next >= reply.head || reply.count === 0) break;
     }
@@ -354,6 +445,11 @@ export class ZmqPeer {
         if (this.#closed) return null;
         this.counters.queryFailures++;
         const code = (err as { code?: string }).code;
+        if (err instanceof WireError) {
+          // A malformed or oversized reply: the peer misbehaves; back off, then try again.
+          this.counters.badReplies++;
+          throw new CatchUpStop(err.code, err.message);
+        }
         // A refused query (bad pattern, ...) will be refused again: report it, do not loop.
         if (code !== "ERR_QUERY_TIMEOUT" && code !== "ERR_QUERY_SEND") {
           this.#sink.invalid(this, code ?? "ERR_QUERY", (err as Error).message, 0);
@@ -366,6 +462,9 @@ export class ZmqPeer {
     return null;
   }
 }
+
+/** Ends a catch-up early: the peer is marked with `code` and backed off. */
+class CatchUpStop extends WireError {}
 
 function sameAddress(packets: Uint8Array, o: number, address: Buffer): boolean {
   const len = packets[o + OFFSETS.address_len]!;

@@ -13,6 +13,8 @@ import * as zmq from "zeromq";
 import { OFFSETS, PACKET_SIZE } from "../../packet/index.js";
 import { copyPacket, f64View } from "../../store/copy.js";
 import { encodeBatchHeader, Kind } from "./wire.js";
+import { SUBSCRIPTION_MAX_FRAME } from "./limits.js";
+import { serverOptions, type LinkEnv } from "./socket-env.js";
 
 export interface PublisherOptions {
   /** packets per message, 1..1024 */
@@ -27,6 +29,8 @@ export interface PublisherOptions {
   tailIntervalMs?: number;
   /** distinct addresses tracked at once (default 4096) */
   maxLanes?: number;
+  /** the agent's context and CURVE keys */
+  env?: LinkEnv;
 }
 
 /** One address's outgoing state. */
@@ -62,7 +66,7 @@ const IDLE_MS = 1;
 export class ZmqPublisher {
   readonly endpoint: string;
   readonly #sock: zmq.Publisher;
-  readonly #opts: Required<PublisherOptions>;
+  readonly #opts: Required<Omit<PublisherOptions, "env">>;
   readonly #lanes = new Map<number, Lane>();
   #laneCount = 0;
   #recent: Lane | null = null;
@@ -81,7 +85,7 @@ export class ZmqPublisher {
   messages = 0;
   sendErrors = 0;
 
-  private constructor(sock: zmq.Publisher, endpoint: string, opts: Required<PublisherOptions>) {
+  private constructor(sock: zmq.Publisher, endpoint: string, opts: Required<Omit<PublisherOptions, "env">>) {
     this.#sock = sock;
     this.endpoint = endpoint;
     this.#opts = opts;
@@ -90,10 +94,12 @@ export class ZmqPublisher {
   }
 
   static async bind(endpoint: string, options: PublisherOptions): Promise<ZmqPublisher> {
-    const opts = { tailIntervalMs: 200, maxLanes: 4096, ...options };
+    const { env, ...rest } = options;
+    const opts = { tailIntervalMs: 200, maxLanes: 4096, ...rest };
     // sendTimeout 0: a send never waits (PUB drops at the HWM instead), so un-awaited sends
     // never pile up in zeromq.js (EBUSY); linger 0: close() does not hang on a dead peer.
-    const sock = new zmq.Publisher({ sendHighWaterMark: opts.sendHwm, sendTimeout: 0, linger: 0 });
+    // maxMessageSize: subscribers send only subscriptions (a prefix); more drops the connection.
+    const sock = new zmq.Publisher({ ...serverOptions(env), sendHighWaterMark: opts.sendHwm, sendTimeout: 0, linger: 0, maxMessageSize: SUBSCRIPTION_MAX_FRAME });
     try {
       await sock.bind(endpoint);
     } catch (cause) {

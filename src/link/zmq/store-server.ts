@@ -9,6 +9,8 @@ import { AddressError, compilePattern, type AddressPattern } from "../../address
 import { PACKET_SIZE } from "../../packet/index.js";
 import type { PacketStore } from "../../store/index.js";
 import { decodeQuery, encodeError, encodeReply, WireError } from "./wire.js";
+import { QUERY_MAX_FRAME } from "./limits.js";
+import { serverOptions, type LinkEnv } from "./socket-env.js";
 
 export interface StoreServerOptions {
   epoch: number;
@@ -16,6 +18,8 @@ export interface StoreServerOptions {
   maxReply: number;
   /** an unexpected failure (not a bad request): the server answers ERR_INTERNAL and goes on */
   onError?: (err: unknown) => void;
+  /** the agent's context and CURVE keys */
+  env?: LinkEnv;
 }
 
 /** Compiled patterns kept between requests (clients repeat the same few). */
@@ -41,7 +45,8 @@ export class StoreServer {
   }
 
   static async bind(endpoint: string, store: PacketStore, options: StoreServerOptions): Promise<StoreServer> {
-    const sock = new zmq.Router({ sendTimeout: 0, linger: 0 });
+    // maxMessageSize: a query is two small frames; anything larger drops the connection.
+    const sock = new zmq.Router({ ...serverOptions(options.env), sendTimeout: 0, linger: 0, maxMessageSize: QUERY_MAX_FRAME });
     try {
       await sock.bind(endpoint);
     } catch (cause) {

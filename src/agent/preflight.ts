@@ -1,0 +1,126 @@
+/**
+ * What `run` would refuse that the schema cannot see: the state dir, the store file, the key
+ * files, bind hosts and the limits of this machine (docs/security.md, "Limits"). `config
+ * check` and `run` both call it, so that they refuse the same configs with the same lines.
+ * It reads, never writes.
+ */
+import { statSync } from "node:fs";
+import { lookup } from "node:dns/promises";
+import { isIP } from "node:net";
+import { networkInterfaces } from "node:os";
+import { dirname } from "node:path";
+import { QisError } from "../errors.js";
+import type { AgentConfig, ConfigProblem } from "./config-defaults.js";
+import { readKeyFile } from "./keys.js";
+import { readAllowList } from "./link-security.js";
+import { openFileLimit, socketBudget, ZMQ_MAX_SOCKETS_LIMIT } from "./limits.js";
+
+type Kind = "dir" | "file" | "missing" | "other";
+
+function kindOf(path: string): Kind {
+  try {
+    const s = statSync(path);
+    return s.isDirectory() ? "dir" : s.isFile() ? "file" : "other";
+  } catch {
+    return "missing";
+  }
+}
+
+/** The nearest existing ancestor of a path to be created, when it is not a directory. */
+function blockedBy(path: string): string | null {
+  for (let p = dirname(path); ; p = dirname(p)) {
+    const k = kindOf(p);
+    if (k === "dir") return null;
+    if (k !== "missing") return p;
+    if (dirname(p) === p) return null;
+  }
+}
+
+function localAddresses(): Set<string> {
+  const out = new Set<string>();
+  for (const list of Object.values(networkInterfaces())) for (const a of list ?? []) out.add(a.address);
+  return out;
+}
+
+function isLocalAddress(ip: string, local: Set<string>): boolean {
+  return local.has(ip) || ip === "0.0.0.0" || ip === "::" || ip.startsWith("127.") || ip === "::1";
+}
+
+/** Why libzmq could not bind this endpoint's host, or null. */
+async function bindHostProblem(endpoint: string): Promise<string | null> {
+  const m = /^tcp:\/\/(.+):(?:\*|[0-9]+)$/.exec(endpoint);
+  if (m === null || m[1] === "*") return null;
+  const host = m[1]!.replace(/^\[(.*)\]$/, "$1");
+  const interfaces = networkInterfaces();
+  if (interfaces[host] !== undefined) return null;
+  const local = localAddresses();
+  if (isIP(host) !== 0) return isLocalAddress(host, local) ? null : `${host} is not an address of this machine`;
+  try {
+    const addrs = await lookup(host, { all: true });
+    if (addrs.some((a) => isLocalAddress(a.address, local))) return null;
+    return `${host} resolves to ${addrs.map((a) => a.address).join(", ")}, not an address of this machine`;
+  } catch (e) {
+    return `${host} does not resolve (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`;
+  }
+}
+
+export async function preflightProblems(c: AgentConfig): Promise<ConfigProblem[]> {
+  const problems: ConfigProblem[] = [];
+  const add = (path: string, expected: string, found: string): void => {
+    problems.push({ path, expected, found });
+  };
+  const stateKind = kindOf(c.stateDir);
+  if (stateKind !== "dir" && stateKind !== "missing") add("/stateDir", "a directory, or a path where one can be created", `${c.stateDir}, which is not a directory`);
+  else if (stateKind === "missing") {
+    const b = blockedBy(c.stateDir);
+    if (b !== null) add("/stateDir", "a directory, or a path where one can be created", `${c.stateDir}, under ${b}, which is not a directory`);
+  }
+  if (c.store.file !== null) {
+    const k = kindOf(c.store.file);
+    if (k === "dir") add("/store/file", "a store file, or a path where one can be created", `${c.store.file}, which is a directory`);
+    else if (k === "other") add("/store/file", "a store file, or a path where one can be created", `${c.store.file}, which is not a regular file`);
+    else if (k === "missing" && kindOf(dirname(c.store.file)) !== "dir" && dirname(c.store.file) !== c.stateDir) {
+      add("/store/file", "a store file, or a path where one can be created", `${c.store.file}, whose directory ${dirname(c.store.file)} does not exist`);
+    }
+  }
+  const keyFile = c.security.mode === "insecure" ? null : c.security.secretKeyFile;
+  if (keyFile !== null) {
+    const k = kindOf(keyFile);
+    if (k === "missing") {
+      if (kindOf(dirname(keyFile)) !== "dir" && dirname(keyFile) !== c.stateDir) add("/security/secretKeyFile", "a key file, or a path where one can be created", `${keyFile}, whose directory ${dirname(keyFile)} does not exist`);
+    } else {
+      try {
+        readKeyFile(keyFile);
+      } catch (e) {
+        add("/security/secretKeyFile", "a readable CURVE secret key file (qis-edge keygen writes one)", (e as QisError).message);
+      }
+    }
+  }
+  c.security.allow.forEach((entry, i) => {
+    try {
+      readAllowList([entry]);
+    } catch (e) {
+      add(`/security/allow/${i}`, "a CURVE public key or a readable file of them", (e as QisError).message);
+    }
+  });
+  const binds: [string, string | null][] = [
+    ["/pub/bind", c.pub.bind],
+    ["/store/bind", c.store.bind],
+    ["/legacy/pub", c.legacy.pub],
+    ["/legacy/rep", c.legacy.rep],
+  ];
+  for (const [path, endpoint] of binds) {
+    if (endpoint === null) continue;
+    const why = await bindHostProblem(endpoint);
+    if (why !== null) add(path, "an endpoint on a host this machine can bind: one of its addresses, an interface name or *", `${JSON.stringify(endpoint)}: ${why}`);
+  }
+  const budget = socketBudget(c);
+  if (budget.sockets > ZMQ_MAX_SOCKETS_LIMIT) {
+    add("/peers", `at most ${ZMQ_MAX_SOCKETS_LIMIT} ZeroMQ sockets (libzmq's limit per context)`, `${c.peers.length} peers, which need ${budget.sockets}`);
+  }
+  const files = openFileLimit();
+  if (files !== null && budget.fds > files) {
+    add("/peers", `peers whose links fit in this process's open-file limit (${files}, ulimit -n; systemd: LimitNOFILE=)`, `${c.peers.length} peers, which need about ${budget.fds} file descriptors`);
+  }
+  return problems;
+}
