@@ -27,6 +27,10 @@ import { ObservationError, parseObservation, observationToFields } from "./obser
 import { SequenceCounter } from "./sequence.js";
 import { LegacyLinks, type LegacySink } from "./legacy-links.js";
 import { agentStats, type AgentStats } from "./stats.js";
+import { AgentStartError, binding } from "./start-error.js";
+import { packageVersion } from "./version.js";
+import { PeerLog } from "./peer-log.js";
+import { statsLine } from "./stats-line.js";
 import type { OutboxUplink } from "../link/uplink/uplink.js";
 import type { UplinkStateEvent } from "../link/uplink/types.js";
 import { openLinkSecurity, type LinkSecurity } from "./link-security.js";
@@ -114,6 +118,7 @@ export class Agent extends EventEmitter {
   readonly #now: () => number;
   readonly #lock: { release(): void };
   readonly #timers: NodeJS.Timeout[] = [];
+  readonly #peerLog: PeerLog;
   /** scratch for one local packet */
   readonly #scratch = Buffer.alloc(PACKET_SIZE);
   readonly #synthScratch = Buffer.alloc(PACKET_SIZE);
@@ -130,6 +135,8 @@ export class Agent extends EventEmitter {
   /** synthesized packets not yet stored and published */
   #synthPackets: SynthPacket[] = [];
   #closed = false;
+  /** set when the "ready" line is logged: a "closed" line only ever follows one */
+  #ready = false;
   readonly counters = { observed: 0, published: 0, received: 0, duplicates: 0, synthesized: 0, synthEventsDropped: 0 };
 
   private constructor(config: AgentConfig, options: AgentOptions) {
@@ -137,6 +144,7 @@ export class Agent extends EventEmitter {
     this.config = config;
     // A library is silent unless given a logger: `qis-edge run` passes one built from config.log.
     this.log = options.logger ?? silentLogger;
+    this.#peerLog = new PeerLog(this.log);
     this.#lock = lockStateDir(config.stateDir);
     try {
       this.nodeId = config.nodeId ?? loadOrCreateNodeId(config.stateDir).nodeId;
@@ -191,6 +199,7 @@ export class Agent extends EventEmitter {
       await agent.#open();
     } catch (err) {
       await agent.close();
+      if (err instanceof AgentStartError) throw err;
       throw new QisError("ERR_AGENT_START", `agent could not start: ${(err as Error).message}`, { cause: err });
     }
     return agent;
@@ -200,14 +209,19 @@ export class Agent extends EventEmitter {
     const c = this.config;
     this.#security = await openLinkSecurity(c, this.log);
     const env = this.#security.env;
-    this.#publisher = await ZmqPublisher.bind(c.pub.bind, { batchSize: c.batch.size, lingerMs: c.batch.lingerMs, sendHwm: c.hwm.send, epoch: this.epoch, env });
-    if (c.store.bind !== null) {
-      this.#storeServer = await StoreServer.bind(c.store.bind, this.store, {
-        env,
-        epoch: this.epoch,
-        maxReply: c.catchUp.pageSize,
-        onError: (err) => this.#error(err, { where: "store-server" }),
-      });
+    this.#publisher = await binding("pub.bind", c.pub.bind, () =>
+      ZmqPublisher.bind(c.pub.bind, { batchSize: c.batch.size, lingerMs: c.batch.lingerMs, sendHwm: c.hwm.send, epoch: this.epoch, env }),
+    );
+    const storeBind = c.store.bind;
+    if (storeBind !== null) {
+      this.#storeServer = await binding("store.bind", storeBind, () =>
+        StoreServer.bind(storeBind, this.store, {
+          env,
+          epoch: this.epoch,
+          maxReply: c.catchUp.pageSize,
+          onError: (err) => this.#error(err, { where: "store-server" }),
+        }),
+      );
     }
     this.#legacy = await LegacyLinks.open(c, this.store, this.#legacySink());
     if (c.uplinks.mqtt !== null) {
@@ -226,7 +240,16 @@ export class Agent extends EventEmitter {
     const sweep = setInterval(() => this.#sweep(), c.synth.sweepIntervalMs);
     sweep.unref();
     this.#timers.push(sweep);
+    if (c.log.statsIntervalS > 0 && this.log !== silentLogger) {
+      const stats = setInterval(() => {
+        if (!this.#closed && this.log.enabled("info")) this.log.info("stats", statsLine(this.stats()));
+      }, c.log.statsIntervalS * 1000);
+      stats.unref();
+      this.#timers.push(stats);
+    }
+    this.#ready = true;
     this.log.info("ready", {
+      version: packageVersion(),
       nodeId: this.nodeId,
       epoch: this.epoch,
       endpoints: this.endpoints,
@@ -412,6 +435,7 @@ export class Agent extends EventEmitter {
       },
       up: (peer) => this.#peerState(peer.name, peer.settings.pub, true),
       down: (peer) => this.#peerState(peer.name, peer.settings.pub, false),
+      unreachable: (peer, retryMs) => this.#peerLog.unreachable(peer.name, peer.settings.pub, retryMs),
       caughtUp: (peer, packets) => {
         this.log.debug("caught up", { peer: peer.name, packets });
         this.emit("caught-up", { peer: peer.name, packets });
@@ -442,6 +466,7 @@ export class Agent extends EventEmitter {
         this.#error(new QisError("ERR_LEGACY_EXPIRED", `legacy peer ${peer}: ${what}, dropped: is its clock behind?`), { peer });
       },
       peer: (name, endpoint, up) => this.#peerState(name, endpoint, up),
+      unreachable: (name, endpoint, retryMs) => this.#peerLog.unreachable(name, endpoint, retryMs),
       now: this.#now,
     };
   }
@@ -645,7 +670,7 @@ export class Agent extends EventEmitter {
     } finally {
       this.#lock.release();
     }
-    this.log.info("closed", { nodeId: this.nodeId });
+    if (this.#ready) this.log.info("closed", { nodeId: this.nodeId });
   }
 
   get closed(): boolean {
@@ -663,7 +688,7 @@ export class Agent extends EventEmitter {
   }
 
   #peerState(name: string, endpoint: string, up: boolean): void {
-    this.log.info(up ? "peer up" : "peer down", { peer: name, endpoint });
+    this.#peerLog.state(name, endpoint, up);
     this.emit("peer", { name, endpoint, up } satisfies PeerEvent);
   }
 

@@ -52,7 +52,7 @@ export interface AgentConfig {
     peerNewAddressesPerMinute: number;
   };
   legacy: { pub: string | null; rep: string | null; replyLimit: number; ttlS: number };
-  log: { level: LogLevel };
+  log: { level: LogLevel; statsIntervalS: number };
   uplinks: { mqtt: MqttUplinkConfig | null };
   security: {
     /** auto: CURVE when secretKeyFile is set, else plain links (loopback binds only) */
@@ -62,6 +62,7 @@ export interface AgentConfig {
     /** more client keys let in besides the peers': Z85 keys, or files of keys (one per line) */
     allow: string[];
   };
+  metrics: { listen: string | null; allowRemote: boolean };
 }
 
 /** `uplinks.mqtt` resolved (docs/uplink.md): every key filled in, paths absolute. */
@@ -151,11 +152,12 @@ export const CONFIG_DEFAULTS: AgentConfig = deepFreeze({
   },
   // ttlS: the codec's DEFAULT_LEGACY_TTL_S (not imported: this module must stay free of the legacy modules).
   legacy: { pub: null, rep: null, replyLimit: 50, ttlS: 3600 },
-  log: { level: "info" },
+  log: { level: "info", statsIntervalS: 60 },
   // No uplink: the file has no uplinks.mqtt (the schema has no null for it); resolveConfig sets
   // uplinks.mqtt to null then.
   uplinks: {} as AgentConfig["uplinks"],
   security: { mode: "auto", secretKeyFile: null, allow: [] },
+  metrics: { listen: null, allowRemote: false },
 });
 
 export interface ConfigProblem {

@@ -51,6 +51,7 @@ export const ENV_OVERRIDES: readonly { name: string; key: readonly string[]; par
   { name: "QIS_EDGE_PEERS", key: ["peers"], parse: peers, help: "[legacy:]PUB[|STORE[|KEY]],..." },
   { name: "QIS_EDGE_SUBSCRIBE", key: ["subscribe"], parse: list, help: "PATTERN,..." },
   { name: "QIS_EDGE_LOG_LEVEL", key: ["log", "level"], parse: text, help: "debug|info|warn|error|silent" },
+  { name: "QIS_EDGE_METRICS_LISTEN", key: ["metrics", "listen"], parse: nullable, help: 'HOST:PORT, or "none"' },
 ];
 
 /** The overrides set in `env`. An empty value counts as unset (`VAR= cmd` is a common way to clear one). */

@@ -15,6 +15,7 @@ const HOST = "(?:[A-Za-z0-9](?:[A-Za-z0-9._-]*[A-Za-z0-9])?|\\[[0-9A-Fa-f:.]+\\]
 const BIND = `^(?:tcp://(?:\\*|${HOST}):(?:\\*|${PORT})|ipc://.+|inproc://.+)$`;
 const CONNECT = `^(?:tcp://${HOST}:${PORT}|ipc://.+|inproc://.+)$`;
 const NODE_ID = "^[0-9a-fA-F]{32}$";
+const LISTEN = `^(?:\\[[0-9A-Fa-f:.]+\\]|[A-Za-z0-9](?:[A-Za-z0-9.-]*[A-Za-z0-9])?):(?:0|${PORT})$`;
 const MQTT_URL = `^(?:mqtts?|wss?)://${HOST}(?::${PORT})?(?:/[^@\\s]*)?$`;
 const TOPIC_PREFIX = "^(?:[^+#/\\u0000]+(?:/[^+#/\\u0000]+)*)?$";
 const ENV_NAME = "^[A-Za-z_][A-Za-z0-9_]*$";
@@ -24,6 +25,7 @@ const PATTERN_TEXT = new Map([
   [BIND, "a ZeroMQ bind endpoint: tcp://HOST:PORT, tcp://HOST:* (a free port), ipc://PATH or inproc://NAME"],
   [CONNECT, "a ZeroMQ endpoint to connect to: tcp://HOST:PORT, ipc://PATH or inproc://NAME"],
   [NODE_ID, "32 hex digits (16 bytes)"],
+  [LISTEN, "HOST:PORT to listen on, e.g. 127.0.0.1:9464 or [::1]:9464 (port 0: a free port)"],
   [MQTT_URL, "a broker URL: mqtt://HOST[:PORT], mqtts://HOST[:PORT], ws://HOST[:PORT]/PATH or wss://... (no user or password in it: use username and password)"],
   [TOPIC_PREFIX, 'MQTT topic levels joined by "/" (e.g. "site-7/edge"), without "+", "#" or an empty level, or ""'],
   [ENV_NAME, "an environment variable name (letters, digits, _)"],
@@ -202,6 +204,7 @@ export const AgentConfigSchema = Type.Object(
     }),
     log: obj("Logging: one JSON object per line on stderr.", {
       level: Type.Optional(Type.Enum(["debug", "info", "warn", "error", "silent"], { default: D.log.level, description: `Least severe level written.${dflt(D.log.level)}` })),
+      statsIntervalS: int(0, 86_400, D.log.statsIntervalS, 'Seconds between two "stats" lines at info; 0: none'),
     }),
     uplinks: obj("Reaching beyond the LAN through a broker (docs/uplink.md).", {
       mqtt: Type.Optional({ ...MqttSchema, description: "An MQTT broker. Absent: none (MQTT.js is then never loaded)." } as typeof MqttSchema),
@@ -225,6 +228,17 @@ export const AgentConfigSchema = Type.Object(
           default: [],
           description: "Client keys let in besides the peers' publicKeys: a Z85 key, or a file (relative to the working directory) of keys, one per line; # starts a comment at the start of a line or after a space (Z85 keys may contain #). Default: [].",
         }),
+      ),
+    }),
+    metrics: obj("Prometheus metrics and a health check over HTTP (docs/operations.md). Off unless listen is set.", {
+      listen: Type.Optional(
+        Type.Union([Type.String({ pattern: LISTEN }), Type.Null()], {
+          default: D.metrics.listen,
+          description: `HOST:PORT serving GET /metrics and GET /healthz; a loopback address unless allowRemote; null: off.${dflt(D.metrics.listen)}`,
+        }),
+      ),
+      allowRemote: Type.Optional(
+        Type.Boolean({ default: D.metrics.allowRemote, description: `Allow a listen address other than loopback (the endpoint has no authentication).${dflt(D.metrics.allowRemote)}` }),
       ),
     }),
   },

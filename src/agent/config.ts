@@ -14,6 +14,7 @@ import { CONFIG_DEFAULTS, MQTT_DEFAULTS, type AgentConfig, type ConfigProblem, t
 import { checkConfig } from "./config-check.js";
 import { parseJsonText, pointer, readEnv, type EnvOverride } from "./config-env.js";
 import { configSchema } from "./schemas.js";
+import { isLoopback, parseListen } from "../metrics/listen.js";
 import { securityProblems } from "./config-security.js";
 
 export { CONFIG_DEFAULTS, MQTT_DEFAULTS, type AgentConfig, type ConfigProblem, type LogLevel, type MqttUplinkConfig, type PeerConfig } from "./config-defaults.js";
@@ -117,6 +118,12 @@ function crossProblems(merged: Rec, where: (keys: (string | number)[]) => string
   if (lo > hi) {
     if (cu.retryMaxMs !== undefined) at(["catchUp", "retryMaxMs"], `an integer >= catchUp.retryMinMs (${lo})`, String(hi));
     else at(["catchUp", "retryMinMs"], `an integer <= catchUp.retryMaxMs (${hi})`, String(lo));
+  }
+  const metrics = sub("metrics");
+  if (typeof metrics.listen === "string" && metrics.allowRemote !== true) {
+    const at0 = parseListen(metrics.listen);
+    // The listener has no authentication and names the node and its peers: loopback unless allowed.
+    if (at0 !== null && !isLoopback(at0.host)) at(["metrics", "listen"], "a loopback address (127.0.0.1, [::1], localhost) unless metrics.allowRemote is true", JSON.stringify(metrics.listen));
   }
   securityProblems(merged, at);
   // Two sockets cannot bind one endpoint; a "*" port is a fresh free port each time, so it never clashes.

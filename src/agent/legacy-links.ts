@@ -16,6 +16,7 @@ import type { LegacyPublisher } from "../link/legacy/publisher.js";
 import type { LegacyStoreServer } from "../link/legacy/store-server.js";
 import type { LegacySubscriber } from "../link/legacy/subscriber.js";
 import type { AgentConfig, PeerConfig } from "./config.js";
+import { binding } from "./start-error.js";
 
 interface LegacyModules {
   LegacyPublisher: typeof LegacyPublisher;
@@ -43,6 +44,8 @@ export interface LegacySink {
    */
   expired(peer: string, packets: number, ageMs: number): void;
   peer(name: string, endpoint: string, up: boolean): void;
+  /** a connection attempt to the peer failed; retried in retryMs */
+  unreachable?(name: string, endpoint: string, retryMs: number): void;
   /** the store's clock (ms since the epoch) */
   now(): number;
 }
@@ -85,10 +88,12 @@ export class LegacyLinks {
 
   static async open(config: AgentConfig, store: PacketStore, sink: LegacySink): Promise<LegacyLinks> {
     const m = usesLegacy(config) ? await loadLegacy() : null;
-    const pub = m === null || config.legacy.pub === null ? null : await m.LegacyPublisher.bind(config.legacy.pub, { sendHwm: config.hwm.send });
+    const pubBind = config.legacy.pub;
+    const pub = m === null || pubBind === null ? null : await binding("legacy.pub", pubBind, () => m.LegacyPublisher.bind(pubBind, { sendHwm: config.hwm.send }));
     let rep: LegacyStoreServer | null = null;
     try {
-      rep = m === null || config.legacy.rep === null ? null : await m.LegacyStoreServer.bind(config.legacy.rep, store, { replyLimit: config.legacy.replyLimit });
+      const repBind = config.legacy.rep;
+      rep = m === null || repBind === null ? null : await binding("legacy.rep", repBind, () => m.LegacyStoreServer.bind(repBind, store, { replyLimit: config.legacy.replyLimit }));
     } catch (err) {
       pub?.close();
       throw err;
@@ -196,6 +201,7 @@ export class LegacyLinks {
         onInvalid: (err) => this.#sink.invalid(peer.name, err),
         onUp: () => this.#sink.peer(peer.name, peer.pub, true),
         onDown: () => this.#sink.peer(peer.name, peer.pub, false),
+        onRetry: (retryMs) => this.#sink.unreachable?.(peer.name, peer.pub, retryMs),
       });
       sub.start();
       return sub;

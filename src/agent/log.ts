@@ -62,7 +62,7 @@ function stringify(v: unknown): string {
 
 const RESERVED = new Set(["time", "level", "msg"]);
 
-function line(shared: Shared, level: LogLevel, msg: string, bound: Record<string, unknown> | undefined, fields: Record<string, unknown> | undefined): string {
+function line(shared: Pick<Shared, "now">, level: LogLevel | "fatal", msg: string, bound: Record<string, unknown> | undefined, fields: Record<string, unknown> | undefined): string {
   let time: string;
   try {
     time = new Date(shared.now()).toISOString();
@@ -141,6 +141,14 @@ class JsonLogger implements Logger {
       // a closed or broken stream (EPIPE): the line is lost, the agent goes on
     }
   }
+}
+
+/**
+ * A "fatal" line, in the format of the logger's lines: what `qis-edge run` writes, once, when
+ * the agent cannot start (then it exits). Not a Logger method: a caller's own Logger need not have it.
+ */
+export function fatalLine(msg: string, fields: Record<string, unknown>, now: () => number = Date.now): string {
+  return line({ now }, "fatal", msg, undefined, fields);
 }
 
 export function createLogger(options: LoggerOptions): Logger {

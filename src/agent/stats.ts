@@ -38,7 +38,8 @@ export interface AgentStats {
   /** `expired`: of `received`, those the store refused as expired on arrival (older than legacy.ttlS) */
   legacy: { sent: number; served: number; badRequests: number; received: number; invalid: number; expired: number };
   store: StoreStats;
-  synth: SynthCounters;
+  /** the engine's counters, and what it holds now (without sweeping) */
+  synth: SynthCounters & { addresses: number; contributions: number };
   /** each configured uplink by name (docs/uplink.md); {} without one */
   uplinks: Record<string, UplinkStats>;
   /** peers' packets kept out of synthesis (or counted with n_observations capped), per peer and reason */
@@ -57,7 +58,7 @@ export function agentStats(agent: Agent, pub: ZmqPublisher, server: StoreServer 
     peers: peers.map((p) => ({ name: p.name, pub: p.settings.pub, store: p.settings.store, up: p.up, catchUpProblem: p.catchUpProblem, ...p.counters })),
     legacy: legacy.counters(),
     store: agent.store.stats(),
-    synth: { ...agent.synth.counters },
+    synth: { ...agent.synth.counters, addresses: agent.synth.liveAddresses, contributions: agent.synth.live },
     uplinks: Object.fromEntries(uplinks.map((u) => [u.name, u.stats()])),
     admission: { peerAddresses: agent.admission.addresses, perPeer: agent.admission.counters() },
     security: {

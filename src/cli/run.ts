@@ -3,13 +3,16 @@
  * free for the stdio protocol (`--stdio`: requests on stdin, protocol messages on stdout, until
  * stdin closes; src/stdio, docs/stdio.md).
  */
-import { createAgent } from "../agent/agent.js";
+import { existsSync } from "node:fs";
+import { createAgent, type Agent } from "../agent/agent.js";
 import { ConfigError, loadConfigFile, type AgentConfig } from "../agent/config.js";
 import { createLogger, type Logger, type LogLevel } from "../agent/log.js";
-import { UsageError } from "../errors.js";
+import { QisError, UsageError } from "../errors.js";
 import { parseCommandArgs } from "./args.js";
 import { FRAMINGS, type Framing } from "../stdio/framings.js";
 import type { CommandContext } from "./main.js";
+import { RunMetrics } from "./run-metrics.js";
+import { writeStartFailure } from "./start-failure.js";
 
 export const runHelp = `Usage: qis-edge run [--config FILE] [--log-level LEVEL] [--stdio [--framing ndjson|cbor]]
 
@@ -38,15 +41,20 @@ Options:
 
 Environment overrides (they win over the file): QIS_EDGE_NODE_ID, QIS_EDGE_STATE_DIR,
 QIS_EDGE_PUB_BIND, QIS_EDGE_STORE_BIND, QIS_EDGE_STORE_CAPACITY, QIS_EDGE_STORE_FILE,
-QIS_EDGE_PEERS, QIS_EDGE_SUBSCRIBE, QIS_EDGE_LOG_LEVEL.
+QIS_EDGE_PEERS, QIS_EDGE_SUBSCRIBE, QIS_EDGE_LOG_LEVEL, QIS_EDGE_METRICS_LISTEN.
 
 Logs: one JSON object per line on stderr ({"time","level","msg",...}); the "ready" line names
-the node id and the bound endpoints.
+the version, the node id and the bound endpoints; "peer up", "peer down" and "peer unreachable"
+(with the endpoint) at info; a "stats" line every log.statsIntervalS (default 60 s).
+Metrics: with metrics.listen (e.g. QIS_EDGE_METRICS_LISTEN=127.0.0.1:9464), GET /metrics in the
+Prometheus text format and GET /healthz (200 ready, 503 starting or stopping); off by default,
+loopback only unless metrics.allowRemote. See docs/operations.md.
 SIGINT / SIGTERM close the sockets and the store and exit 0. With --stdio, so do the end of
 stdin, a "shutdown" request and the death of the parent process (no orphan).
 
 Exit status: 0 after a signal, 2 bad config or usage (every problem listed) or a start failure
-(e.g. an endpoint already in use).
+(e.g. an endpoint already in use: one JSON line at level "fatal" with its code, the config key
+and the endpoint or file).
 `;
 
 const LEVELS: readonly LogLevel[] = ["debug", "info", "warn", "error", "silent"];
@@ -97,16 +105,24 @@ export async function runCommand(argv: string[], ctx: CommandContext): Promise<n
     return 2;
   }
   const logger = createLogger({ level: config.log.level, stream: ctx.stderr });
-  if (values.stdio) return runStdio(config, framing as Framing, logger, ctx);
   // Handlers first: a supervisor may signal as soon as it reads the "ready" line.
   let stopped: (signal: string) => void = () => undefined;
   const stop = new Promise<string>((resolve) => (stopped = resolve));
-  process.once("SIGINT", () => stopped("SIGINT"));
-  process.once("SIGTERM", () => stopped("SIGTERM"));
-  const agent = await createAgent(config, { logger });
+  if (!values.stdio) {
+    process.once("SIGINT", () => stopped("SIGINT"));
+    process.once("SIGTERM", () => stopped("SIGTERM"));
+  }
+  // Loaded before the agent starts: the session must listen from the agent's first event on.
+  const stdio = values.stdio ? await import("../stdio/session.js") : null;
+  const started = await start(config, logger, ctx);
+  if (started === null) return 2;
+  const { agent, metrics } = started;
+  if (stdio !== null) return runStdio(stdio.StdioSession, agent, metrics, framing as Framing, logger, ctx);
   agent.on("error", () => undefined); // already logged by the agent; listening keeps it from throwing
   logger.info("stopping", { signal: await stop });
+  metrics?.stopping();
   await agent.close();
+  await metrics?.close();
   // Should a socket or timer outlive close(), do not hang the supervisor's restart.
   setTimeout(() => process.exit(0), 2000).unref();
   return 0;
@@ -116,13 +132,43 @@ export async function runCommand(argv: string[], ctx: CommandContext): Promise<n
  * `run --stdio`: the agent as a supervisor's child. Exits (process.exit, so that no socket or
  * timer can keep an orphan alive) once the session is over and stdout has taken the last messages.
  */
-async function runStdio(config: AgentConfig, framing: Framing, logger: Logger, ctx: CommandContext): Promise<number> {
-  const { StdioSession } = await import("../stdio/session.js");
-  const agent = await createAgent(config, { logger });
+async function runStdio(StdioSession: typeof import("../stdio/session.js").StdioSession, agent: Agent, metrics: RunMetrics | null, framing: Framing, logger: Logger, ctx: CommandContext): Promise<number> {
   const session = new StdioSession(agent, { framing, input: ctx.stdin, output: ctx.stdout, logger });
   const stop = (signal: string): void => void session.end(signal);
   process.once("SIGINT", stop);
   process.once("SIGTERM", stop);
   const code = await session.done;
+  metrics?.stopping();
+  await metrics?.close();
   process.exit(code);
+}
+
+/**
+ * The metrics listener (when configured), then the agent. A start failure is one JSON "fatal"
+ * line naming what failed (./start-failure.ts), and null: exit 2.
+ */
+async function start(config: AgentConfig, logger: Logger, ctx: CommandContext): Promise<{ agent: Agent; metrics: RunMetrics | null } | null> {
+  let metrics: RunMetrics | null = null;
+  try {
+    metrics = await RunMetrics.open(config, logger);
+    await startGate(process.env.QIS_EDGE_TEST_START_GATE);
+    const agent = await createAgent(config, { logger });
+    metrics?.attach(agent);
+    return { agent, metrics };
+  } catch (err) {
+    if (!(err instanceof QisError)) throw err;
+    await metrics?.close();
+    writeStartFailure(err, config, ctx.stderr);
+    return null;
+  }
+}
+
+/**
+ * A test hook (docs/operations.md): while the file named by QIS_EDGE_TEST_START_GATE exists,
+ * the agent waits before it opens its store and binds its sockets, with the metrics listener
+ * already up, so that a test can see /healthz answer 503 "starting" on a real process.
+ */
+async function startGate(file: string | undefined): Promise<void> {
+  if (file === undefined || file === "") return;
+  while (existsSync(file)) await new Promise((resolve) => setTimeout(resolve, 20));
 }

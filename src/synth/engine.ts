@@ -213,6 +213,14 @@ export class SynthEngine {
     return this.core.usesNative;
   }
 
+  /** Addresses with a live contribution now (without sweeping: a read that changes no state). */
+  get liveAddresses(): number {
+    const names = this.names;
+    let n = 0;
+    for (let a = 0; a < names.high; a++) if (names.aInUse[a] === 1 && this.sums.aCount[a]! > 0) n++;
+    return n;
+  }
+
   /** Live contributions now (without sweeping). */
   get live(): number {
     return this.store.live;

@@ -53,9 +53,10 @@ describe("defaults", () => {
         peerNewAddressesPerMinute: 256,
       },
       legacy: { pub: null, rep: null, replyLimit: 50, ttlS: 3600 },
-      log: { level: "info" },
+      log: { level: "info", statsIntervalS: 60 },
       uplinks: { mqtt: null },
       security: { mode: "auto", secretKeyFile: null, allow: [] },
+      metrics: { listen: null, allowRemote: false },
     });
     expect(loadConfigFile(null, noEnv)).toEqual(c);
     expect(resolve({})).toEqual(c);
@@ -179,7 +180,7 @@ describe("problems", () => {
       { path: "/peers/0/sotre", expected: 'one of the keys pub, store, codec, name, publicKey (did you mean "store"?)', found: 'an unknown key "sotre"' },
       {
         path: "/stor",
-        expected: 'one of the keys nodeId, stateDir, pub, store, peers, subscribe, batch, hwm, catchUp, synth, legacy, log, uplinks, security (did you mean "store"?)',
+        expected: 'one of the keys nodeId, stateDir, pub, store, peers, subscribe, batch, hwm, catchUp, synth, legacy, log, uplinks, security, metrics (did you mean "store"?)',
         found: 'an unknown key "stor"',
       },
     ]);

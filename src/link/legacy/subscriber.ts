@@ -28,6 +28,8 @@ export interface LegacySubscriberOptions {
   onUp?(): void;
   /** the connection went down; ZeroMQ reconnects by itself */
   onDown?(): void;
+  /** a connection attempt failed; ZeroMQ tries again in retryMs */
+  onRetry?(retryMs: number): void;
   /**
    * An exception thrown by one of the callbacks above, or an unexpected socket error that ended
    * the receive loop. Default: rethrown asynchronously (an uncaught exception), like an
@@ -183,6 +185,9 @@ export class LegacySubscriber {
         } else if (event.type === "disconnect" && this.#up) {
           this.#up = false;
           if (this.#opts.onDown !== undefined) this.#call(() => this.#opts.onDown!());
+        } else if (event.type === "connect:retry" && this.#opts.onRetry !== undefined) {
+          const retryMs = event.interval;
+          this.#call(() => this.#opts.onRetry!(retryMs));
         }
       }
     } catch (error) {

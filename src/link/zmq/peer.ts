@@ -45,6 +45,8 @@ export interface PeerSink {
   invalid(peer: ZmqPeer, code: string, reason: string, packets: number): void;
   up(peer: ZmqPeer): void;
   down(peer: ZmqPeer): void;
+  /** a connection attempt failed (refused, unreachable); ZeroMQ tries again in retryMs */
+  unreachable?(peer: ZmqPeer, retryMs: number): void;
   caughtUp(peer: ZmqPeer, packets: number): void;
   /** something unexpected (a bug or the sink throwing); the link goes on */
   error(peer: ZmqPeer, err: unknown): void;
@@ -211,6 +213,8 @@ export class ZmqPeer {
             this.up = false;
             this.#sink.down(this);
           }
+        } else if (ev.type === "connect:retry") {
+          this.#sink.unreachable?.(this, ev.interval);
         } else if (ev.type === "end") break;
       }
     } catch (err) {
