@@ -3,7 +3,8 @@
 # through "pretest", and by .ci/run). Tests use real peers: pyzmq stands in for the reference
 # Python nodes (test/fixtures/legacy_node.py); Debian's mosquitto is the real MQTT broker of the
 # uplink tests (test/link/mosquitto.ts starts it on a free loopback port, never as a service),
-# and mosquitto-clients gives them mosquitto_sub. As root it installs with apt-get; otherwise it
+# and mosquitto-clients gives them mosquitto_sub; Debian's nats-server (with -js) is the real
+# JetStream server of the NATS uplink tests (test/link/nats-server.ts, same rules). As root it installs with apt-get; otherwise it
 # says what to install and the tests that need it fail with the same hint.
 set -euo pipefail
 
@@ -11,6 +12,7 @@ missing=()
 /usr/bin/python3 -c 'import zmq' 2>/dev/null || missing+=(python3-zmq)
 command -v mosquitto >/dev/null || [ -x /usr/sbin/mosquitto ] || missing+=(mosquitto)
 command -v mosquitto_sub >/dev/null || missing+=(mosquitto-clients)
+command -v nats-server >/dev/null || [ -x /usr/sbin/nats-server ] || missing+=(nats-server)
 
 if [ ${#missing[@]} -eq 0 ]; then exit 0; fi
 if [ "$(id -u)" -ne 0 ] || ! command -v apt-get >/dev/null; then

@@ -213,6 +213,11 @@ export class Agent extends EventEmitter {
       const { openMqttUplink } = await import("../link/mqtt/index.js");
       this.#addUplink(openMqttUplink(c.uplinks.mqtt, { nodeId: this.nodeId, stateDir: c.stateDir, sink: this.#uplinkSink(), logger: this.log }));
     }
+    if (c.uplinks.nats !== null) {
+      // Dynamic: an agent without it never loads the NATS client.
+      const { openNatsUplink } = await import("../link/nats/index.js");
+      this.#addUplink(openNatsUplink(c.uplinks.nats, { nodeId: this.nodeId, stateDir: c.stateDir, sink: this.#uplinkSink(), logger: this.log }));
+    }
     this.endpoints = {
       pub: this.#publisher.endpoint,
       store: this.#storeServer?.endpoint ?? null,

@@ -82,6 +82,8 @@ export interface UplinkTransport {
   readonly broker: string;
   /** messages in flight at most (may shrink once connected, e.g. to the broker's receive maximum) */
   readonly window: number;
+  /** packets per message at most, when the broker sets a limit (NATS: its max_payload; may change at each connection) */
+  readonly maxBatch?: number | undefined;
   /** starts connecting; events go to `handlers` from then on */
   start(handlers: TransportHandlers): void;
   /**

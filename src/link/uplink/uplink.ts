@@ -154,6 +154,12 @@ export class OutboxUplink extends EventEmitter implements Uplink {
   // ===========================================================================================
   // Sending
 
+  /** Packets per message now: the config's batch, capped by the broker's own limit (NATS max_payload). */
+  #batch(): number {
+    const max = this.#transport.maxBatch;
+    return max === undefined ? this.#options.batch : Math.max(1, Math.min(this.#options.batch, max));
+  }
+
   #burst(): number {
     // A second's worth would let a reconnect send a whole second of backlog at once: a tenth.
     return Math.max(this.#options.batch, Math.ceil(this.#options.drainRate / 10));
@@ -179,7 +185,7 @@ export class OutboxUplink extends EventEmitter implements Uplink {
     this.outbox.trim();
     if (this.#state !== "connected" || this.#waitTimer !== null) return;
     const window = this.#transport.window;
-    const batch = this.#options.batch;
+    const batch = this.#batch();
     const rate = this.#options.drainRate;
     while (this.#inFlight < window) {
       const full = this.#full.shift();
@@ -224,13 +230,14 @@ export class OutboxUplink extends EventEmitter implements Uplink {
 
   /** Adds taken packets to their address's group; full groups queue for sending. */
   #group(packets: Buffer, cursors: Float64Array, count: number): void {
-    const batch = this.#options.batch;
+    const batch = this.#batch();
+    const size = this.#options.batch;
     for (let i = 0; i < count; i++) {
       const o = i * PACKET_SIZE;
       const address = packets.toString("latin1", o + OFFSETS.address, o + OFFSETS.address + packets[o + OFFSETS.address_len]!);
       let g = this.#groups.get(address);
       if (g === undefined) {
-        g = { address, payload: this.#payloads.pop() ?? Buffer.allocUnsafe(batch * PACKET_SIZE), cursors: new Float64Array(batch), count: 0 };
+        g = { address, payload: this.#payloads.pop() ?? Buffer.allocUnsafe(size * PACKET_SIZE), cursors: new Float64Array(size), count: 0 };
         this.#groups.set(address, g);
       }
       packets.copy(g.payload, g.count * PACKET_SIZE, o, o + PACKET_SIZE);
@@ -336,6 +343,9 @@ export class OutboxUplink extends EventEmitter implements Uplink {
       this.#authFailing = true;
     } else if (code === "ERR_UPLINK_PAYLOAD") {
       this.#log?.debug(err.message, { uplink: this.name, code });
+    } else if (code === "ERR_UPLINK_STREAM") {
+      // A stream or consumer that is not as configured: worth a line each time it is found.
+      this.#log?.warn(err.message, { uplink: this.name, broker: this.broker, code });
     } else if (code === "ERR_OUTBOX_IO") {
       // Packets were not accepted: never a debug line.
       this.#log?.error(err.message, { uplink: this.name, code });
