@@ -31,6 +31,8 @@ export interface NatsServer {
   url: string;
   dir: string;
   running(): boolean;
+  /** the running server's process id (for SIGSTOP/SIGCONT); null when stopped */
+  pid(): number | null;
   start(): Promise<void>;
   /** SIGTERM (a clean shutdown), and waits for the exit */
   stop(): Promise<void>;
@@ -70,6 +72,7 @@ export async function startNatsServer(options: NatsServerOptions = {}): Promise<
     url: `nats://127.0.0.1:${port}`,
     dir,
     running: () => child !== null && child.exitCode === null && child.signalCode === null,
+    pid: () => (server.running() ? (child!.pid ?? null) : null),
     log: () => output,
     async start() {
       if (server.running()) return;

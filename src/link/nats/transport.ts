@@ -328,14 +328,14 @@ export class NatsTransport implements UplinkTransport {
     }
   }
 
-  send(address: string, payload: Buffer, count: number, done: (err: Error | null) => void): void {
+  send(address: string, payload: Buffer, count: number, done: (err: Error | null, duplicate?: boolean) => void): void {
     const js = this.#js;
     if (js === null || !this.#up) {
       done(new UplinkError("ERR_UPLINK_CONNECT", this.name, `nats server ${this.broker}: not connected`));
       return;
     }
     js.publish(address, payload, { msgID: messageId(payload, count), timeout: this.#o.ackTimeoutMs }).then(
-      () => done(null),
+      (ack) => done(null, ack.duplicate),
       (err: Error) => done(err),
     );
   }

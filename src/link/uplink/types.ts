@@ -34,8 +34,12 @@ export interface UplinkStats {
   disconnects: number;
   lastError: { code: string; message: string; at: number } | null;
   outbox: OutboxCounters & { path: string; capacity: number; held: number; backlog: number; inFlight: number; resumed: number };
-  /** messages and packets handed to the transport, messages it acknowledged or failed, and the most in flight at once (≤ the window) */
-  sent: { messages: number; packets: number; acked: number; failed: number; peakInFlight: number };
+  /**
+   * messages and packets handed to the transport, messages it acknowledged or failed, the most in
+   * flight at once (≤ the window), and acknowledged messages the broker had already (NATS: a
+   * PubAck with duplicate, a resend inside the duplicate window; MQTT: always 0)
+   */
+  sent: { messages: number; packets: number; acked: number; failed: number; peakInFlight: number; duplicates: number };
   /** what came down: messages, packets passed to the agent, malformed (dropped) packets and messages per topic */
   received: { messages: number; packets: number; malformed: number; malformedByTopic: Record<string, number> };
 }
@@ -89,8 +93,9 @@ export interface UplinkTransport {
   /**
    * Publishes one message holding whole packets of `address`. `done(null)` once the broker
    * acknowledged it; `done(err)` when it will not be (a refusal, the connection lost): the
-   * packets are then sent again from the outbox. Called only while up.
+   * packets are then sent again from the outbox. `duplicate`: the broker acknowledged it as one it
+   * had already (a resend). Called only while up.
    */
-  send(address: string, payload: Buffer, count: number, done: (err: Error | null) => void): void;
+  send(address: string, payload: Buffer, count: number, done: (err: Error | null, duplicate?: boolean) => void): void;
   close(): Promise<void>;
 }

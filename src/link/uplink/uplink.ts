@@ -76,7 +76,7 @@ export class OutboxUplink extends EventEmitter implements Uplink {
   #authFailing = false;
   #lastError: UplinkStats["lastError"] = null;
   readonly #counts = { connects: 0, disconnects: 0 };
-  readonly #sent = { messages: 0, packets: 0, acked: 0, failed: 0, peakInFlight: 0 };
+  readonly #sent = { messages: 0, packets: 0, acked: 0, failed: 0, peakInFlight: 0, duplicates: 0 };
   readonly #received = { messages: 0, packets: 0, malformed: 0, malformedByTopic: {} as Record<string, number> };
   #topicsCounted = 0;
   #codes = new Uint8Array(64);
@@ -265,7 +265,7 @@ export class OutboxUplink extends EventEmitter implements Uplink {
     this.#sent.messages++;
     this.#sent.packets += cursors.length;
     let settled = false;
-    const done = (err: Error | null): void => {
+    const done = (err: Error | null, duplicate?: boolean): void => {
       if (settled) return;
       settled = true;
       // The client is done with it (written and acknowledged, or given up on).
@@ -274,6 +274,7 @@ export class OutboxUplink extends EventEmitter implements Uplink {
         // A broker's acknowledgement is true whenever it arrives.
         this.outbox.ack(cursors);
         this.#sent.acked++;
+        if (duplicate === true) this.#sent.duplicates++;
       } else if (generation === this.#generation) {
         this.outbox.release(cursors);
         this.#sent.failed++;
