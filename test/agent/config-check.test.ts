@@ -48,6 +48,7 @@ describe("the generated config check", () => {
       ...readdirSync(`${root}targets`).filter((f) => f.endsWith(".agent.json")).map((f) => `${root}targets/${f}`),
       `${root}examples/agent.json`,
       `${root}examples/agent-mqtt.json`,
+      `${root}examples/agent-nats.json`,
     ];
     for (const f of shipped) {
       const c = JSON.parse(readFileSync(f, "utf8")) as unknown;

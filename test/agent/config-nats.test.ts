@@ -93,4 +93,11 @@ describe("uplinks.nats", () => {
       rmSync(dir, { recursive: true, force: true });
     }
   });
+
+  it("run --help shows a NATS uplink example and points to examples/agent-nats.json", async () => {
+    const r = await runCli(["run", "--help"]);
+    expect(r.code).toBe(0);
+    expect(r.stdout.toString()).toContain('{"uplinks": {"nats": {"servers": ["tls://');
+    expect(r.stdout.toString()).toContain("examples/agent-nats.json");
+  });
 });
