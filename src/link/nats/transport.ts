@@ -159,6 +159,10 @@ export class NatsTransport implements UplinkTransport {
       name: o.name,
       reconnect: false,
       timeout: o.connectTimeoutMs ?? 10_000,
+      // A server gone without a TCP close (a cut link) is noticed after 2 unanswered pings:
+      // ~1 min instead of the client's default ~4 min, while the outbox fills meanwhile anyway.
+      pingInterval: 30_000,
+      maxPingOut: 2,
       // Our own publications must not come back through a plain subscription; JetStream
       // consumers are not affected (they deliver what the stream holds, ours too: the store drops those).
       noEcho: true,
