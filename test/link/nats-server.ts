@@ -21,6 +21,8 @@ export interface NatsServerOptions {
   user?: { name: string; password: string };
   /** a token; anonymous clients refused */
   token?: string;
+  /** one user authenticated by this NKey public key (U...); anonymous clients refused */
+  nkey?: string;
   /** max_payload in bytes (default the server's, 1 MiB) */
   maxPayload?: number;
 }
@@ -60,6 +62,7 @@ export async function startNatsServer(options: NatsServerOptions = {}): Promise<
   const lines = [`listen: "127.0.0.1:${port}"`, `jetstream { store_dir: "${join(dir, "store")}" }`];
   if (options.user !== undefined) lines.push(`authorization { user: "${options.user.name}", password: "${options.user.password}" }`);
   if (options.token !== undefined) lines.push(`authorization { token: "${options.token}" }`);
+  if (options.nkey !== undefined) lines.push(`authorization { users: [ { nkey: "${options.nkey}" } ] }`);
   if (options.maxPayload !== undefined) lines.push(`max_payload: ${options.maxPayload}`);
   const conf = join(dir, "nats.conf");
   writeFileSync(conf, `${lines.join("\n")}\n`);

@@ -299,6 +299,25 @@ describe("the NATS JetStream uplink", () => {
     await waitUntil(() => u.state === "connected", () => `state ${u.state}; ${JSON.stringify(u.stats().lastError)}`);
   });
 
+  it("authenticates with an NKey seed from a file; the seed never appears in the logs", async () => {
+    const { createUser } = await import("@nats-io/nkeys");
+    const user = createUser();
+    const server = await startNatsServer({ nkey: user.getPublicKey() });
+    const seed = new TextDecoder().decode(user.getSeed());
+    const f = join(dir(), "user.nk");
+    writeFileSync(f, `${seed}\n`);
+    const lines: Line[] = [];
+    const u = open(config(server, { nkeySeedFile: f }), { lines });
+    await waitUntil(() => u.state === "connected", () => `state ${u.state}; ${JSON.stringify(u.stats().lastError)}`);
+    // A wrong seed: refused as credentials.
+    const other = createUser();
+    const g = join(dir(), "other.nk");
+    writeFileSync(g, new TextDecoder().decode(other.getSeed()));
+    const u2 = open(config(server, { nkeySeedFile: g, reconnect: { minMs: 20, maxMs: 100 } }), { lines });
+    await waitUntil(() => u2.stats().lastError?.code === "ERR_UPLINK_AUTH", () => JSON.stringify(u2.stats().lastError));
+    expect(JSON.stringify(lines)).not.toContain(seed.slice(2, 20));
+  });
+
   it("refuses at open, with a stable code, a missing secret or TLS file", () => {
     const c = config({ url: "nats://127.0.0.1:4222" } as NatsServer);
     expect(catchError(() => openNatsUplink({ ...c, user: "u", passwordEnv: "NOPE" }, { nodeId: NODE, stateDir: dir(), sink: null, env: {} }), UplinkError).code).toBe("ERR_UPLINK_CREDENTIALS");
