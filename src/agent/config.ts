@@ -9,7 +9,7 @@ import { readFileSync } from "node:fs";
 import { resolve as resolvePath } from "node:path";
 import { AddressError, compilePattern } from "../address/index.js";
 import { QisError } from "../errors.js";
-import { consumerSuffix } from "../link/nats/names.js";
+import { consumerSuffix, subjectCovers } from "../link/nats/names.js";
 import { Z85_KEY } from "../link/zmq/z85.js";
 import { CONFIG_DEFAULTS, MQTT_DEFAULTS, NATS_DEFAULTS, type AgentConfig, type ConfigProblem, type MqttUplinkConfig, type NatsUplinkConfig } from "./config-defaults.js";
 import { checkConfig } from "./config-check.js";
@@ -240,6 +240,15 @@ function resolve(input: unknown, options: ResolveOptions, extra: ConfigProblem[]
 
 type At = (keys: (string | number)[], expected: string, found: string) => void;
 
+const compiles = (p: string): boolean => {
+  try {
+    compilePattern(p);
+    return true;
+  } catch {
+    return false;
+  }
+};
+
 /** What the schema cannot say about `uplinks.nats`: one way to authenticate, one source per secret, limits that depend on each other. */
 function natsProblems(n: Rec, at: At, patterns: (list: unknown, keys: string[]) => void): void {
   const K = (...k: (string | number)[]): (string | number)[] => ["uplinks", "nats", ...k];
@@ -259,6 +268,12 @@ function natsProblems(n: Rec, at: At, patterns: (list: unknown, keys: string[]) 
   }
   const stream = isRec(n.stream) ? n.stream : {};
   if (Array.isArray(stream.subjects)) patterns(stream.subjects, K("stream", "subjects") as string[]);
+  const subjects = Array.isArray(stream.subjects) ? stream.subjects.filter((x): x is string => typeof x === "string") : NATS_DEFAULTS.stream.subjects;
+  const up = Array.isArray(n.up) ? n.up : n.up === undefined ? NATS_DEFAULTS.up : [];
+  up.forEach((p, i) => {
+    if (typeof p !== "string" || subjects.length === 0 || !compiles(p) || subjects.some((s) => subjectCovers(s, p))) return;
+    at(K(n.up === undefined ? "stream" : "up", ...(n.up === undefined ? ["subjects"] : [i])), `up patterns within the stream's subjects (${subjects.join(", ")}): the stream takes only those`, n.up === undefined ? `subjects that leave out the default up pattern ${p}` : JSON.stringify(p));
+  });
   for (const [key, sources] of [
     ["password", ["password", "passwordFile", "passwordEnv"]],
     ["token", ["token", "tokenFile", "tokenEnv"]],

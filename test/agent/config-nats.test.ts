@@ -28,6 +28,21 @@ describe("uplinks.nats", () => {
     expect(resolve(nats({ servers: ["tls://a:4443", "b", "[::1]:4222"] })).uplinks.nats!.servers).toEqual(["tls://a:4443", "b", "[::1]:4222"]);
   });
 
+  it("knows which subjects cover which up patterns", async () => {
+    const { subjectCovers } = await import("../../src/link/nats/names.js");
+    expect(subjectCovers("qis.>", "qis.iot.>")).toBe(true);
+    expect(subjectCovers("qis.iot.>", "qis.iot.hvac.x")).toBe(true);
+    expect(subjectCovers("qis.iot.>", "qis.iot")).toBe(false);
+    expect(subjectCovers("qis.iot.>", "qis.>")).toBe(false);
+    expect(subjectCovers("qis.*.x", "qis.a.x")).toBe(true);
+    expect(subjectCovers("qis.*.x", "qis.*.x")).toBe(true);
+    expect(subjectCovers("qis.*.x", "qis.>")).toBe(false);
+    expect(subjectCovers("qis.*", "qis.a.b")).toBe(false);
+    expect(subjectCovers("qis.a", "qis.a")).toBe(true);
+    expect(resolve(nats({ up: ["qis.iot.a.*", "qis.iot.>"] })).uplinks.nats!.up).toEqual(["qis.iot.a.*", "qis.iot.>"]);
+    expect(resolve(nats({ stream: { subjects: ["qis.>"] }, up: ["qis.hvac.>"] })).uplinks.nats!.up).toEqual(["qis.hvac.>"]);
+  });
+
   // Each malformed value and the path it must be reported at.
   const BAD: [string, Record<string, unknown>, string][] = [
     ["no servers", { uplinks: { nats: {} } }, "/uplinks/nats/servers"],
@@ -63,8 +78,11 @@ describe("uplinks.nats", () => {
     ["stream.maxAgeS < default duplicate window", nats({ stream: { maxAgeS: 60 } }), "/uplinks/nats/stream/maxAgeS"],
     ["stream.update a number", nats({ stream: { update: 1 } }), "/uplinks/nats/stream/update"],
     ["stream unknown key", nats({ stream: { max_bytes: 1 } }), "/uplinks/nats/stream/max_bytes"],
-    ["up a bad pattern", nats({ up: ["qis.>", "hvac.#"] }), "/uplinks/nats/up/1"],
+    ["up a bad pattern", nats({ up: ["qis.iot.>", "hvac.#"] }), "/uplinks/nats/up/1"],
     ["down a bad pattern", nats({ down: ["qis..x"] }), "/uplinks/nats/down/0"],
+    ["up outside the stream's subjects", nats({ up: ["qis.iot.>", "qis.hvac.>"] }), "/uplinks/nats/up/1"],
+    ["up wider than the stream's subjects", nats({ up: ["qis.>"] }), "/uplinks/nats/up/0"],
+    ["stream subjects leaving out the default up", nats({ stream: { subjects: ["qis.iot.hvac.>"] } }), "/uplinks/nats/stream/subjects"],
     ["down two patterns of one consumer name", nats({ down: ["qis.a-b.c", "qis.a.b-c"] }), "/uplinks/nats/down/1"],
     ["consumer.ackWaitS 0", nats({ consumer: { ackWaitS: 0 } }), "/uplinks/nats/consumer/ackWaitS"],
     ["consumer.maxAckPending 0", nats({ consumer: { maxAckPending: 0 } }), "/uplinks/nats/consumer/maxAckPending"],

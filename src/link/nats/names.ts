@@ -12,3 +12,21 @@ export function consumerSuffix(pattern: string): string {
 export function consumerName(nodeId: string, pattern: string): string {
   return `${nodeId}-${consumerSuffix(pattern)}`;
 }
+
+/**
+ * Whether every subject `pattern` matches is also matched by `subject` (NATS wildcards: `*` one
+ * token, `>` one or more at the end): an up pattern outside the stream's subjects would have no
+ * stream to take its publishes.
+ */
+export function subjectCovers(subject: string, pattern: string): boolean {
+  const s = subject.split(".");
+  const p = pattern.split(".");
+  for (let i = 0; i < s.length; i++) {
+    if (s[i] === ">") return i < p.length;
+    if (i >= p.length) return false;
+    if (p[i] === ">") return false;
+    if (s[i] !== "*" && s[i] !== p[i]) return false;
+    if (s[i] === "*" && p[i] === ">") return false;
+  }
+  return s.length === p.length;
+}
