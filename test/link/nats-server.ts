@@ -11,7 +11,7 @@ import { existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { createConnection } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { freePort } from "./mosquitto.js";
+import { freePort, makeTls } from "./mosquitto.js";
 
 export const NATS_SERVER = ["/usr/sbin/nats-server", "/usr/bin/nats-server"].find((p) => existsSync(p)) ?? "nats-server";
 const HINT = "install it with scripts/system-deps.sh (as root) or apt-get install nats-server";
@@ -23,6 +23,10 @@ export interface NatsServerOptions {
   token?: string;
   /** one user authenticated by this NKey public key (U...); anonymous clients refused */
   nkey?: string;
+  /** TLS (a CA and a server certificate for 127.0.0.1 made in the server's directory: ca.crt, client.crt, client.key) */
+  tls?: boolean;
+  /** with tls: clients must present a certificate from the same CA */
+  clientCert?: boolean;
   /** max_payload in bytes (default the server's, 1 MiB) */
   maxPayload?: number;
 }
@@ -63,6 +67,10 @@ export async function startNatsServer(options: NatsServerOptions = {}): Promise<
   if (options.user !== undefined) lines.push(`authorization { user: "${options.user.name}", password: "${options.user.password}" }`);
   if (options.token !== undefined) lines.push(`authorization { token: "${options.token}" }`);
   if (options.nkey !== undefined) lines.push(`authorization { users: [ { nkey: "${options.nkey}" } ] }`);
+  if (options.tls) {
+    await makeTls(dir);
+    lines.push(`tls { cert_file: "${join(dir, "server.crt")}", key_file: "${join(dir, "server.key")}", ca_file: "${join(dir, "ca.crt")}"${options.clientCert ? ", verify: true" : ""} }`);
+  }
   if (options.maxPayload !== undefined) lines.push(`max_payload: ${options.maxPayload}`);
   const conf = join(dir, "nats.conf");
   writeFileSync(conf, `${lines.join("\n")}\n`);

@@ -318,6 +318,22 @@ describe("the NATS JetStream uplink", () => {
     expect(JSON.stringify(lines)).not.toContain(seed.slice(2, 20));
   });
 
+  it("over TLS with our CA (and a client certificate where the server asks for one); without the CA it is refused and retries", async () => {
+    const server = await startNatsServer({ tls: true, clientCert: true });
+    const ca = join(server.dir, "ca.crt");
+    const u = open(config(server, { tls: { ca, cert: join(server.dir, "client.crt"), key: join(server.dir, "client.key"), required: false } }));
+    await waitUntil(() => u.state === "connected", () => `state ${u.state}; ${JSON.stringify(u.stats().lastError)}`);
+    u.publish(packet({ seq: 1, address: "qis.test.a" }), 0);
+    u.flush();
+    await waitUntil(() => u.outbox.size === 0, () => `${u.outbox.size} held`);
+    // The system's CAs do not know ours: refused, retried, never connected.
+    const u2 = open(config(server, { tls: { ca: null, cert: null, key: null, required: true }, reconnect: { minMs: 20, maxMs: 100 } }));
+    await waitUntil(() => u2.stats().lastError?.code === "ERR_UPLINK_CONNECT", () => JSON.stringify(u2.stats()));
+    await new Promise((r) => setTimeout(r, 300));
+    expect(u2.state).toBe("offline");
+    expect(u2.stats().connects).toBe(0);
+  }, 30_000);
+
   it("refuses at open, with a stable code, a missing secret or TLS file", () => {
     const c = config({ url: "nats://127.0.0.1:4222" } as NatsServer);
     expect(catchError(() => openNatsUplink({ ...c, user: "u", passwordEnv: "NOPE" }, { nodeId: NODE, stateDir: dir(), sink: null, env: {} }), UplinkError).code).toBe("ERR_UPLINK_CREDENTIALS");
