@@ -383,7 +383,8 @@ export class Agent extends EventEmitter {
 
   /** Packets from a broker: verified by the uplink (codes), then like packets from a peer. */
   #uplinkSink() {
-    return { deliver: (source: string, packets: Uint8Array, count: number, codes: Uint8Array) => this.#ingest(source, packets, count, codes) };
+    // null: the agent is closing and stored nothing (a JetStream message is then not acknowledged).
+    return { deliver: (source: string, packets: Uint8Array, count: number, codes: Uint8Array) => this.#ingest(source, packets, count, codes) !== null };
   }
 
   get uplinks(): readonly OutboxUplink[] {

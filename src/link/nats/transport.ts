@@ -298,14 +298,15 @@ export class NatsTransport implements UplinkTransport {
   #message(m: JsMsg): void {
     const subject = m.subject;
     const address = isValidAddress(subject) ? subject : null;
+    let taken: boolean;
     try {
-      this.#handlers?.message(subject, address, Buffer.from(m.data.buffer, m.data.byteOffset, m.data.byteLength));
+      taken = this.#handlers?.message(subject, address, Buffer.from(m.data.buffer, m.data.byteOffset, m.data.byteLength)) ?? false;
     } catch {
-      // Not stored (the store threw): handed back, delivered again later.
-      m.nak(1000);
-      return;
+      taken = false; // the store threw
     }
-    m.ack();
+    // Not stored (closing, or the store threw): handed back, delivered again later.
+    if (taken) m.ack();
+    else m.nak(1000);
   }
 
   #lost(nc: NatsConnection, err: Error | null): void {

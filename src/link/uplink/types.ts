@@ -46,8 +46,12 @@ export interface UplinkStats {
 
 /** What an Uplink does with what comes down (the agent: verify, dedup, store, synthesize). */
 export interface UplinkSink {
-  /** `count` packets of `packets` with their verdicts (codes[i] 0 = valid; the invalid ones are already counted) */
-  deliver(source: string, packets: Uint8Array, count: number, codes: Uint8Array): void;
+  /**
+   * `count` packets of `packets` with their verdicts (codes[i] 0 = valid; the invalid ones are
+   * already counted). Returns false when it did not take them (closing): the broker must not be
+   * told they were stored.
+   */
+  deliver(source: string, packets: Uint8Array, count: number, codes: Uint8Array): boolean | void;
 }
 
 /** The agent's view of an uplink. Events: "state" (UplinkStateEvent), "error" (UplinkError). */
@@ -74,8 +78,12 @@ export interface TransportHandlers {
   up(): void;
   /** the connection is gone or was refused; the transport retries by itself (capped, jittered backoff) */
   down(err: Error | null): void;
-  /** a message came down on `topic` (the transport's name for it), published under `address` (null when `topic` names no valid address) */
-  message(topic: string, address: string | null, payload: Buffer): void;
+  /**
+   * a message came down on `topic` (the transport's name for it), published under `address`
+   * (null when `topic` names no valid address). Returns false when it was not taken (the uplink
+   * or the agent is closing): not to be acknowledged. Malformed messages are taken (and dropped).
+   */
+  message(topic: string, address: string | null, payload: Buffer): boolean;
   /** a problem to report that does not change the state (e.g. a refused subscription) */
   error(err: Error): void;
 }

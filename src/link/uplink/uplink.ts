@@ -357,14 +357,14 @@ export class OutboxUplink extends EventEmitter implements Uplink {
   // ===========================================================================================
   // Down
 
-  #message(topic: string, address: string | null, payload: Buffer): void {
-    if (this.#state === "closed") return;
+  #message(topic: string, address: string | null, payload: Buffer): boolean {
+    if (this.#state === "closed") return false;
     this.#received.messages++;
     const count = Math.floor(payload.length / PACKET_SIZE);
     if (address === null || payload.length === 0 || payload.length % PACKET_SIZE !== 0) {
       const why = address === null ? "its topic names no valid address" : `${payload.length} bytes is not a whole number of 512-byte packets`;
       this.#malformed(topic, Math.max(1, count), why);
-      return;
+      return true;
     }
     if (this.#codes.length < count) this.#codes = new Uint8Array(count);
     const codes = this.#codes.subarray(0, count);
@@ -385,9 +385,10 @@ export class OutboxUplink extends EventEmitter implements Uplink {
     }
     if (bad > 0) this.#malformed(topic, bad, firstBad);
     if (bad < count) {
+      if (this.#options.sink?.deliver(this.name, payload, count, codes) === false) return false;
       this.#received.packets += count - bad;
-      this.#options.sink?.deliver(this.name, payload, count, codes);
     }
+    return true;
   }
 
   #malformed(topic: string, packets: number, why: string): void {

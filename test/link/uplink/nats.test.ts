@@ -50,7 +50,7 @@ async function natsWorld(serverOptions: NatsServerOptions = {}): Promise<UplinkW
         ...(o.drainRate !== undefined ? { drainRate: o.drainRate } : {}),
         ...(o.down !== undefined ? { down: o.down } : {}),
       });
-      const sink = o.delivered === undefined ? null : { deliver: (source: string, packets: Uint8Array, count: number, codes: Uint8Array) => o.delivered!.push({ source, packets: Buffer.from(packets), count, codes: codes.slice() }) };
+      const sink = o.delivered === undefined ? null : { deliver: (source: string, packets: Uint8Array, count: number, codes: Uint8Array) => void o.delivered!.push({ source, packets: Buffer.from(packets), count, codes: codes.slice() }) };
       // A node id per uplink: each has its own durable consumers.
       const nodeId = (++nodeSeq).toString(16).padStart(32, "0");
       return openNatsUplink(c, { nodeId, stateDir: "/nonexistent", sink });
@@ -232,11 +232,17 @@ describe("the NATS JetStream uplink", () => {
     const js = jetstream(nc);
     const got: string[] = [];
     let failNext = 0;
+    let refuseNext = 0;
     const sink = {
       deliver(_s: string, packets: Uint8Array, count: number) {
         if (failNext > 0) {
           failNext--;
           throw new Error("store full");
+        }
+        // As the agent while it closes: not taken, so not acknowledged.
+        if (refuseNext > 0) {
+          refuseNext--;
+          return false;
         }
         for (let i = 0; i < count; i++) got.push(identityAt(packets, i * PACKET_SIZE));
       },
@@ -250,9 +256,11 @@ describe("the NATS JetStream uplink", () => {
     expect(ci.name).toBe(`${NODE}-qis-remote-all`);
     expect(ci.config).toMatchObject({ ack_policy: "explicit", ack_wait: 1e9, max_ack_pending: 100, filter_subject: "qis.remote.>" });
     failNext = 1;
+    refuseNext = 1;
     for (let s = 1; s <= 10; s++) await js.publish("qis.remote.x", packet({ node: 7, seq: s, address: "qis.remote.x" }));
-    // The one that threw is handed back (nak) and delivered again.
+    // The one that threw and the one refused are handed back (nak) and delivered again.
     await waitUntil(() => new Set(got).size === 10, () => `${got.length} got`);
+    expect(u.stats().received.packets).toBe(got.length);
     await u.close();
     uplinks.splice(uplinks.indexOf(u), 1);
     // Away: 50 more arrive; back: exactly those, from where it left off.
