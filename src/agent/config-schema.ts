@@ -103,69 +103,69 @@ const MqttSchema = Type.Object(
 
 const N = NATS_DEFAULTS;
 const nullableString = (what: string, max = 65535) => Type.Optional(Type.Union([Type.String({ minLength: 1, maxLength: max }), Type.Null()], { default: null, description: `${what} Default: null.` }));
-const envName = (what: string) => Type.Optional(Type.Union([Type.String({ pattern: ENV_NAME }), Type.Null()], { default: null, description: `The environment variable holding the ${what}; never logged. Default: null.` }));
+const envName = (what: string) => Type.Optional(Type.Union([Type.String({ pattern: ENV_NAME }), Type.Null()], { default: null, description: `Variable holding the ${what}. Default: null.` }));
 
 const NatsSchema = Type.Object(
   {
     servers: Type.Array(Type.String({ pattern: NATS_SERVER }), {
       minItems: 1,
       maxItems: 64,
-      description: "The NATS servers (one cluster): nats://HOST[:PORT] (4222), tls://HOST[:PORT]; tried in turn. Required.",
+      description: "NATS servers of one cluster (port 4222 by default). Required.",
     }),
-    name: nullableString('The client\'s name on the server. null: "qis-edge-<node id>".', 256),
-    user: nullableString("User name (with a password).", 1024),
-    password: Type.Optional(Type.Union([Type.String({ maxLength: 65535 }), Type.Null()], { default: null, description: "Password, in the file itself (prefer passwordFile or passwordEnv). Never logged. Default: null." })),
-    passwordFile: file("A file holding the password (one trailing newline ignored); never logged"),
+    name: nullableString('Client name. null: "qis-edge-<node id>".', 256),
+    user: nullableString("User name.", 1024),
+    password: Type.Optional(Type.Union([Type.String({ maxLength: 65535 }), Type.Null()], { default: null, description: "Password (prefer passwordFile or passwordEnv). Default: null." })),
+    passwordFile: file("Password file"),
     passwordEnv: envName("password"),
-    token: nullableString("An authentication token, in the file itself (prefer tokenFile or tokenEnv). Never logged."),
-    tokenFile: file("A file holding the token (one trailing newline ignored); never logged"),
+    token: nullableString("Token (prefer tokenFile or tokenEnv)."),
+    tokenFile: file("Token file"),
     tokenEnv: envName("token"),
-    nkeySeedFile: file("A file holding an NKey user seed (SU...); never logged"),
-    credsFile: file("A .creds file (user JWT and NKey seed, as `nsc` writes it); never logged"),
-    tls: obj("TLS (PEM files). Any of them, or required, makes the connection TLS.", {
-      ca: file("CA certificate(s) the server's certificate must chain to (default: the system's)"),
-      cert: file("Client certificate, for servers that verify clients"),
-      key: file("The client certificate's private key"),
-      required: Type.Optional(Type.Boolean({ default: N.tls.required, description: `TLS even without any file (the system's CAs).${dflt(N.tls.required)}` })),
+    nkeySeedFile: file("NKey user seed file"),
+    credsFile: file(".creds file (user JWT and NKey seed)"),
+    tls: obj("TLS (PEM files); any of them makes the connection TLS.", {
+      ca: file("CA certificate(s); default: the system's"),
+      cert: file("Client certificate"),
+      key: file("Its private key"),
+      required: Type.Optional(Type.Boolean({ default: N.tls.required, description: `TLS without any file.${dflt(N.tls.required)}` })),
     }),
-    stream: obj("The JetStream stream: created with these settings when absent; when it exists with others, each difference is reported and it is used as it is (unless update).", {
-      name: Type.Optional(Type.String({ pattern: STREAM_NAME, default: N.stream.name, description: `Stream name.${dflt(N.stream.name)}` })),
-      subjects: Type.Optional(Type.Array(Type.String(), { minItems: 1, maxItems: 256, default: N.stream.subjects, description: `Subjects (address patterns) the stream holds; they must cover the up patterns.${dflt(N.stream.subjects)}` })),
-      maxBytes: int(1, Number.MAX_SAFE_INTEGER, N.stream.maxBytes, "Bytes held at most (512-byte packets take ~570 bytes each): the oldest go first"),
-      maxAgeS: int(0, 0xffff_ffff, N.stream.maxAgeS, "Age in seconds after which messages go; 0: no limit"),
-      discard: Type.Optional(Type.Enum(["old", "new"], { default: N.stream.discard, description: `When full: "old" drops the oldest messages, "new" refuses new ones (their packets then stay in the outbox).${dflt(N.stream.discard)}` })),
-      storage: Type.Optional(Type.Enum(["file", "memory"], { default: N.stream.storage, description: `Where the server keeps the stream.${dflt(N.stream.storage)}` })),
-      replicas: int(1, 5, N.stream.replicas, "Copies in a cluster"),
-      duplicateWindowS: int(1, 0xffff_ffff, N.stream.duplicateWindowS, "How long the server remembers message ids to drop resends (at most maxAgeS)"),
-      update: Type.Optional(Type.Boolean({ default: N.stream.update, description: `Update an existing stream with other settings to these ones.${dflt(N.stream.update)}` })),
+    stream: obj("The JetStream stream, created when absent; if it differs, reported and used as it is (unless update).", {
+      name: Type.Optional(Type.String({ pattern: STREAM_NAME, default: N.stream.name, description: `Name.${dflt(N.stream.name)}` })),
+      subjects: Type.Optional(Type.Array(Type.String(), { minItems: 1, maxItems: 256, default: N.stream.subjects, description: `Subjects; they must cover up.${dflt(N.stream.subjects)}` })),
+      maxBytes: int(1, Number.MAX_SAFE_INTEGER, N.stream.maxBytes, "Bytes held at most"),
+      maxAgeS: int(0, 0xffff_ffff, N.stream.maxAgeS, "Max age in s; 0: none"),
+      discard: Type.Optional(Type.Enum(["old", "new"], { default: N.stream.discard, description: `When full: drop the oldest, or refuse new.${dflt(N.stream.discard)}` })),
+      storage: Type.Optional(Type.Enum(["file", "memory"], { default: N.stream.storage, description: `Storage.${dflt(N.stream.storage)}` })),
+      replicas: int(1, 5, N.stream.replicas, "Replicas"),
+      duplicateWindowS: int(1, 0xffff_ffff, N.stream.duplicateWindowS, "Message id memory in s (≤ maxAgeS)"),
+      update: Type.Optional(Type.Boolean({ default: N.stream.update, description: `Update a differing stream.${dflt(N.stream.update)}` })),
     }),
     up: Type.Optional(
-      Type.Array(Type.String(), { maxItems: 256, default: N.up, description: `Address patterns of this agent's own packets (observations and syntheses) published to the stream.${dflt(N.up)}` }),
+      Type.Array(Type.String(), { maxItems: 256, default: N.up, description: `Own packets published.${dflt(N.up)}` }),
     ),
     down: Type.Optional(
       Type.Array(Type.String(), {
         maxItems: 256,
         default: N.down,
-        description: `Address patterns pulled from the stream, each through a durable pull consumer "<node id>-<pattern with . as ->" that resumes where it left off; what arrives is stored and synthesized like packets from peers.${dflt(N.down)}`,
+        description: `Patterns pulled, each by a durable consumer.${dflt(N.down)}`,
       }),
     ),
-    consumer: obj("The durable pull consumers of the down patterns.", {
-      ackWaitS: int(1, 86_400, N.consumer.ackWaitS, "Seconds before a message pulled and not acknowledged is delivered again"),
-      maxAckPending: int(1, 1_000_000, N.consumer.maxAckPending, "Messages pulled and not yet acknowledged, at most"),
-      fetch: int(1, 10_000, N.consumer.fetch, "Messages asked for per pull"),
+    consumer: obj("The durable consumers.", {
+      ackWaitS: int(1, 86_400, N.consumer.ackWaitS, "Redelivery delay in s"),
+      maxAckPending: int(1, 1_000_000, N.consumer.maxAckPending, "Unacked messages at most"),
+      fetch: int(1, 10_000, N.consumer.fetch, "Messages per pull"),
     }),
-    batch: int(1, 1024, N.batch, "Packets per message at most (all of one address; also capped by the server's max_payload)"),
-    inflight: int(1, 65_535, N.inflight, "Messages published and not yet acknowledged (PubAck), at most"),
-    drainRate: int(0, 10_000_000, N.drainRate, "Packets published per second at most, e.g. while the backlog drains after an outage; 0: no limit"),
-    ackTimeoutMs: int(100, 600_000, N.ackTimeoutMs, "How long a publish waits for its PubAck; then its packets are sent again"),
-    reconnect: obj("Reconnect delays: doubling from minMs up to maxMs, each drawn at random from the upper half of its step.", {
+    batch: int(1, 1024, N.batch, "Packets per message at most"),
+    inflight: int(1, 65_535, N.inflight, "Publishes awaiting PubAck at most"),
+    drainRate: int(0, 10_000_000, N.drainRate, "Packets/s at most; 0: no limit"),
+    ackTimeoutMs: int(100, 600_000, N.ackTimeoutMs, "PubAck timeout"),
+    reconnect: obj("Reconnect backoff.", {
       minMs: int(10, 3_600_000, N.reconnect.minMs, "First delay"),
-      maxMs: int(10, 3_600_000, N.reconnect.maxMs, "Longest delay; at least minMs"),
+      maxMs: int(10, 3_600_000, N.reconnect.maxMs, "Longest delay"),
     }),
-    outbox: obj("The durable outbox: packets wait here until the server acknowledged them.", {
-      file: file(`The outbox file. null: STATEDIR/outbox-nats.bin`),
-      capacity: int(1, 4_194_304, N.outbox.capacity, "Packets held at most (528 bytes each on disk); when full the oldest are dropped, counted and logged"),
-      sync: Type.Optional(Type.Boolean({ default: N.outbox.sync, description: `fdatasync after each append batch: accepted packets also survive a power loss (slower; without it they survive a crash or kill -9).${dflt(N.outbox.sync)}` })),
+    outbox: obj("The durable outbox.", {
+      file: file(`null: STATEDIR/outbox-nats.bin`),
+      capacity: int(1, 4_194_304, N.outbox.capacity, "Packets held at most"),
+      sync: Type.Optional(Type.Boolean({ default: N.outbox.sync, description: `fdatasync per append batch.${dflt(N.outbox.sync)}` })),
     }),
   },
   { additionalProperties: false },
@@ -278,7 +278,7 @@ export const AgentConfigSchema = Type.Object(
     }),
     uplinks: obj("Reaching beyond the LAN through a broker (docs/uplink.md).", {
       mqtt: Type.Optional({ ...MqttSchema, description: "An MQTT broker. Absent: none (MQTT.js is then never loaded)." } as typeof MqttSchema),
-      nats: Type.Optional({ ...NatsSchema, description: "A NATS JetStream stream. Absent: none (the NATS client is then never loaded)." } as typeof NatsSchema),
+      nats: Type.Optional({ ...NatsSchema, description: "A NATS JetStream stream (docs/uplink.md). Absent: none." } as typeof NatsSchema),
     }),
     security: obj("Peer link security: CURVE encryption and an allowlist of client keys (docs/security.md).", {
       mode: Type.Optional(
