@@ -7,6 +7,7 @@ import { AckPolicy, jetstream, jetstreamManager } from "@nats-io/jetstream";
 import { afterEach, describe, expect, it } from "vitest";
 import type { Agent, SynthesisEvent } from "../../src/agent/agent.js";
 import { OFFSETS, PACKET_SIZE } from "../../src/packet/index.js";
+import { closeBrokers, startBroker } from "../link/mosquitto.js";
 import { closeNatsServers, startNatsServer, type NatsServer } from "../link/nats-server.js";
 import { closeAll, observation, startAgent, startWorker, tempDir, waitFor } from "./harness.js";
 
@@ -15,6 +16,7 @@ afterEach(async () => {
   for (const c of connections.splice(0)) await c.close().catch(() => {});
   await closeAll();
   await closeNatsServers();
+  await closeBrokers();
 });
 
 /** The stream over every address (the default, qis.iot.>, would not hold the tests' qis.hvac.*). */
@@ -209,6 +211,40 @@ describe("an agent with a NATS JetStream uplink", () => {
     // Every resent message the frozen server had stored already was dropped by it.
     expect(s.sent.duplicates).toBe(storedBefore);
     expect(ids.length).toBe(2048);
+  }, 40_000);
+
+  it("a packet that arrives over ZeroMQ, from MQTT and from JetStream is stored once (duplicates counted)", async () => {
+    const server = await startNatsServer();
+    const broker = await startBroker();
+    const mqttUp = { url: broker.url, reconnect: { minMs: 50, maxMs: 400 } };
+    const a = await startAgent({ synth: { minContributors: 32 }, uplinks: { ...uplink(server), mqtt: mqttUp } });
+    const b = await startAgent({
+      synth: { minContributors: 32 },
+      peers: [{ pub: a.endpoints.pub, store: a.endpoints.store }],
+      uplinks: { ...uplink(server, { down: ["qis.>"], up: ["qis.none.>"] }), mqtt: { ...mqttUp, down: ["qis.>"], up: ["qis.none.>"] } },
+    });
+    const all = [...a.uplinks, ...b.uplinks];
+    await waitFor(() => all.every((u) => u.state === "connected") && b.peers[0]!.up, () => all.map((u) => `${u.name} ${u.state}`).join(", "));
+    await new Promise((r) => setTimeout(r, 300)); // the MQTT subscription on its way
+    for (let i = 0; i < 100; i++) a.observe(obs(i));
+    a.flush();
+    const fromA = (): number => {
+      let n = 0;
+      b.store.query(null, 0, Infinity, (buf, o) => {
+        if (hex(buf, o + OFFSETS.node_id, 16) === a.nodeId) n++;
+      });
+      return n;
+    };
+    const expected = ownIdentities(a).length;
+    const rx = () => b.stats().uplinks;
+    await waitFor(
+      () => rx().nats!.received.packets >= expected && rx().mqtt!.received.packets >= expected && fromA() >= expected,
+      () => `b holds ${fromA()} of ${expected}; nats ${rx().nats!.received.packets}, mqtt ${rx().mqtt!.received.packets}`,
+      20_000,
+    );
+    expect(fromA()).toBe(expected);
+    // Each packet came three ways: two of them were duplicates.
+    expect(b.stats().duplicates).toBeGreaterThanOrEqual(2 * expected);
   }, 40_000);
 
   it("wrong credentials: uplink offline with ERR_UPLINK_AUTH, error events, retries, the agent keeps working", async () => {
