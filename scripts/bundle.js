@@ -4,6 +4,7 @@
 //
 //   OUT/qis-edge.mjs                                 the bundle (JS only)
 //   OUT/qis-edge-mqtt.cjs                            MQTT.js, required by the bundle only for uplinks.mqtt (SIDECARS)
+//   OUT/qis-edge-nats.cjs                            the NATS client, required by the bundle only for uplinks.nats (SIDECARS)
 //   OUT/prebuilds/linux-<arch>/node.napi[.armv7].node   our Node-API addon (node-gyp-build layout)
 //   OUT/build/manifest.json                          zeromq's addon manifest, trimmed to one entry
 //   OUT/build/linux/<arch>/node/glibc-<abi>-Release/addon.node   zeromq's addon for that arch
@@ -92,7 +93,7 @@ const PREPEND = {
 const VERSION_READ = /readFileSync\(\s*new URL\(\s*"\.\.\/\.\.\/package\.json"\s*,\s*import\.meta\.url\s*\)\s*,\s*"utf-?8"\s*\)/g;
 const warnings = [];
 // Files whose import.meta.url may be the bundle's (they only require Node's built-ins with it).
-const IMPORT_META_OK = new Set(['src/util/random.ts']);
+const IMPORT_META_OK = new Set(['src/util/random.ts', 'src/agent/keys.ts']);
 
 /** Every .ts file under src/, with its text: read once, for the scans below. */
 let srcCache = null;
@@ -247,8 +248,12 @@ const VENDORS = {
 // and the bundle stays within its budget (test/ship/selftest.test.ts). The rest of src/ that the
 // sidecar imports (the codec and its addon, the store's file code, error classes checked with
 // instanceof) is never copied into it: the bundle hands it its own module instances.
+// The NATS JetStream uplink (src/link/nats/ and @nats-io/transport-node + jetstream) is built the
+// same way into OUT/qis-edge-nats.cjs, for uplinks.nats only. Each carries its own copy of
+// src/link/uplink/ (small), so that either loads without the other.
 const SIDECARS = {
   'src/link/mqtt/index.ts': { file: 'qis-edge-mqtt.cjs', name: 'mqtt', own: ['src/link/mqtt/', 'src/link/uplink/'] },
+  'src/link/nats/index.ts': { file: 'qis-edge-nats.cjs', name: 'nats', own: ['src/link/nats/', 'src/link/uplink/'] },
 };
 
 /** Builds a sidecar; returns the src/ modules it takes from the bundle (relative paths). */

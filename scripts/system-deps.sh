@@ -4,15 +4,31 @@
 # Python nodes (test/fixtures/legacy_node.py); Debian's mosquitto is the real MQTT broker of the
 # uplink tests (test/link/mosquitto.ts starts it on a free loopback port, never as a service),
 # and mosquitto-clients gives them mosquitto_sub; promtool (Debian's prometheus package, the only
-# one with it) checks the /metrics output (test/metrics/). As root it installs with apt-get; otherwise it
+# one with it) checks the /metrics output (test/metrics/); Debian's nats-server (with -js) is the real
+# JetStream server of the NATS uplink tests (test/link/nats-server.ts, same rules), and nats-py
+# goes into the project-local venv .venv-nats for the interop tests. As root it installs with apt-get; otherwise it
 # says what to install and the tests that need it fail with the same hint.
 set -euo pipefail
+
+# nats-py (the reference NATS router's client) for the interop tests (test/link/nats-py.test.ts),
+# in a project-local virtual environment: never the system's Python packages. A failure (no
+# package index) only warns: those tests then fail with the same hint.
+root="$(cd "$(dirname "$0")/.." && pwd)"
+venv="$root/.venv-nats"
+nats_py() {
+  "$venv/bin/python" -c 'import nats' 2>/dev/null && return 0
+  { /usr/bin/python3 -m venv "$venv" && "$venv/bin/pip" install -q nats-py; } >/dev/null 2>&1 \
+    || echo "system-deps: could not install nats-py into $venv (python3 -m venv $venv && $venv/bin/pip install nats-py)" >&2
+}
+trap nats_py EXIT
 
 missing=()
 /usr/bin/python3 -c 'import zmq' 2>/dev/null || missing+=(python3-zmq)
 command -v mosquitto >/dev/null || [ -x /usr/sbin/mosquitto ] || missing+=(mosquitto)
 command -v mosquitto_sub >/dev/null || missing+=(mosquitto-clients)
 command -v promtool >/dev/null || missing+=(prometheus)
+command -v nats-server >/dev/null || [ -x /usr/sbin/nats-server ] || missing+=(nats-server)
+/usr/bin/python3 -c 'import ensurepip' 2>/dev/null || missing+=(python3-venv)
 
 if [ ${#missing[@]} -eq 0 ]; then exit 0; fi
 if [ "$(id -u)" -ne 0 ] || ! command -v apt-get >/dev/null; then

@@ -229,6 +229,11 @@ export class Agent extends EventEmitter {
       const { openMqttUplink } = await import("../link/mqtt/index.js");
       this.#addUplink(openMqttUplink(c.uplinks.mqtt, { nodeId: this.nodeId, stateDir: c.stateDir, sink: this.#uplinkSink(), logger: this.log }));
     }
+    if (c.uplinks.nats !== null) {
+      // Dynamic: an agent without it never loads the NATS client.
+      const { openNatsUplink } = await import("../link/nats/index.js");
+      this.#addUplink(openNatsUplink(c.uplinks.nats, { nodeId: this.nodeId, stateDir: c.stateDir, sink: this.#uplinkSink(), logger: this.log }));
+    }
     this.endpoints = {
       pub: this.#publisher.endpoint,
       store: this.#storeServer?.endpoint ?? null,
@@ -403,7 +408,8 @@ export class Agent extends EventEmitter {
 
   /** Packets from a broker: verified by the uplink (codes), then like packets from a peer. */
   #uplinkSink() {
-    return { deliver: (source: string, packets: Uint8Array, count: number, codes: Uint8Array) => this.#ingest(source, packets, count, codes) };
+    // null: the agent is closing and stored nothing (a JetStream message is then not acknowledged).
+    return { deliver: (source: string, packets: Uint8Array, count: number, codes: Uint8Array) => this.#ingest(source, packets, count, codes) !== null };
   }
 
   get uplinks(): readonly OutboxUplink[] {

@@ -53,7 +53,7 @@ export interface AgentConfig {
   };
   legacy: { pub: string | null; rep: string | null; replyLimit: number; ttlS: number };
   log: { level: LogLevel; statsIntervalS: number };
-  uplinks: { mqtt: MqttUplinkConfig | null };
+  uplinks: { mqtt: MqttUplinkConfig | null; nats: NatsUplinkConfig | null };
   security: {
     /** auto: CURVE when secretKeyFile is set, else plain links (loopback binds only) */
     mode: SecurityMode;
@@ -90,6 +90,83 @@ export interface MqttUplinkConfig {
   outbox: { file: string | null; capacity: number; sync: boolean };
 }
 
+/** `uplinks.nats` resolved (docs/uplink.md, JetStream): every key filled in, paths absolute. */
+export interface NatsUplinkConfig {
+  /** nats://HOST[:PORT], tls://HOST[:PORT] or HOST[:PORT] */
+  servers: string[];
+  /** the client's name on the server; null: "qis-edge-<node id>" */
+  name: string | null;
+  user: string | null;
+  password: string | null;
+  passwordFile: string | null;
+  passwordEnv: string | null;
+  token: string | null;
+  tokenFile: string | null;
+  tokenEnv: string | null;
+  /** an NKey seed (SU...) in a file */
+  nkeySeedFile: string | null;
+  /** a .creds file (JWT and NKey seed) */
+  credsFile: string | null;
+  tls: { ca: string | null; cert: string | null; key: string | null; required: boolean };
+  stream: {
+    name: string;
+    subjects: string[];
+    maxBytes: number;
+    maxAgeS: number;
+    discard: "old" | "new";
+    storage: "file" | "memory";
+    replicas: number;
+    duplicateWindowS: number;
+    /** an existing stream with other settings is updated to these (else reported and used as it is) */
+    update: boolean;
+  };
+  up: string[];
+  down: string[];
+  consumer: { ackWaitS: number; maxAckPending: number; fetch: number };
+  batch: number;
+  inflight: number;
+  drainRate: number;
+  /** how long a publish waits for its PubAck before it counts as not acknowledged */
+  ackTimeoutMs: number;
+  reconnect: { minMs: number; maxMs: number };
+  outbox: { file: string | null; capacity: number; sync: boolean };
+}
+
+/** The defaults of `uplinks.nats` (all but `servers`, which is required): the stream as the reference router's (QIS_OUTCOMES over qis.iot.>). */
+export const NATS_DEFAULTS: Omit<NatsUplinkConfig, "servers"> = {
+  name: null,
+  user: null,
+  password: null,
+  passwordFile: null,
+  passwordEnv: null,
+  token: null,
+  tokenFile: null,
+  tokenEnv: null,
+  nkeySeedFile: null,
+  credsFile: null,
+  tls: { ca: null, cert: null, key: null, required: false },
+  stream: {
+    name: "QIS_OUTCOMES",
+    subjects: ["qis.iot.>"],
+    maxBytes: 50 * 1024 * 1024,
+    maxAgeS: 86_400,
+    discard: "old",
+    storage: "file",
+    replicas: 1,
+    duplicateWindowS: 120,
+    update: false,
+  },
+  up: ["qis.iot.>"],
+  down: [],
+  consumer: { ackWaitS: 30, maxAckPending: 1000, fetch: 256 },
+  batch: 64,
+  inflight: 128,
+  drainRate: 20_000,
+  ackTimeoutMs: 5000,
+  reconnect: { minMs: 500, maxMs: 30_000 },
+  outbox: { file: null, capacity: 65_536, sync: false },
+};
+
 /** The defaults of `uplinks.mqtt` (all but `url`, which is required). */
 export const MQTT_DEFAULTS: Omit<MqttUplinkConfig, "url"> = {
   clientId: null,
@@ -119,6 +196,7 @@ const deepFreeze = <T>(v: T): T => {
 };
 
 deepFreeze(MQTT_DEFAULTS);
+deepFreeze(NATS_DEFAULTS);
 
 /** Every default, in one place: the schema's `default`s and resolveConfig both read it. Frozen. */
 export const CONFIG_DEFAULTS: AgentConfig = deepFreeze({
@@ -153,8 +231,8 @@ export const CONFIG_DEFAULTS: AgentConfig = deepFreeze({
   // ttlS: the codec's DEFAULT_LEGACY_TTL_S (not imported: this module must stay free of the legacy modules).
   legacy: { pub: null, rep: null, replyLimit: 50, ttlS: 3600 },
   log: { level: "info", statsIntervalS: 60 },
-  // No uplink: the file has no uplinks.mqtt (the schema has no null for it); resolveConfig sets
-  // uplinks.mqtt to null then.
+  // No uplink: the file has no uplinks.mqtt or uplinks.nats (the schema has no null for them);
+  // resolveConfig sets them to null then.
   uplinks: {} as AgentConfig["uplinks"],
   security: { mode: "auto", secretKeyFile: null, allow: [] },
   metrics: { listen: null, allowRemote: false },

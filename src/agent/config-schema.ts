@@ -7,7 +7,7 @@
 import Type, { type Static, type TProperties } from "typebox";
 import { Settings } from "typebox/system";
 import { Check, Errors } from "typebox/value";
-import { CONFIG_DEFAULTS, MQTT_DEFAULTS, type ConfigProblem } from "./config-defaults.js";
+import { CONFIG_DEFAULTS, MQTT_DEFAULTS, NATS_DEFAULTS, type ConfigProblem } from "./config-defaults.js";
 import { pointer, type EnvOverride } from "./config-env.js";
 
 const PORT = "(?:[1-9][0-9]{0,3}|[1-5][0-9]{4}|6[0-4][0-9]{3}|65[0-4][0-9]{2}|655[0-2][0-9]|6553[0-5])";
@@ -17,6 +17,8 @@ const CONNECT = `^(?:tcp://${HOST}:${PORT}|ipc://.+|inproc://.+)$`;
 const NODE_ID = "^[0-9a-fA-F]{32}$";
 const LISTEN = `^(?:\\[[0-9A-Fa-f:.]+\\]|[A-Za-z0-9](?:[A-Za-z0-9.-]*[A-Za-z0-9])?):(?:0|${PORT})$`;
 const MQTT_URL = `^(?:mqtts?|wss?)://${HOST}(?::${PORT})?(?:/[^@\\s]*)?$`;
+const NATS_SERVER = `^(?:(?:nats|tls)://)?${HOST}(?::${PORT})?$`;
+const STREAM_NAME = "^[A-Za-z0-9_-]{1,64}$";
 const TOPIC_PREFIX = "^(?:[^+#/\\u0000]+(?:/[^+#/\\u0000]+)*)?$";
 const ENV_NAME = "^[A-Za-z_][A-Za-z0-9_]*$";
 const Z85_KEY = "^[0-9a-zA-Z.\\-:+=^!/*?&<>()\\[\\]{}@%$#]{40}$";
@@ -27,6 +29,8 @@ const PATTERN_TEXT = new Map([
   [NODE_ID, "32 hex digits (16 bytes)"],
   [LISTEN, "HOST:PORT to listen on, e.g. 127.0.0.1:9464 or [::1]:9464 (port 0: a free port)"],
   [MQTT_URL, "a broker URL: mqtt://HOST[:PORT], mqtts://HOST[:PORT], ws://HOST[:PORT]/PATH or wss://... (no user or password in it: use username and password)"],
+  [NATS_SERVER, "a NATS server: nats://HOST[:PORT], tls://HOST[:PORT] or HOST[:PORT] (no user or password in it: use user and password)"],
+  [STREAM_NAME, "a JetStream stream name: 1 to 64 letters, digits, _ or -"],
   [TOPIC_PREFIX, 'MQTT topic levels joined by "/" (e.g. "site-7/edge"), without "+", "#" or an empty level, or ""'],
   [ENV_NAME, "an environment variable name (letters, digits, _)"],
   [Z85_KEY, "a CURVE public key: 40 characters of Z85 (qis-edge keygen prints one)"],
@@ -95,6 +99,76 @@ const MqttSchema = Type.Object(
       file: file(`The outbox file. null: STATEDIR/outbox-mqtt.bin`),
       capacity: int(1, 4_194_304, M.outbox.capacity, "Packets held at most (528 bytes each on disk); when full the oldest are dropped, counted and logged"),
       sync: Type.Optional(Type.Boolean({ default: M.outbox.sync, description: `fdatasync after each append batch: accepted packets also survive a power loss (slower; without it they survive a crash or kill -9).${dflt(M.outbox.sync)}` })),
+    }),
+  },
+  { additionalProperties: false },
+);
+
+const N = NATS_DEFAULTS;
+const nullableString = (what: string, max = 65535) => Type.Optional(Type.Union([Type.String({ minLength: 1, maxLength: max }), Type.Null()], { default: null, description: `${what} Default: null.` }));
+const envName = (what: string) => Type.Optional(Type.Union([Type.String({ pattern: ENV_NAME }), Type.Null()], { default: null, description: `Variable holding the ${what}. Default: null.` }));
+
+const NatsSchema = Type.Object(
+  {
+    servers: Type.Array(Type.String({ pattern: NATS_SERVER }), {
+      minItems: 1,
+      maxItems: 64,
+      description: "NATS servers of one cluster (port 4222 by default). Required.",
+    }),
+    name: nullableString('Client name. null: "qis-edge-<node id>".', 256),
+    user: nullableString("User name.", 1024),
+    password: Type.Optional(Type.Union([Type.String({ maxLength: 65535 }), Type.Null()], { default: null, description: "Password (prefer passwordFile or passwordEnv). Default: null." })),
+    passwordFile: file("Password file"),
+    passwordEnv: envName("password"),
+    token: nullableString("Token (prefer tokenFile or tokenEnv)."),
+    tokenFile: file("Token file"),
+    tokenEnv: envName("token"),
+    nkeySeedFile: file("NKey user seed file"),
+    credsFile: file(".creds file (user JWT and NKey seed)"),
+    tls: obj("TLS (PEM files); any of them makes the connection TLS.", {
+      ca: file("CA certificate(s); default: the system's"),
+      cert: file("Client certificate"),
+      key: file("Its private key"),
+      required: Type.Optional(Type.Boolean({ default: N.tls.required, description: `TLS without any file.${dflt(N.tls.required)}` })),
+    }),
+    stream: obj("The JetStream stream, created when absent; if it differs, reported and used as it is (unless update).", {
+      name: Type.Optional(Type.String({ pattern: STREAM_NAME, default: N.stream.name, description: `Name.${dflt(N.stream.name)}` })),
+      subjects: Type.Optional(Type.Array(Type.String(), { minItems: 1, maxItems: 256, default: N.stream.subjects, description: `Subjects; they must cover up.${dflt(N.stream.subjects)}` })),
+      maxBytes: int(1, Number.MAX_SAFE_INTEGER, N.stream.maxBytes, "Bytes held at most"),
+      maxAgeS: int(0, 0xffff_ffff, N.stream.maxAgeS, "Max age in s; 0: none"),
+      discard: Type.Optional(Type.Enum(["old", "new"], { default: N.stream.discard, description: `When full: drop the oldest, or refuse new.${dflt(N.stream.discard)}` })),
+      storage: Type.Optional(Type.Enum(["file", "memory"], { default: N.stream.storage, description: `Storage.${dflt(N.stream.storage)}` })),
+      replicas: int(1, 5, N.stream.replicas, "Replicas"),
+      duplicateWindowS: int(1, 0xffff_ffff, N.stream.duplicateWindowS, "Message id memory in s (≤ maxAgeS)"),
+      update: Type.Optional(Type.Boolean({ default: N.stream.update, description: `Update a differing stream.${dflt(N.stream.update)}` })),
+    }),
+    up: Type.Optional(
+      Type.Array(Type.String(), { maxItems: 256, default: N.up, description: `Own packets published.${dflt(N.up)}` }),
+    ),
+    down: Type.Optional(
+      Type.Array(Type.String(), {
+        maxItems: 256,
+        default: N.down,
+        description: `Patterns pulled, each by a durable consumer.${dflt(N.down)}`,
+      }),
+    ),
+    consumer: obj("The durable consumers.", {
+      ackWaitS: int(1, 86_400, N.consumer.ackWaitS, "Redelivery delay in s"),
+      maxAckPending: int(1, 1_000_000, N.consumer.maxAckPending, "Unacked messages at most"),
+      fetch: int(1, 10_000, N.consumer.fetch, "Messages per pull"),
+    }),
+    batch: int(1, 1024, N.batch, "Packets per message at most"),
+    inflight: int(1, 65_535, N.inflight, "Publishes awaiting PubAck at most"),
+    drainRate: int(0, 10_000_000, N.drainRate, "Packets/s at most; 0: no limit"),
+    ackTimeoutMs: int(100, 600_000, N.ackTimeoutMs, "PubAck timeout"),
+    reconnect: obj("Reconnect backoff.", {
+      minMs: int(10, 3_600_000, N.reconnect.minMs, "First delay"),
+      maxMs: int(10, 3_600_000, N.reconnect.maxMs, "Longest delay"),
+    }),
+    outbox: obj("The durable outbox.", {
+      file: file(`null: STATEDIR/outbox-nats.bin`),
+      capacity: int(1, 4_194_304, N.outbox.capacity, "Packets held at most"),
+      sync: Type.Optional(Type.Boolean({ default: N.outbox.sync, description: `fdatasync per append batch.${dflt(N.outbox.sync)}` })),
     }),
   },
   { additionalProperties: false },
@@ -208,6 +282,7 @@ export const AgentConfigSchema = Type.Object(
     }),
     uplinks: obj("Reaching beyond the LAN through a broker (docs/uplink.md).", {
       mqtt: Type.Optional({ ...MqttSchema, description: "An MQTT broker. Absent: none (MQTT.js is then never loaded)." } as typeof MqttSchema),
+      nats: Type.Optional({ ...NatsSchema, description: "A NATS JetStream stream (docs/uplink.md). Absent: none." } as typeof NatsSchema),
     }),
     security: obj("Peer link security: CURVE encryption and an allowlist of client keys (docs/security.md).", {
       mode: Type.Optional(

@@ -9,15 +9,26 @@ import { readFileSync } from "node:fs";
 import { resolve as resolvePath } from "node:path";
 import { AddressError, compilePattern } from "../address/index.js";
 import { QisError } from "../errors.js";
+import { consumerSuffix, subjectCovers } from "../link/nats/names.js";
 import { Z85_KEY } from "../link/zmq/z85.js";
-import { CONFIG_DEFAULTS, MQTT_DEFAULTS, type AgentConfig, type ConfigProblem, type MqttUplinkConfig } from "./config-defaults.js";
+import { CONFIG_DEFAULTS, MQTT_DEFAULTS, NATS_DEFAULTS, type AgentConfig, type ConfigProblem, type MqttUplinkConfig, type NatsUplinkConfig } from "./config-defaults.js";
 import { checkConfig } from "./config-check.js";
 import { parseJsonText, pointer, readEnv, type EnvOverride } from "./config-env.js";
 import { configSchema } from "./schemas.js";
 import { isLoopback, parseListen } from "../metrics/listen.js";
 import { securityProblems } from "./config-security.js";
 
-export { CONFIG_DEFAULTS, MQTT_DEFAULTS, type AgentConfig, type ConfigProblem, type LogLevel, type MqttUplinkConfig, type PeerConfig } from "./config-defaults.js";
+export {
+  CONFIG_DEFAULTS,
+  MQTT_DEFAULTS,
+  NATS_DEFAULTS,
+  type AgentConfig,
+  type ConfigProblem,
+  type LogLevel,
+  type MqttUplinkConfig,
+  type NatsUplinkConfig,
+  type PeerConfig,
+} from "./config-defaults.js";
 
 const D = CONFIG_DEFAULTS;
 
@@ -89,6 +100,8 @@ function crossProblems(merged: Rec, where: (keys: (string | number)[]) => string
     const given = (v: unknown): boolean => v !== undefined && v !== null;
     if (given(tls.cert) !== given(tls.key)) at(["uplinks", "mqtt", "tls", given(tls.cert) ? "key" : "cert"], "tls.cert and tls.key together (a client certificate needs its key)", "only one of them");
   }
+  const nats = isRec(sub("uplinks").nats) ? (sub("uplinks").nats as Rec) : null;
+  if (nats !== null) natsProblems(nats, at, patterns);
   if (Array.isArray(merged.peers)) {
     const names = new Map<string, number>();
     const peerPlace = (i: number): string => (where(["peers", i]).startsWith("env:") ? `item ${i + 1}` : `peer ${pointer(["peers", i])}`);
@@ -221,6 +234,7 @@ function resolve(input: unknown, options: ResolveOptions, extra: ConfigProblem[]
   if (c.store.file !== null) c.store.file = resolvePath(cwd, c.store.file);
   c.peers = c.peers.map((p) => ({ name: p.name ?? p.pub, pub: p.pub, store: p.store ?? null, codec: p.codec ?? "qis", publicKey: p.publicKey ?? null }));
   c.uplinks.mqtt = resolveMqtt(isRec(merged.uplinks) ? merged.uplinks.mqtt : undefined, cwd);
+  c.uplinks.nats = resolveNats(isRec(merged.uplinks) ? merged.uplinks.nats : undefined, cwd);
   // The key file lives with the node id: relative to the state dir (a package's config then
   // works wherever the state dir is put).
   const keyFile = c.security.secretKeyFile ?? (c.security.mode === "curve" ? "curve.key" : null);
@@ -229,6 +243,90 @@ function resolve(input: unknown, options: ResolveOptions, extra: ConfigProblem[]
   const s = isRec(merged.synth) ? merged.synth : {};
   if (s.minContributors === undefined) c.synth.minContributors = Math.min(D.synth.minContributors, c.synth.maxNodesPerAddress);
   return c;
+}
+
+type At = (keys: (string | number)[], expected: string, found: string) => void;
+
+const compiles = (p: string): boolean => {
+  try {
+    compilePattern(p);
+    return true;
+  } catch {
+    return false;
+  }
+};
+
+/** What the schema cannot say about `uplinks.nats`: one way to authenticate, one source per secret, limits that depend on each other. */
+function natsProblems(n: Rec, at: At, patterns: (list: unknown, keys: string[]) => void): void {
+  const K = (...k: (string | number)[]): (string | number)[] => ["uplinks", "nats", ...k];
+  const given = (v: unknown): boolean => v !== undefined && v !== null;
+  patterns(n.up, K("up") as string[]);
+  patterns(n.down, K("down") as string[]);
+  if (Array.isArray(n.down)) {
+    // The consumer's name comes from the pattern: two patterns must not make one name.
+    const names = new Map<string, number>();
+    n.down.forEach((p, i) => {
+      if (typeof p !== "string") return;
+      const name = consumerSuffix(p);
+      const first = names.get(name);
+      if (first === undefined) names.set(name, i);
+      else at(K("down", i), `a pattern whose consumer name differs from pattern ${first}'s ("${name}")`, JSON.stringify(p));
+    });
+  }
+  const stream = isRec(n.stream) ? n.stream : {};
+  if (Array.isArray(stream.subjects)) patterns(stream.subjects, K("stream", "subjects") as string[]);
+  const subjects = Array.isArray(stream.subjects) ? stream.subjects.filter((x): x is string => typeof x === "string") : NATS_DEFAULTS.stream.subjects;
+  const up = Array.isArray(n.up) ? n.up : n.up === undefined ? NATS_DEFAULTS.up : [];
+  up.forEach((p, i) => {
+    if (typeof p !== "string" || subjects.length === 0 || !compiles(p) || subjects.some((s) => subjectCovers(s, p))) return;
+    at(K(n.up === undefined ? "stream" : "up", ...(n.up === undefined ? ["subjects"] : [i])), `up patterns within the stream's subjects (${subjects.join(", ")}): the stream takes only those`, n.up === undefined ? `subjects that leave out the default up pattern ${p}` : JSON.stringify(p));
+  });
+  for (const [key, sources] of [
+    ["password", ["password", "passwordFile", "passwordEnv"]],
+    ["token", ["token", "tokenFile", "tokenEnv"]],
+  ] as const) {
+    const set = sources.filter((k) => given(n[k]));
+    for (const k of set.slice(1)) at(K(k), `no other ${key} source than uplinks.nats.${set[0]} (${sources.join(", ")} exclude each other)`, "a second one");
+  }
+  const hasPassword = ["password", "passwordFile", "passwordEnv"].some((k) => given(n[k]));
+  if (hasPassword && !given(n.user)) at(K(["password", "passwordFile", "passwordEnv"].find((k) => given(n[k]))!), "a password together with uplinks.nats.user", "a password without a user name");
+  if (given(n.user) && !hasPassword) at(K("user"), "a user together with a password (password, passwordFile or passwordEnv)", "a user without a password");
+  const methods = [
+    ["user", given(n.user) || hasPassword],
+    ["token", ["token", "tokenFile", "tokenEnv"].some((k) => given(n[k]))],
+    ["nkeySeedFile", given(n.nkeySeedFile)],
+    ["credsFile", given(n.credsFile)],
+  ].filter(([, on]) => on) as [string, boolean][];
+  for (const [m] of methods.slice(1)) at(K(m), `one way to authenticate (user and password, token, nkeySeedFile or credsFile), here ${methods[0]![0]}`, "a second one");
+  const tls = isRec(n.tls) ? n.tls : {};
+  if (given(tls.cert) !== given(tls.key)) at(K("tls", given(tls.cert) ? "key" : "cert"), "tls.cert and tls.key together (a client certificate needs its key)", "only one of them");
+  const rc = isRec(n.reconnect) ? n.reconnect : {};
+  const rlo = Number.isInteger(rc.minMs) ? (rc.minMs as number) : NATS_DEFAULTS.reconnect.minMs;
+  const rhi = Number.isInteger(rc.maxMs) ? (rc.maxMs as number) : NATS_DEFAULTS.reconnect.maxMs;
+  if (rlo > rhi) {
+    if (rc.maxMs !== undefined) at(K("reconnect", "maxMs"), `an integer >= uplinks.nats.reconnect.minMs (${rlo})`, String(rhi));
+    else at(K("reconnect", "minMs"), `an integer <= uplinks.nats.reconnect.maxMs (${rhi})`, String(rlo));
+  }
+  const age = Number.isInteger(stream.maxAgeS) ? (stream.maxAgeS as number) : NATS_DEFAULTS.stream.maxAgeS;
+  const dup = Number.isInteger(stream.duplicateWindowS) ? (stream.duplicateWindowS as number) : NATS_DEFAULTS.stream.duplicateWindowS;
+  if (age > 0 && dup > age) {
+    if (stream.duplicateWindowS !== undefined) at(K("stream", "duplicateWindowS"), `an integer <= uplinks.nats.stream.maxAgeS (${age}): JetStream refuses a duplicate window longer than the stream's age limit`, String(dup));
+    else at(K("stream", "maxAgeS"), `0 or an integer >= uplinks.nats.stream.duplicateWindowS (${dup})`, String(age));
+  }
+}
+
+/** `uplinks.nats` with its defaults filled in and its paths made absolute; null when not configured. */
+function resolveNats(given: unknown, cwd: string): NatsUplinkConfig | null {
+  if (!isRec(given)) return null;
+  const n = withDefaults({ servers: given.servers, ...NATS_DEFAULTS }, given) as NatsUplinkConfig;
+  const abs = (p: string | null): string | null => (p === null ? null : resolvePath(cwd, p));
+  n.passwordFile = abs(n.passwordFile);
+  n.tokenFile = abs(n.tokenFile);
+  n.nkeySeedFile = abs(n.nkeySeedFile);
+  n.credsFile = abs(n.credsFile);
+  n.tls = { ...n.tls, ca: abs(n.tls.ca), cert: abs(n.tls.cert), key: abs(n.tls.key) };
+  n.outbox = { ...n.outbox, file: abs(n.outbox.file) };
+  return n;
 }
 
 /** `uplinks.mqtt` with its defaults filled in and its paths made absolute; null when not configured. */

@@ -26,8 +26,13 @@ broker through a durable outbox (STATEDIR/outbox-mqtt.bin: nothing lost across b
 restarts or kill -9) and stores and synthesizes what its "down" patterns bring (docs/uplink.md):
   {"uplinks": {"mqtt": {"url": "mqtts://broker.example.com:8883", "username": "site-7",
     "passwordFile": "/etc/qis-edge/mqtt-password", "down": ["qis.hvac.>"]}}}
-(examples/agent-mqtt.json). Its state is logged ("uplink connected", "uplink offline"), sent as
-"uplink" events with --stdio, and in the "stats" under uplinks.mqtt.
+(examples/agent-mqtt.json). "uplinks.nats" does the same through a NATS JetStream stream
+(STATEDIR/outbox-nats.bin; the stream QIS_OUTCOMES over qis.iot.> created when absent), and
+pulls its "down" patterns through durable consumers that resume where they left off:
+  {"uplinks": {"nats": {"servers": ["tls://nats.example.com:4222"],
+    "credsFile": "/etc/qis-edge/site-7.creds", "down": ["qis.iot.hvac.>"]}}}
+(examples/agent-nats.json). Their state is logged ("uplink connected", "uplink offline"), sent
+as "uplink" events with --stdio, and in the "stats" under uplinks.mqtt and uplinks.nats.
 
 Options:
   -c, --config FILE       the agent's JSON config (see "qis-edge config --help", docs/config.md)

@@ -10,7 +10,7 @@ import { Check } from "typebox/value";
 import { describe, expect, it } from "vitest";
 import { checkConfig } from "../../src/agent/config-check.js";
 import { AgentConfigSchema } from "../../src/agent/config-schema.js";
-import { CONFIG_DEFAULTS, MQTT_DEFAULTS } from "../../src/agent/config.js";
+import { CONFIG_DEFAULTS, MQTT_DEFAULTS, NATS_DEFAULTS } from "../../src/agent/config.js";
 import { runText } from "../run-process.js";
 
 const root = fileURLToPath(new URL("../../", import.meta.url));
@@ -28,8 +28,10 @@ function withValue(base: unknown, path: string[], value: unknown): unknown {
   copy[path[0]!] = withValue(copy[path[0]!], path.slice(1), value);
   return copy;
 }
-// With an MQTT uplink, so that its keys are walked too (the defaults have none).
-const DEFAULTS = JSON.parse(JSON.stringify({ ...CONFIG_DEFAULTS, uplinks: { mqtt: { url: "mqtt://127.0.0.1:1883", ...MQTT_DEFAULTS } } })) as Rec;
+// With an MQTT and a NATS uplink, so that their keys are walked too (the defaults have none).
+const DEFAULTS = JSON.parse(
+  JSON.stringify({ ...CONFIG_DEFAULTS, uplinks: { mqtt: { url: "mqtt://127.0.0.1:1883", ...MQTT_DEFAULTS }, nats: { servers: ["nats://127.0.0.1:4222"], ...NATS_DEFAULTS } } }),
+) as Rec;
 const ODD = [null, true, 0, -1, 0.5, 1e9, Number.MAX_SAFE_INTEGER + 2, "", "x", "tcp://127.0.0.1:*", "tcp://[::1]:5600", "ipc:///tmp/q", "\uD83D\uDE00", [], [1], {}, { bogus: 1 }];
 
 describe("the generated config check", () => {
@@ -46,6 +48,7 @@ describe("the generated config check", () => {
       ...readdirSync(`${root}targets`).filter((f) => f.endsWith(".agent.json")).map((f) => `${root}targets/${f}`),
       `${root}examples/agent.json`,
       `${root}examples/agent-mqtt.json`,
+      `${root}examples/agent-nats.json`,
     ];
     for (const f of shipped) {
       const c = JSON.parse(readFileSync(f, "utf8")) as unknown;

@@ -14,8 +14,8 @@ const mqtt = (over: Record<string, unknown>) => ({ uplinks: { mqtt: { url: "mqtt
 
 describe("uplinks.mqtt", () => {
   it("is null by default (no uplink), and fills every default around a url, with absolute paths", () => {
-    expect(resolve({}).uplinks).toEqual({ mqtt: null });
-    expect(resolve({ uplinks: {} }).uplinks).toEqual({ mqtt: null });
+    expect(resolve({}).uplinks).toEqual({ mqtt: null, nats: null });
+    expect(resolve({ uplinks: {} }).uplinks).toEqual({ mqtt: null, nats: null });
     expect(resolve(mqtt({})).uplinks.mqtt).toEqual({ ...MQTT_DEFAULTS, url: "mqtt://broker.local" });
     const c = resolve(mqtt({ username: "u", passwordFile: "secrets/pw", tls: { ca: "ca.pem" }, outbox: { file: "ob.bin", capacity: 10 }, reconnect: { maxMs: 1000 } })).uplinks.mqtt!;
     expect(c.passwordFile).toBe("/srv/agent/secrets/pw");

@@ -54,7 +54,7 @@ describe("defaults", () => {
       },
       legacy: { pub: null, rep: null, replyLimit: 50, ttlS: 3600 },
       log: { level: "info", statsIntervalS: 60 },
-      uplinks: { mqtt: null },
+      uplinks: { mqtt: null, nats: null },
       security: { mode: "auto", secretKeyFile: null, allow: [] },
       metrics: { listen: null, allowRemote: false },
     });

@@ -67,7 +67,8 @@ function accepts(port: number): Promise<boolean> {
   });
 }
 
-async function makeTls(dir: string): Promise<void> {
+/** A CA, a server certificate for 127.0.0.1/localhost and a client certificate, made by openssl in `dir` (also used by test/link/nats-server.ts). */
+export async function makeTls(dir: string): Promise<void> {
   const o = (...args: string[]) => run("openssl", args, { cwd: dir });
   await o("req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2", "-subj", "/CN=qis-edge test CA", "-keyout", "ca.key", "-out", "ca.crt");
   await o("req", "-newkey", "rsa:2048", "-nodes", "-subj", "/CN=localhost", "-keyout", "server.key", "-out", "server.csr");

@@ -15,6 +15,7 @@ import { afterAll, describe, expect, it } from "vitest";
 import { bin, root } from "../cli/run-cli.js";
 import { runProcess } from "../run-process.js";
 import { closeBrokers, startBroker } from "../link/mosquitto.js";
+import { closeNatsServers, startNatsServer } from "../link/nats-server.js";
 import { exitCode, waitForReady } from "./agent-process.js";
 
 const BUNDLE = join(root, "dist", "qis-edge.mjs");
@@ -125,5 +126,29 @@ describe("an agent from the bundle with uplinks.mqtt", () => {
     child.kill("SIGTERM");
     expect(await exitCode(child)).toBe(0);
     expect(JSON.parse(out.trim())).toEqual(["qis-sidecar:mqtt"]);
+  }, 30_000);
+});
+
+describe("an agent from the bundle with uplinks.nats", () => {
+  afterAll(() => closeNatsServers());
+
+  it("loads the NATS sidecar (qis-edge-nats.cjs) only then, and connects to nats-server", async () => {
+    const server = await startNatsServer();
+    const dir = tempDir();
+    const config = join(dir, "agent.json");
+    writeFileSync(config, JSON.stringify({ log: { level: "info" }, uplinks: { nats: { servers: [server.url] } } }));
+    const env = cleanEnv({ QIS_EDGE_STATE_DIR: dir, QIS_EDGE_STORE_FILE: "none" });
+    const child = spawn(process.execPath, ["--import", REPORT, BUNDLE, "run", "--config", config], { env, stdio: ["ignore", "pipe", "pipe"] });
+    let out = "";
+    child.stdout.on("data", (d: Buffer) => (out += d.toString()));
+    const started = waitForReady(child);
+    expect(await started.ready, started.log()).toBe(true);
+    for (let i = 0; i < 200 && !started.log().includes('"msg":"uplink connected"'); i++) await new Promise((r) => setTimeout(r, 25));
+    expect(started.log()).toContain(`"msg":"uplink connected","uplink":"nats","broker":"${server.url}"`);
+    child.kill("SIGUSR2");
+    for (let i = 0; i < 100 && !out.includes("\n"); i++) await new Promise((r) => setTimeout(r, 20));
+    child.kill("SIGTERM");
+    expect(await exitCode(child)).toBe(0);
+    expect(JSON.parse(out.trim())).toEqual(["qis-sidecar:nats"]);
   }, 30_000);
 });

@@ -102,6 +102,7 @@ describe.each(profiles.map((p) => [p.name, p] as const))("package %s", (name, pr
         "qis-edge",
         "qis-edge.mjs",
         "qis-edge-mqtt.cjs",
+        "qis-edge-nats.cjs",
         "qis-edge.service",
         "target.json",
       ]

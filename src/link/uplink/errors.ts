@@ -10,6 +10,7 @@
  *   ERR_UPLINK_CREDENTIALS  a password file or environment variable is missing or empty
  *   ERR_UPLINK_PAYLOAD   a message that came down is not whole valid packets of its topic's address (dropped)
  *   ERR_UPLINK_PUBLISH   the broker or the client refused a publish (the packets stay in the outbox)
+ *   ERR_UPLINK_STREAM    NATS: the JetStream stream or a consumer differs from the config, or cannot be created or updated
  */
 import { QisError } from "../../errors.js";
 
@@ -21,7 +22,8 @@ export type UplinkErrorCode =
   | "ERR_UPLINK_TLS"
   | "ERR_UPLINK_CREDENTIALS"
   | "ERR_UPLINK_PAYLOAD"
-  | "ERR_UPLINK_PUBLISH";
+  | "ERR_UPLINK_PUBLISH"
+  | "ERR_UPLINK_STREAM";
 
 export class UplinkError extends QisError {
   declare readonly code: UplinkErrorCode;

@@ -34,16 +34,24 @@ export interface UplinkStats {
   disconnects: number;
   lastError: { code: string; message: string; at: number } | null;
   outbox: OutboxCounters & { path: string; capacity: number; held: number; backlog: number; inFlight: number; resumed: number };
-  /** messages and packets handed to the transport, messages it acknowledged or failed, and the most in flight at once (≤ the window) */
-  sent: { messages: number; packets: number; acked: number; failed: number; peakInFlight: number };
+  /**
+   * messages and packets handed to the transport, messages it acknowledged or failed, the most in
+   * flight at once (≤ the window), and acknowledged messages the broker had already (NATS: a
+   * PubAck with duplicate, a resend inside the duplicate window; MQTT: always 0)
+   */
+  sent: { messages: number; packets: number; acked: number; failed: number; peakInFlight: number; duplicates: number };
   /** what came down: messages, packets passed to the agent, malformed (dropped) packets and messages per topic */
   received: { messages: number; packets: number; malformed: number; malformedByTopic: Record<string, number> };
 }
 
 /** What an Uplink does with what comes down (the agent: verify, dedup, store, synthesize). */
 export interface UplinkSink {
-  /** `count` packets of `packets` with their verdicts (codes[i] 0 = valid; the invalid ones are already counted) */
-  deliver(source: string, packets: Uint8Array, count: number, codes: Uint8Array): void;
+  /**
+   * `count` packets of `packets` with their verdicts (codes[i] 0 = valid; the invalid ones are
+   * already counted). Returns false when it did not take them (closing): the broker must not be
+   * told they were stored.
+   */
+  deliver(source: string, packets: Uint8Array, count: number, codes: Uint8Array): boolean | void;
 }
 
 /** The agent's view of an uplink. Events: "state" (UplinkStateEvent), "error" (UplinkError). */
@@ -70,8 +78,12 @@ export interface TransportHandlers {
   up(): void;
   /** the connection is gone or was refused; the transport retries by itself (capped, jittered backoff) */
   down(err: Error | null): void;
-  /** a message came down on `topic` (the transport's name for it), published under `address` (null when `topic` names no valid address) */
-  message(topic: string, address: string | null, payload: Buffer): void;
+  /**
+   * a message came down on `topic` (the transport's name for it), published under `address`
+   * (null when `topic` names no valid address). Returns false when it was not taken (the uplink
+   * or the agent is closing): not to be acknowledged. Malformed messages are taken (and dropped).
+   */
+  message(topic: string, address: string | null, payload: Buffer): boolean;
   /** a problem to report that does not change the state (e.g. a refused subscription) */
   error(err: Error): void;
 }
@@ -82,13 +94,16 @@ export interface UplinkTransport {
   readonly broker: string;
   /** messages in flight at most (may shrink once connected, e.g. to the broker's receive maximum) */
   readonly window: number;
+  /** packets per message at most, when the broker sets a limit (NATS: its max_payload; may change at each connection) */
+  readonly maxBatch?: number | undefined;
   /** starts connecting; events go to `handlers` from then on */
   start(handlers: TransportHandlers): void;
   /**
    * Publishes one message holding whole packets of `address`. `done(null)` once the broker
    * acknowledged it; `done(err)` when it will not be (a refusal, the connection lost): the
-   * packets are then sent again from the outbox. Called only while up.
+   * packets are then sent again from the outbox. `duplicate`: the broker acknowledged it as one it
+   * had already (a resend). Called only while up.
    */
-  send(address: string, payload: Buffer, count: number, done: (err: Error | null) => void): void;
+  send(address: string, payload: Buffer, count: number, done: (err: Error | null, duplicate?: boolean) => void): void;
   close(): Promise<void>;
 }

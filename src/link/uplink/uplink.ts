@@ -76,7 +76,7 @@ export class OutboxUplink extends EventEmitter implements Uplink {
   #authFailing = false;
   #lastError: UplinkStats["lastError"] = null;
   readonly #counts = { connects: 0, disconnects: 0 };
-  readonly #sent = { messages: 0, packets: 0, acked: 0, failed: 0, peakInFlight: 0 };
+  readonly #sent = { messages: 0, packets: 0, acked: 0, failed: 0, peakInFlight: 0, duplicates: 0 };
   readonly #received = { messages: 0, packets: 0, malformed: 0, malformedByTopic: {} as Record<string, number> };
   #topicsCounted = 0;
   #codes = new Uint8Array(64);
@@ -154,6 +154,12 @@ export class OutboxUplink extends EventEmitter implements Uplink {
   // ===========================================================================================
   // Sending
 
+  /** Packets per message now: the config's batch, capped by the broker's own limit (NATS max_payload). */
+  #batch(): number {
+    const max = this.#transport.maxBatch;
+    return max === undefined ? this.#options.batch : Math.max(1, Math.min(this.#options.batch, max));
+  }
+
   #burst(): number {
     // A second's worth would let a reconnect send a whole second of backlog at once: a tenth.
     return Math.max(this.#options.batch, Math.ceil(this.#options.drainRate / 10));
@@ -179,7 +185,7 @@ export class OutboxUplink extends EventEmitter implements Uplink {
     this.outbox.trim();
     if (this.#state !== "connected" || this.#waitTimer !== null) return;
     const window = this.#transport.window;
-    const batch = this.#options.batch;
+    const batch = this.#batch();
     const rate = this.#options.drainRate;
     while (this.#inFlight < window) {
       const full = this.#full.shift();
@@ -224,13 +230,14 @@ export class OutboxUplink extends EventEmitter implements Uplink {
 
   /** Adds taken packets to their address's group; full groups queue for sending. */
   #group(packets: Buffer, cursors: Float64Array, count: number): void {
-    const batch = this.#options.batch;
+    const batch = this.#batch();
+    const size = this.#options.batch;
     for (let i = 0; i < count; i++) {
       const o = i * PACKET_SIZE;
       const address = packets.toString("latin1", o + OFFSETS.address, o + OFFSETS.address + packets[o + OFFSETS.address_len]!);
       let g = this.#groups.get(address);
       if (g === undefined) {
-        g = { address, payload: this.#payloads.pop() ?? Buffer.allocUnsafe(batch * PACKET_SIZE), cursors: new Float64Array(batch), count: 0 };
+        g = { address, payload: this.#payloads.pop() ?? Buffer.allocUnsafe(size * PACKET_SIZE), cursors: new Float64Array(size), count: 0 };
         this.#groups.set(address, g);
       }
       packets.copy(g.payload, g.count * PACKET_SIZE, o, o + PACKET_SIZE);
@@ -258,7 +265,7 @@ export class OutboxUplink extends EventEmitter implements Uplink {
     this.#sent.messages++;
     this.#sent.packets += cursors.length;
     let settled = false;
-    const done = (err: Error | null): void => {
+    const done = (err: Error | null, duplicate?: boolean): void => {
       if (settled) return;
       settled = true;
       // The client is done with it (written and acknowledged, or given up on).
@@ -267,6 +274,7 @@ export class OutboxUplink extends EventEmitter implements Uplink {
         // A broker's acknowledgement is true whenever it arrives.
         this.outbox.ack(cursors);
         this.#sent.acked++;
+        if (duplicate === true) this.#sent.duplicates++;
       } else if (generation === this.#generation) {
         this.outbox.release(cursors);
         this.#sent.failed++;
@@ -336,6 +344,9 @@ export class OutboxUplink extends EventEmitter implements Uplink {
       this.#authFailing = true;
     } else if (code === "ERR_UPLINK_PAYLOAD") {
       this.#log?.debug(err.message, { uplink: this.name, code });
+    } else if (code === "ERR_UPLINK_STREAM") {
+      // A stream or consumer that is not as configured: worth a line each time it is found.
+      this.#log?.warn(err.message, { uplink: this.name, broker: this.broker, code });
     } else if (code === "ERR_OUTBOX_IO") {
       // Packets were not accepted: never a debug line.
       this.#log?.error(err.message, { uplink: this.name, code });
@@ -346,14 +357,14 @@ export class OutboxUplink extends EventEmitter implements Uplink {
   // ===========================================================================================
   // Down
 
-  #message(topic: string, address: string | null, payload: Buffer): void {
-    if (this.#state === "closed") return;
+  #message(topic: string, address: string | null, payload: Buffer): boolean {
+    if (this.#state === "closed") return false;
     this.#received.messages++;
     const count = Math.floor(payload.length / PACKET_SIZE);
     if (address === null || payload.length === 0 || payload.length % PACKET_SIZE !== 0) {
       const why = address === null ? "its topic names no valid address" : `${payload.length} bytes is not a whole number of 512-byte packets`;
       this.#malformed(topic, Math.max(1, count), why);
-      return;
+      return true;
     }
     if (this.#codes.length < count) this.#codes = new Uint8Array(count);
     const codes = this.#codes.subarray(0, count);
@@ -374,9 +385,10 @@ export class OutboxUplink extends EventEmitter implements Uplink {
     }
     if (bad > 0) this.#malformed(topic, bad, firstBad);
     if (bad < count) {
+      if (this.#options.sink?.deliver(this.name, payload, count, codes) === false) return false;
       this.#received.packets += count - bad;
-      this.#options.sink?.deliver(this.name, payload, count, codes);
     }
+    return true;
   }
 
   #malformed(topic: string, packets: number, why: string): void {

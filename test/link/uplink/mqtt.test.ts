@@ -52,7 +52,7 @@ async function mqttWorld(brokerOptions: BrokerOptions = {}): Promise<UplinkWorld
         ...(o.drainRate !== undefined ? { drainRate: o.drainRate } : {}),
         ...(o.down !== undefined ? { down: o.down } : {}),
       });
-      const sink = o.delivered === undefined ? null : { deliver: (source: string, packets: Uint8Array, count: number, codes: Uint8Array) => o.delivered!.push({ source, packets: Buffer.from(packets), count, codes: codes.slice() }) };
+      const sink = o.delivered === undefined ? null : { deliver: (source: string, packets: Uint8Array, count: number, codes: Uint8Array) => void o.delivered!.push({ source, packets: Buffer.from(packets), count, codes: codes.slice() }) };
       return openMqttUplink(c, { nodeId: NODE, stateDir: "/nonexistent", sink });
     },
     async receiver() {
