@@ -43,13 +43,17 @@ export function readAllowList(entries: readonly string[]): string[] {
       throw new KeyError("ERR_ALLOW_FILE", `security.allow: cannot read ${entry}: ${(cause as NodeJS.ErrnoException).code ?? String(cause)}`, { cause });
     }
     text.split("\n").forEach((raw, i) => {
-      // Z85 has "#" in its alphabet: a line that is a key is one, even when it starts with "#";
-      // otherwise "#" starts a comment at the start of the line or after a space.
-      const whole = raw.trim();
-      const line = Z85_KEY.test(whole) ? whole : raw.replace(/(^|\s)#.*$/, "").trim();
-      if (line === "") return;
-      if (!Z85_KEY.test(line)) throw new KeyError("ERR_ALLOW_FILE", `security.allow: ${entry}:${i + 1}: expected a CURVE public key (40 characters of Z85), found ${JSON.stringify(line.slice(0, 60))}`);
-      keys.push(line);
+      // Z85 has "#" in its alphabet, so a key may start with one: a line's first word is a key
+      // when it is 40 characters of Z85, with nothing after it but a "# comment"; otherwise a
+      // line starting with "#" is a comment.
+      const line = raw.trim();
+      const [first = "", next] = line.split(/\s+/, 2);
+      if (Z85_KEY.test(first) && (next === undefined || next.startsWith("#"))) {
+        keys.push(first);
+        return;
+      }
+      if (line === "" || line.startsWith("#")) return;
+      throw new KeyError("ERR_ALLOW_FILE", `security.allow: ${entry}:${i + 1}: expected a CURVE public key (40 characters of Z85), found ${JSON.stringify(line.slice(0, 60))}`);
     });
   }
   return keys;

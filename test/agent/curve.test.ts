@@ -169,6 +169,10 @@ describe("keys", () => {
     const { readAllowList } = await import("../../src/agent/link-security.js");
     writeFileSync(join(dir, "allow.txt"), `# the gateway\n${k.publicKey}  # boiler room\n${hashKey}\n`);
     expect(readAllowList([join(dir, "allow.txt"), k.publicKey])).toEqual([k.publicKey, hashKey, k.publicKey]);
+    // A key that starts with "#", followed by a comment (random keys do, one in 85).
+    const hashFirst = `#${k.publicKey.slice(1)}`;
+    writeFileSync(join(dir, "allow.txt"), `${hashFirst}  # a key starting with #\n#${"x".repeat(39)} is a comment\n`);
+    expect(readAllowList([join(dir, "allow.txt")])).toEqual([hashFirst]);
   });
 });
 
