@@ -5,12 +5,14 @@
  * waited for until it accepts connections, racing an early exit, and stopped, restarted or
  * killed by the test. `stop()` of every broker and the removal of its directory: `closeBrokers()`.
  */
-import { spawn, execFile, type ChildProcess } from "node:child_process";
+import { execFile } from "node:child_process";
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import { createConnection, createServer } from "node:net";
 import { tmpdir, userInfo } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
+import { freePort, ServerProcess } from "./server-process.js";
+
+export { freePort } from "./server-process.js";
 
 const run = promisify(execFile);
 export const MOSQUITTO = ["/usr/sbin/mosquitto", "/usr/bin/mosquitto"].find((p) => existsSync(p)) ?? "mosquitto";
@@ -45,29 +47,6 @@ export interface Broker {
 const brokers: Broker[] = [];
 
 /** A port free right now on 127.0.0.1 (the OS picks it: bind to 0). */
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once("error", reject);
-    s.listen(0, "127.0.0.1", () => {
-      const port = (s.address() as { port: number }).port;
-      s.close(() => resolve(port));
-    });
-  });
-}
-
-function accepts(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const c = createConnection({ port, host: "127.0.0.1" });
-    c.once("connect", () => {
-      c.destroy();
-      resolve(true);
-    });
-    c.once("error", () => resolve(false));
-  });
-}
-
-/** A CA, a server certificate for 127.0.0.1/localhost and a client certificate, made by openssl in `dir` (also used by test/link/nats-server.ts). */
 export async function makeTls(dir: string): Promise<void> {
   const o = (...args: string[]) => run("openssl", args, { cwd: dir });
   await o("req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2", "-subj", "/CN=qis-edge test CA", "-keyout", "ca.key", "-out", "ca.crt");
@@ -102,48 +81,17 @@ export async function startBroker(options: BrokerOptions = {}): Promise<Broker> 
   const conf = join(dir, "mosquitto.conf");
   writeFileSync(conf, `${lines.join("\n")}\n`);
 
-  let child: ChildProcess | null = null;
-  let output = "";
-  let exited: Promise<number | string> = Promise.resolve(0);
+  const proc = new ServerProcess("mosquitto", MOSQUITTO, ["-c", conf], port, HINT);
   const broker: Broker = {
     port,
     url: `${options.tls ? "mqtts" : "mqtt"}://127.0.0.1:${port}`,
     dir,
     caFile: options.tls ? join(dir, "ca.crt") : null,
-    running: () => child !== null && child.exitCode === null && child.signalCode === null,
-    log: () => output,
-    async start() {
-      if (broker.running()) return;
-      const c = spawn(MOSQUITTO, ["-c", conf], { stdio: ["ignore", "pipe", "pipe"] });
-      child = c;
-      c.stdout!.on("data", (d: Buffer) => (output += d.toString()));
-      c.stderr!.on("data", (d: Buffer) => (output += d.toString()));
-      exited = new Promise((resolve) => {
-        c.once("exit", (code, signal) => resolve(code ?? signal ?? -1));
-        c.once("error", (e) => {
-          output += `spawn ${MOSQUITTO}: ${e.message} (${HINT})\n`;
-          resolve(-1);
-        });
-      });
-      const deadline = Date.now() + 10_000;
-      let gone: number | string | null = null;
-      void exited.then((code) => (gone = code));
-      while (!(await accepts(port))) {
-        if (gone !== null) throw new Error(`mosquitto exited (${gone}) before accepting connections on 127.0.0.1:${port}; its output:\n${output}`);
-        if (Date.now() > deadline) throw new Error(`mosquitto did not accept connections on 127.0.0.1:${port} within 10 s; its output:\n${output}`);
-        await new Promise((r) => setTimeout(r, 20));
-      }
-    },
-    async stop() {
-      if (!broker.running()) return;
-      child!.kill("SIGTERM");
-      await exited;
-    },
-    async kill() {
-      if (!broker.running()) return;
-      child!.kill("SIGKILL");
-      await exited;
-    },
+    running: () => proc.running(),
+    log: () => proc.log(),
+    start: () => proc.start(),
+    stop: () => proc.stop(),
+    kill: () => proc.kill(),
   };
   brokers.push(broker);
   await broker.start();

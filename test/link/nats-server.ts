@@ -6,12 +6,11 @@
  * or killed by the test. The store survives stop()/start(): a restarted server keeps its stream.
  * `kill()` of every server and the removal of its directory: `closeNatsServers()`.
  */
-import { spawn, type ChildProcess } from "node:child_process";
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import { createConnection } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { freePort, makeTls } from "./mosquitto.js";
+import { makeTls } from "./mosquitto.js";
+import { freePort, ServerProcess } from "./server-process.js";
 
 export const NATS_SERVER = ["/usr/sbin/nats-server", "/usr/bin/nats-server"].find((p) => existsSync(p)) ?? "nats-server";
 const HINT = "install it with scripts/system-deps.sh (as root) or apt-get install nats-server";
@@ -49,17 +48,6 @@ export interface NatsServer {
 
 const servers: NatsServer[] = [];
 
-function accepts(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const c = createConnection({ port, host: "127.0.0.1" });
-    c.once("connect", () => {
-      c.destroy();
-      resolve(true);
-    });
-    c.once("error", () => resolve(false));
-  });
-}
-
 export async function startNatsServer(options: NatsServerOptions = {}): Promise<NatsServer> {
   const dir = mkdtempSync(join(tmpdir(), "qis-nats-"));
   const port = await freePort();
@@ -75,52 +63,17 @@ export async function startNatsServer(options: NatsServerOptions = {}): Promise<
   const conf = join(dir, "nats.conf");
   writeFileSync(conf, `${lines.join("\n")}\n`);
 
-  let child: ChildProcess | null = null;
-  let output = "";
-  let exited: Promise<number | string> = Promise.resolve(0);
+  const proc = new ServerProcess("nats-server", NATS_SERVER, ["-c", conf], port, HINT);
   const server: NatsServer = {
     port,
     url: `nats://127.0.0.1:${port}`,
     dir,
-    running: () => child !== null && child.exitCode === null && child.signalCode === null,
-    pid: () => (server.running() ? (child!.pid ?? null) : null),
-    log: () => output,
-    async start() {
-      if (server.running()) return;
-      const c = spawn(NATS_SERVER, ["-c", conf], { stdio: ["ignore", "pipe", "pipe"] });
-      child = c;
-      // Bounded: a long test must not keep megabytes of server log.
-      const keep = (d: Buffer): void => {
-        output = (output + d.toString()).slice(-20_000);
-      };
-      c.stdout!.on("data", keep);
-      c.stderr!.on("data", keep);
-      exited = new Promise((resolve) => {
-        c.once("exit", (code, signal) => resolve(code ?? signal ?? -1));
-        c.once("error", (e) => {
-          output += `spawn ${NATS_SERVER}: ${e.message} (${HINT})\n`;
-          resolve(-1);
-        });
-      });
-      const deadline = Date.now() + 10_000;
-      let gone: number | string | null = null;
-      void exited.then((code) => (gone = code));
-      while (!(await accepts(port))) {
-        if (gone !== null) throw new Error(`nats-server exited (${gone}) before accepting connections on 127.0.0.1:${port}; its output:\n${output}`);
-        if (Date.now() > deadline) throw new Error(`nats-server did not accept connections on 127.0.0.1:${port} within 10 s; its output:\n${output}`);
-        await new Promise((r) => setTimeout(r, 20));
-      }
-    },
-    async stop() {
-      if (!server.running()) return;
-      child!.kill("SIGTERM");
-      await exited;
-    },
-    async kill() {
-      if (!server.running()) return;
-      child!.kill("SIGKILL");
-      await exited;
-    },
+    running: () => proc.running(),
+    pid: () => proc.pid(),
+    log: () => proc.log(),
+    start: () => proc.start(),
+    stop: () => proc.stop(),
+    kill: () => proc.kill(),
   };
   servers.push(server);
   await server.start();
