@@ -4,7 +4,7 @@
  * check` and `run` both call it, so that they refuse the same configs with the same lines.
  * It reads, never writes.
  */
-import { statSync } from "node:fs";
+import { accessSync, constants, statSync } from "node:fs";
 import { dirname } from "node:path";
 import { QisError } from "../errors.js";
 import type { AgentConfig, ConfigProblem } from "./config-defaults.js";
@@ -64,6 +64,32 @@ async function bindHostProblem(endpoint: string): Promise<string | null> {
   }
 }
 
+/** The files an uplink's config names (credentials, TLS), by JSON path: `run` reads each at start. */
+function uplinkFiles(c: AgentConfig): [string, string | null][] {
+  const files: [string, string | null][] = [];
+  const m = c.uplinks.mqtt;
+  if (m !== null) files.push(["/uplinks/mqtt/passwordFile", m.passwordFile], ["/uplinks/mqtt/tls/ca", m.tls.ca], ["/uplinks/mqtt/tls/cert", m.tls.cert], ["/uplinks/mqtt/tls/key", m.tls.key]);
+  const n = c.uplinks.nats;
+  if (n !== null) {
+    files.push(["/uplinks/nats/passwordFile", n.passwordFile], ["/uplinks/nats/tokenFile", n.tokenFile], ["/uplinks/nats/nkeySeedFile", n.nkeySeedFile], ["/uplinks/nats/credsFile", n.credsFile]);
+    files.push(["/uplinks/nats/tls/ca", n.tls.ca], ["/uplinks/nats/tls/cert", n.tls.cert], ["/uplinks/nats/tls/key", n.tls.key]);
+  }
+  return files;
+}
+
+/** Why a file `run` must read cannot be read, or null. */
+function unreadable(path: string): string | null {
+  const k = kindOf(path);
+  if (k === "missing") return `${path}, which does not exist`;
+  if (k !== "file") return `${path}, which is not a regular file`;
+  try {
+    accessSync(path, constants.R_OK);
+    return null;
+  } catch (e) {
+    return `${path}, which cannot be read (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`;
+  }
+}
+
 export async function preflightProblems(c: AgentConfig): Promise<ConfigProblem[]> {
   const problems: ConfigProblem[] = [];
   const add = (path: string, expected: string, found: string): void => {
@@ -103,6 +129,10 @@ export async function preflightProblems(c: AgentConfig): Promise<ConfigProblem[]
       add(`/security/allow/${i}`, "a CURVE public key or a readable file of them", (e as QisError).message);
     }
   });
+  for (const [path, file] of uplinkFiles(c)) {
+    const why = file === null ? null : unreadable(file);
+    if (why !== null) add(path, "a readable file", why);
+  }
   const binds: [string, string | null][] = [
     ["/pub/bind", c.pub.bind],
     ["/store/bind", c.store.bind],

@@ -8,7 +8,7 @@ import type { CommandContext } from "./main.js";
 const envLines = ENV_OVERRIDES.map((o) => `  ${o.name.padEnd(24)} ${o.key.join(".").padEnd(15)} ${o.help}`).join("\n");
 
 export const configHelp = `Usage: qis-edge config schema
-       qis-edge config check FILE [--ignore-env]
+       qis-edge config check FILE [--ignore-env] [--schema-only]
        qis-edge config show [FILE] [--ignore-env]
 
 The agent's configuration is one JSON file (qis-edge run --config FILE); every key is optional
@@ -17,13 +17,16 @@ and unknown keys are errors. docs/config.md lists every key with its default and
   schema        print the file's JSON Schema, with descriptions and defaults; save it and put
                 "$schema": "./agent.schema.json" in the file for completion in an editor
   check FILE    validate FILE and the QIS_EDGE_* variables below, as run would: the schema,
-                then this machine (state dir and store file usable, key files readable, bind
-                hosts local, peers within the socket and open-file limits); prints "ok: FILE"
-                (exit 0), or every problem, one per line, on stderr (exit 2)
+                then this machine (state dir and store file usable, key files and uplink
+                credential and TLS files readable, bind hosts local, peers within the socket
+                and open-file limits); prints "ok: FILE" (exit 0), or every problem, one per
+                line, on stderr (exit 2)
   show [FILE]   print the resolved config (file + environment + defaults) as JSON
 
 Options:
       --ignore-env  leave the QIS_EDGE_* variables out
+      --schema-only check: the schema and the rules across keys, not this machine (a
+                    device's config checked on a build machine); prints "ok (schema only): FILE"
   -h, --help        show this help
 
 Environment overrides (they win over the file; an empty value counts as unset):
@@ -49,7 +52,7 @@ function printProblems(err: ConfigError, stderr: NodeJS.WritableStream): void {
 }
 
 export async function configCommand(argv: string[], ctx: CommandContext): Promise<number> {
-  const { values, positionals } = parseCommandArgs("config", argv, { "ignore-env": { type: "boolean" }, help: { type: "boolean", short: "h" } });
+  const { values, positionals } = parseCommandArgs("config", argv, { "ignore-env": { type: "boolean" }, "schema-only": { type: "boolean" }, help: { type: "boolean", short: "h" } });
   const [action, file, ...extra] = positionals;
   if (values.help || action === "help") {
     ctx.stdout.write(configHelp);
@@ -67,13 +70,15 @@ export async function configCommand(argv: string[], ctx: CommandContext): Promis
       if (extra.length > 0) throw new UsageError(`config ${action} takes one FILE, got ${extra.length + 1}`);
       try {
         const config = loadConfigFile(file ?? null, { env });
-        if (action === "check") {
+        if (values["schema-only"] && action !== "check") throw new UsageError("--schema-only goes with config check");
+        if (action === "check" && !values["schema-only"]) {
           // What run would refuse on this machine, beyond the schema (the same lines as run).
           const { preflightProblems } = await import("../agent/preflight.js");
           const problems = await preflightProblems(config);
           if (problems.length > 0) throw new ConfigError(file!, problems);
         }
-        ctx.stdout.write(action === "check" ? `ok: ${file}\n` : `${JSON.stringify(config, null, 2)}\n`);
+        const ok = values["schema-only"] ? `ok (schema only): ${file}` : `ok: ${file}`;
+        ctx.stdout.write(action === "check" ? `${ok}\n` : `${JSON.stringify(config, null, 2)}\n`);
         return 0;
       } catch (e) {
         if (!(e instanceof ConfigError)) throw e;

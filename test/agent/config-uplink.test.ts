@@ -106,3 +106,38 @@ describe("uplinks.mqtt", () => {
     expect(r.stdout.toString()).toContain("examples/agent-mqtt.json");
   });
 });
+
+describe("uplink files on this machine", () => {
+  it("config check and run refuse, with the same lines, a credential or TLS file that run could not read", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "qis-uplink-files-"));
+    try {
+      writeFileSync(join(dir, "pw"), "secret\n");
+      const config = join(dir, "agent.json");
+      const body = {
+        stateDir: join(dir, "state"),
+        uplinks: {
+          mqtt: { url: "mqtt://127.0.0.1:1", username: "u", passwordFile: join(dir, "pw"), tls: { ca: dir, cert: join(dir, "missing.crt"), key: join(dir, "pw") } },
+          nats: { servers: ["nats://127.0.0.1:2"], tokenFile: join(dir, "no-token") },
+        },
+      };
+      writeFileSync(config, JSON.stringify(body));
+      const lines = [
+        `ERR_CONFIG: ${config}: 3 problems`,
+        `  /uplinks/mqtt/tls/ca: expected a readable file, found ${dir}, which is not a regular file`,
+        `  /uplinks/mqtt/tls/cert: expected a readable file, found ${join(dir, "missing.crt")}, which does not exist`,
+        `  /uplinks/nats/tokenFile: expected a readable file, found ${join(dir, "no-token")}, which does not exist`,
+        "",
+      ].join("\n");
+      const check = await runCli(["config", "check", "--ignore-env", config]);
+      expect(check.stderr).toBe(lines);
+      expect(check.code).toBe(2);
+      const run = await runCli(["run", "--config", config], undefined, { QIS_EDGE_PEERS: "" });
+      expect(run.stderr).toBe(lines);
+      expect(run.code).toBe(2);
+      const schemaOnly = await runCli(["config", "check", "--ignore-env", "--schema-only", config]);
+      expect(schemaOnly.stdout.toString()).toBe(`ok (schema only): ${config}\n`);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});

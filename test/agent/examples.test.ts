@@ -73,11 +73,34 @@ describe("shipped configs", () => {
     expect(() => loadConfigFile(join(root, file), { env: {} })).not.toThrow();
   });
 
+  // The uplink examples name credential and TLS files that exist on the device only: on this
+  // machine `config check` must find them missing, and the rest of the file valid.
+  const deviceFiles: Record<string, string[]> = {
+    "examples/agent-mqtt.json": [
+      "  /uplinks/mqtt/passwordFile: expected a readable file, found /etc/qis-edge/mqtt-password, which does not exist",
+      "  /uplinks/mqtt/tls/ca: expected a readable file, found /etc/qis-edge/broker-ca.pem, which does not exist",
+    ],
+    "examples/agent-nats.json": [
+      "  /uplinks/nats/credsFile: expected a readable file, found /etc/qis-edge/site-7.creds, which does not exist",
+      "  /uplinks/nats/tls/ca: expected a readable file, found /etc/qis-edge/nats-ca.pem, which does not exist",
+    ],
+  };
+
   it.each(files)("%s passes qis-edge config check (CLI)", async (file) => {
+    const missing = deviceFiles[file];
     const r = await runCli(["config", "check", file]);
-    expect(r.stderr).toBe("");
-    expect(r.stdout.toString()).toBe(`ok: ${file}\n`);
-    expect(r.code).toBe(0);
+    if (missing === undefined) {
+      expect(r.stderr).toBe("");
+      expect(r.stdout.toString()).toBe(`ok: ${file}\n`);
+      expect(r.code).toBe(0);
+      return;
+    }
+    expect(r.stderr).toBe([`ERR_CONFIG: ${file}: ${missing.length} problems`, ...missing, ""].join("\n"));
+    expect(r.code).toBe(2);
+    const schemaOnly = await runCli(["config", "check", "--schema-only", file]);
+    expect(schemaOnly.stderr).toBe("");
+    expect(schemaOnly.stdout.toString()).toBe(`ok (schema only): ${file}\n`);
+    expect(schemaOnly.code).toBe(0);
   });
 
   it.each(files)("%s binds its pub and store where its peers (and other hosts) look for them", (file) => {
