@@ -17,11 +17,9 @@
  * seq (its identity, hence its msg id). Then the idle RSS of an agent from the bundle with
  * uplinks.nats configured and connected against the same agent without it.
  */
-import { spawn } from "node:child_process";
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { fileURLToPath } from "node:url";
 import { connect } from "@nats-io/transport-node";
 import { AckPolicy, jetstream, jetstreamManager } from "@nats-io/jetstream";
 import { codec, createAgent, OFFSETS, PACKET_SIZE, resolveConfig } from "../dist/index.js";
@@ -30,13 +28,13 @@ import { messageId, openNatsUplink } from "../dist/link/nats/index.js";
 import { median, rate, table } from "./lib/harness.js";
 import { startNatsServer } from "./lib/nats-server.js";
 import { makePackets } from "./lib/packets.js";
+import { connected, idleRss, through } from "./lib/uplink-runs.js";
 
 const N = Number(process.env.QIS_BENCH_UPLINK_N ?? 20_000);
 const N_BATCHED = Number(process.env.QIS_BENCH_UPLINK_N_BATCHED ?? 128_000);
 const N_PULL = Number(process.env.QIS_BENCH_UPLINK_N_PULL ?? 64_000);
 const ROUNDS = Number(process.env.QIS_BENCH_UPLINK_ROUNDS ?? 5);
 const WINDOW = 256;
-const BUNDLE = fileURLToPath(new URL("../dist/qis-edge.mjs", import.meta.url));
 const STREAM = { ...NATS_DEFAULTS.stream, subjects: ["qis.>"] };
 
 // Publish rounds: N_BATCHED packets, each with its own seq (a msg id of its own).
@@ -104,32 +102,13 @@ function openUplink(server, over = {}) {
   return openNatsUplink(config, { nodeId: "0123456789abcdef0123456789abcdef", stateDir: tmp, sink: null });
 }
 
-async function connected(u) {
-  while (u.state !== "connected") await new Promise((r) => setTimeout(r, 5));
-}
 
-/** Feeds n packets (256 per flush) while keeping the backlog ≤ half the capacity; resolves when all are acknowledged. */
-async function through(u, n) {
-  const t0 = performance.now();
-  let fed = 0;
-  while (fed < n) {
-    while (fed < n && u.outbox.size < u.outbox.capacity / 2) {
-      const k = Math.min(256, n - fed);
-      for (let j = 0; j < k; j++) u.publish(PACKETS, (fed + j) * PACKET_SIZE);
-      u.flush();
-      fed += k;
-    }
-    await new Promise((r) => setImmediate(r));
-  }
-  while (u.outbox.size > 0) await new Promise((r) => setImmediate(r));
-  return n / ((performance.now() - t0) / 1000);
-}
 
 async function outboxRound(server, batch, n) {
   await freshStream(server);
   const u = openUplink(server, { batch });
   await connected(u);
-  const r = await through(u, n);
+  const r = await through(u, PACKETS, n);
   const failed = u.stats().sent.failed;
   await u.close();
   if (failed > 0) process.stderr.write(`  (${failed} publishes failed and were sent again)\n`);
@@ -217,31 +196,6 @@ async function agentPull(server, n) {
   return n / (s / 1000);
 }
 
-// ---- idle RSS --------------------------------------------------------------------------------
-
-/** VmRSS of an agent from the bundle, 3 s after it is ready (and, with NATS, connected). */
-async function idleRss(server, withNats) {
-  const dir = mkdtempSync(join(tmp, "agent-"));
-  const config = join(dir, "agent.json");
-  writeFileSync(config, JSON.stringify({ stateDir: dir, log: { level: "info" }, ...(withNats ? { uplinks: { nats: { servers: [server.url], stream: { subjects: ["qis.>"] } } } } : {}) }));
-  const env = { ...process.env };
-  for (const k of Object.keys(env)) if (k.startsWith("QIS_EDGE_")) delete env[k];
-  const child = spawn(process.execPath, [BUNDLE, "run", "--config", config], { env, stdio: ["ignore", "ignore", "pipe"] });
-  let err = "";
-  child.stderr.on("data", (d) => (err += d.toString()));
-  const want = withNats ? '"msg":"uplink connected"' : '"msg":"ready"';
-  const deadline = Date.now() + 20_000;
-  while (!err.includes(want)) {
-    if (Date.now() > deadline || child.exitCode !== null) throw new Error(`agent not ready: ${err}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-  await new Promise((r) => setTimeout(r, 3000));
-  const kb = Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${child.pid}/status`, "utf8"))[1]);
-  child.kill("SIGTERM");
-  await new Promise((r) => child.once("exit", r));
-  return kb / 1024;
-}
-
 async function main() {
   const server = await startNatsServer();
   try {
@@ -283,8 +237,8 @@ async function main() {
     }
     const rss = { without: [], with: [] };
     for (let i = 0; i < 3; i++) {
-      rss.without.push(await idleRss(server, false));
-      rss.with.push(await idleRss(server, true));
+      rss.without.push(await idleRss(tmp, null));
+      rss.with.push(await idleRss(tmp, { nats: { servers: [server.url], stream: { subjects: ["qis.>"] } } }));
     }
     process.stderr.write(`idle RSS: without ${rss.without.map((x) => x.toFixed(1))}, with ${rss.with.map((x) => x.toFixed(1))} MiB\n`);
 

@@ -17,11 +17,9 @@
  * goes on at 2,000 packets/s), with the default drainRate, and the idle RSS of an agent from the
  * bundle with uplinks.mqtt configured and connected against the same agent without it.
  */
-import { spawn } from "node:child_process";
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { fileURLToPath } from "node:url";
 import mqtt from "mqtt";
 import { codec, PACKET_SIZE } from "../dist/index.js";
 import { MQTT_DEFAULTS } from "../dist/agent/config-defaults.js";
@@ -29,13 +27,13 @@ import { openMqttUplink } from "../dist/link/mqtt/index.js";
 import { median, rate, table } from "./lib/harness.js";
 import { startMosquitto } from "./lib/mosquitto.js";
 import { makePackets } from "./lib/packets.js";
+import { connected, idleRss, through } from "./lib/uplink-runs.js";
 
 const N = Number(process.env.QIS_BENCH_UPLINK_N ?? 20_000);
 const N_BATCHED = Number(process.env.QIS_BENCH_UPLINK_N_BATCHED ?? 300_000);
 const ROUNDS = Number(process.env.QIS_BENCH_UPLINK_ROUNDS ?? 5);
 const OUTAGE_S = Number(process.env.QIS_BENCH_UPLINK_OUTAGE_S ?? 30);
 const WINDOW = MQTT_DEFAULTS.inflight;
-const BUNDLE = fileURLToPath(new URL("../dist/qis-edge.mjs", import.meta.url));
 
 const { list } = makePackets(10_000, 17);
 const PACKETS = Buffer.alloc(list.length * PACKET_SIZE);
@@ -74,31 +72,12 @@ function openUplink(broker, over = {}) {
   return openMqttUplink(config, { nodeId: "0123456789abcdef0123456789abcdef", stateDir: tmp, sink: null });
 }
 
-async function connected(u) {
-  while (u.state !== "connected") await new Promise((r) => setTimeout(r, 5));
-}
 
-/** Feeds n packets (256 per flush) while keeping the backlog ≤ half the capacity; resolves when all are acknowledged. */
-async function through(u, n) {
-  const t0 = performance.now();
-  let fed = 0;
-  while (fed < n) {
-    while (fed < n && u.outbox.size < u.outbox.capacity / 2) {
-      const k = Math.min(256, n - fed);
-      for (let j = 0; j < k; j++) u.publish(PACKETS, ((fed + j) % list.length) * PACKET_SIZE);
-      u.flush();
-      fed += k;
-    }
-    await new Promise((r) => setImmediate(r));
-  }
-  while (u.outbox.size > 0) await new Promise((r) => setImmediate(r));
-  return n / ((performance.now() - t0) / 1000);
-}
 
 async function outboxRound(broker, batch, n) {
   const u = openUplink(broker, { batch });
   await connected(u);
-  const r = await through(u, n);
+  const r = await through(u, PACKETS, n);
   await u.close();
   return r;
 }
@@ -127,28 +106,6 @@ async function drainAfterOutage(broker) {
   return { held, seconds: s, rate: held / s, dropped: stats.outbox.dropped, resent: stats.outbox.resent };
 }
 
-/** VmRSS of an agent from the bundle, 3 s after it is ready (and, with MQTT, connected). */
-async function idleRss(broker, withMqtt) {
-  const dir = mkdtempSync(join(tmp, "agent-"));
-  const config = join(dir, "agent.json");
-  writeFileSync(config, JSON.stringify({ stateDir: dir, log: { level: "info" }, ...(withMqtt ? { uplinks: { mqtt: { url: broker.url } } } : {}) }));
-  const env = { ...process.env };
-  for (const k of Object.keys(env)) if (k.startsWith("QIS_EDGE_")) delete env[k];
-  const child = spawn(process.execPath, [BUNDLE, "run", "--config", config], { env, stdio: ["ignore", "ignore", "pipe"] });
-  let err = "";
-  child.stderr.on("data", (d) => (err += d.toString()));
-  const want = withMqtt ? '"msg":"uplink connected"' : '"msg":"ready"';
-  const deadline = Date.now() + 20_000;
-  while (!err.includes(want)) {
-    if (Date.now() > deadline || child.exitCode !== null) throw new Error(`agent not ready: ${err}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-  await new Promise((r) => setTimeout(r, 3000));
-  const kb = Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${child.pid}/status`, "utf8"))[1]);
-  child.kill("SIGTERM");
-  await new Promise((r) => child.once("exit", r));
-  return kb / 1024;
-}
 
 async function main() {
   const broker = await startMosquitto();
@@ -171,8 +128,8 @@ async function main() {
     }
     const rss = { without: [], with: [] };
     for (let i = 0; i < 3; i++) {
-      rss.without.push(await idleRss(broker, false));
-      rss.with.push(await idleRss(broker, true));
+      rss.without.push(await idleRss(tmp, null));
+      rss.with.push(await idleRss(tmp, { mqtt: { url: broker.url } }));
     }
     process.stderr.write(`idle RSS: without ${rss.without.map((x) => x.toFixed(1))}, with ${rss.with.map((x) => x.toFixed(1))} MiB\n`);
     const drain = await drainAfterOutage(broker);
