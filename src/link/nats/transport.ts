@@ -34,22 +34,14 @@ import {
   type StreamInfo,
 } from "@nats-io/jetstream";
 import { isValidAddress } from "../../address/index.js";
+import type { NatsUplinkConfig } from "../../agent/config-defaults.js";
 import { OFFSETS, PACKET_SIZE } from "../../packet/layout.js";
 import { Backoff } from "../uplink/backoff.js";
 import { UplinkError } from "../uplink/errors.js";
 import type { TransportHandlers, UplinkTransport } from "../uplink/types.js";
 
-export interface NatsStreamOptions {
-  name: string;
-  subjects: string[];
-  maxBytes: number;
-  maxAgeS: number;
-  discard: "old" | "new";
-  storage: "file" | "memory";
-  replicas: number;
-  duplicateWindowS: number;
-  update: boolean;
-}
+/** The stream's settings, as `uplinks.nats.stream` resolves them (docs/uplink.md). */
+export type NatsStreamOptions = NatsUplinkConfig["stream"];
 
 export interface NatsTransportOptions {
   servers: string[];
