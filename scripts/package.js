@@ -140,6 +140,9 @@ ${profile.description}
 
 Needs Node.js >= 20 on the device (node on the PATH, e.g. /usr/bin or /usr/local/bin)${profile.devicePackages.length ? ` and the Debian package${profile.devicePackages.length > 1 ? 's' : ''} ${profile.devicePackages.join(', ')}` : ''}.
 No compiler, npm or internet access is needed on the device.
+Node from the OS: Debian 13 (trixie) and Raspberry Pi OS based on it ship Node 20.19
+("apt-get install nodejs"); Debian 12 (bookworm) and Raspberry Pi OS based on it ship Node 18,
+too old: install Node 20 from nodejs.org or NodeSource there, or upgrade the OS.
 
 ${apt}sudo useradd --system --home-dir /var/lib/qis-edge --shell /usr/sbin/nologin qis-edge
 sudo mkdir -p /opt/qis-edge /etc/qis-edge
