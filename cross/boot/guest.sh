@@ -85,7 +85,7 @@ if [ "$BOOT" = 1 ]; then
   while IFS= read -r line; do
     n=$((n + 1))
     step "install-$n"
-    STEP="INSTALL step $n ($line)"
+    STEP="INSTALL step $n ($(printf '%s' "$line" | sed 's/[[:space:]]*#.*$//'))"   # named without its comment
     mark "INSTALL step $n: $line"
     case "$line" in
       journalctl*" -f"*) wait_ready "" ;;
