@@ -51,7 +51,7 @@ wait_ready() {  # $1: invocation id to ignore (the previous run), or ""; sets RE
     state=$(systemctl show -p ActiveState --value qis-edge)
     if [ "$state" = failed ]; then fail "the unit failed before ready"; fi
     r=$(systemctl show -p NRestarts --value qis-edge)
-    if [ "$r" -gt "$r0" ]; then fail "the agent exited before ready and systemd restarted it ($r restarts)"; fi
+    if [ "$r" -gt "$r0" ]; then fail "the agent exited before ready and systemd restarted it (NRestarts=$r)"; fi
     if [ "$(elapsed "$t0" | cut -d. -f1)" -ge "$READY_BUDGET_S" ]; then fail "no \"ready\" from the unit within ${READY_BUDGET_S} s (state $state)"; fi
     sleep 1
   done
