@@ -54,7 +54,7 @@ async function scriptedPeer(): Promise<{ pub: zmq.XPublisher; store: string; que
 }
 
 describe("catch-up after a missed batch", () => {
-  it("fetches only the missed range; a chain that restarts at prev 0 gets a full catch-up", async () => {
+  it("fetches only the missed range, then what lies beyond the last batches seen; a chain that restarts at prev 0 gets a full catch-up", async () => {
     const peer = await scriptedPeer();
     peer.setHead(8);
     const a = await startAgent({ catchUp: { pageSize: 4 } });
@@ -72,25 +72,30 @@ describe("catch-up after a missed batch", () => {
     peer.setHead(12);
     await batch(8, 12);
     await waitFor(() => held() === 12, () => `held ${held()}`);
-    // Batches 13..36 were "dropped": the next one names prev 36.
-    peer.setHead(40);
+    // Batches 13..36 were "dropped": the next one names prev 36. So were 41..48, the last of
+    // the burst, and their tail markers: nothing names them.
+    peer.setHead(48);
     await batch(36, 40);
     await waitFor(() => caughtUp === 2 && held() === 40, () => `held ${held()}, queries ${JSON.stringify(peer.queries)}`);
     // From the last cursor seen on the address (12) to the batch's prev (36); not from the
-    // watermark (8), and not on to the head (40).
+    // watermark (8), and not on to the head (48).
     expect(peer.queries).toEqual([0, 4, 12, 16, 20, 24, 28, 32]);
     const c = a.peers[0]!.counters;
     expect(c.gaps).toBe(1);
     expect(c.caughtUpPackets).toBe(8 + 24);
-    expect(c.packets).toBe(8 + 4 + 4 + 24);
+    // Once no batch has come for a while after the gap, beyond the last cursor seen (40).
+    await waitFor(() => caughtUp === 3 && held() === 48, () => `held ${held()}, queries ${JSON.stringify(peer.queries)}`);
+    expect(peer.queries.slice(8)).toEqual([40, 44]);
+    expect(c.caughtUpPackets).toBe(8 + 24 + 8);
+    expect(c.packets).toBe(8 + 4 + 4 + 24 + 8);
 
     // The peer forgot the address (its maxLanes) and starts the chain again: a batch dropped
     // just before is invisible in the chain, so the agent catches up from its watermark.
-    peer.setHead(44);
-    await batch(0, 44);
-    await waitFor(() => caughtUp === 3, () => `queries ${JSON.stringify(peer.queries)}`);
-    expect(peer.queries.slice(8)).toEqual([8, 12, 16, 20, 24, 28, 32, 36, 40]);
-    expect(held()).toBe(44);
+    peer.setHead(52);
+    await batch(0, 52);
+    await waitFor(() => caughtUp === 4, () => `queries ${JSON.stringify(peer.queries)}`);
+    expect(peer.queries.slice(10)).toEqual([8, 12, 16, 20, 24, 28, 32, 36, 40, 44, 48]);
+    expect(held()).toBe(52);
     expect(c.gaps).toBe(1);
   });
 });

@@ -17,6 +17,7 @@ import { clientOptions, type LinkEnv } from "./socket-env.js";
 import { decodeBatchHeader, Kind, WireError, type BatchHeader } from "./wire.js";
 import { LIVE_MAX_FRAME, MAX_BATCH } from "./limits.js";
 import { CatchUpPlan, type CatchUpDue } from "./catch-up-plan.js";
+import { SettleTimer } from "./catch-up-settle.js";
 
 export { MAX_BATCH } from "./limits.js";
 /** Verdict code for a valid packet whose address is not the one it came under. */
@@ -94,6 +95,7 @@ export class ZmqPeer {
   #epoch: number | null = null;
   /** what the next catch-up fetches */
   readonly #plan = new CatchUpPlan();
+  readonly #settle = new SettleTimer(() => this.#settleGaps());
   #catchUpRunning = false;
   #catchUpAgain = false;
   /** consecutive catch-ups that ended with a problem: the next one waits retryMinMs·2^n (≤ retryMaxMs) */
@@ -165,6 +167,7 @@ export class ZmqPeer {
     this.#closed = true;
     if (this.#backoffTimer !== null) clearTimeout(this.#backoffTimer);
     if (this.#relinkTimer !== null) clearTimeout(this.#relinkTimer);
+    this.#settle.close();
     this.#sub.close();
     this.#client?.close();
   }
@@ -273,6 +276,7 @@ export class ZmqPeer {
       return;
     }
     this.#track(address, h.epoch, h.prev, h.last);
+    this.#settle.batch(performance.now());
     packets = aligned(packets);
     const count = packets.length / PACKET_SIZE;
     const codes = this.#codes;
@@ -299,6 +303,7 @@ export class ZmqPeer {
     if (prev > seen) {
       this.counters.gaps++;
       this.#plan.gap(seen, prev);
+      this.#settle.gap(performance.now());
       this.#runCatchUp();
     } else if (prev === 0 && lane > 0) {
       // The publisher forgot the address (its maxLanes) and restarted its chain: a batch
@@ -307,6 +312,14 @@ export class ZmqPeer {
     }
     if (this.#lanes.size >= MAX_LANES && !this.#lanes.has(address)) this.#lanes.clear();
     this.#lanes.set(address, Math.max(seen, last));
+  }
+
+  /** After gaps: everything beyond the last cursor seen on each known address (catch-up-settle.ts). */
+  #settleGaps(): void {
+    let from = Infinity;
+    for (const last of this.#lanes.values()) if (last < from) from = last;
+    this.#plan.gap(Math.max(this.#watermark(), from === Infinity ? 0 : from), Infinity);
+    this.#runCatchUp();
   }
 
   #watermark(): number {
