@@ -76,24 +76,22 @@ describe("catch-up after a missed batch", () => {
     // the burst, and their tail markers: nothing names them.
     peer.setHead(48);
     await batch(36, 40);
-    await waitFor(() => caughtUp === 2 && held() === 40, () => `held ${held()}, queries ${JSON.stringify(peer.queries)}`);
-    // From the last cursor seen on the address (12) to the batch's prev (36); not from the
-    // watermark (8), and not on to the head (48).
-    expect(peer.queries).toEqual([0, 4, 12, 16, 20, 24, 28, 32]);
+    await waitFor(() => held() === 48, () => `held ${held()}, queries ${JSON.stringify(peer.queries)}`);
+    // The gap: from the last cursor seen on the address (12) to the batch's prev (36); not from
+    // the watermark (8), and not on to the head (48). Then, once no batch has come for a
+    // while, what lies beyond the last cursor seen (40).
+    expect(peer.queries).toEqual([0, 4, 12, 16, 20, 24, 28, 32, 40, 44]);
     const c = a.peers[0]!.counters;
     expect(c.gaps).toBe(1);
-    expect(c.caughtUpPackets).toBe(8 + 24);
-    // Once no batch has come for a while after the gap, beyond the last cursor seen (40).
-    await waitFor(() => caughtUp === 3 && held() === 48, () => `held ${held()}, queries ${JSON.stringify(peer.queries)}`);
-    expect(peer.queries.slice(8)).toEqual([40, 44]);
     expect(c.caughtUpPackets).toBe(8 + 24 + 8);
     expect(c.packets).toBe(8 + 4 + 4 + 24 + 8);
 
     // The peer forgot the address (its maxLanes) and starts the chain again: a batch dropped
     // just before is invisible in the chain, so the agent catches up from its watermark.
+    const before = caughtUp;
     peer.setHead(52);
     await batch(0, 52);
-    await waitFor(() => caughtUp === 4, () => `queries ${JSON.stringify(peer.queries)}`);
+    await waitFor(() => caughtUp > before && held() === 52, () => `queries ${JSON.stringify(peer.queries)}`);
     expect(peer.queries.slice(10)).toEqual([8, 12, 16, 20, 24, 28, 32, 36, 40, 44, 48]);
     expect(held()).toBe(52);
     expect(c.gaps).toBe(1);

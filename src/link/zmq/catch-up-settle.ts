@@ -8,7 +8,12 @@
  * (docs/delivery.md, "A missed batch").
  */
 
-const QUIET_MS = 300;
+/**
+ * The link is quiet: a receiver with a backlog takes batch after batch, so 50 ms without one
+ * means the queue has drained. Shorter than the publisher's tail markers (200 ms): a burst whose
+ * last batches were dropped completes 50 ms after the queue drained, not 300 or 400 ms.
+ */
+const QUIET_MS = 50;
 const MAX_MS = 5000;
 
 export class SettleTimer {
