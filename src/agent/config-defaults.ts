@@ -63,6 +63,8 @@ export interface AgentConfig {
     allow: string[];
   };
   metrics: { listen: string | null; allowRemote: boolean };
+  /** `run`'s control socket (docs/operations.md); `path` null: STATEDIR/control.sock (resolved by resolveConfig) */
+  control: { enabled: boolean; path: string | null; maxClients: number };
 }
 
 /** `uplinks.mqtt` resolved (docs/uplink.md): every key filled in, paths absolute. */
@@ -236,6 +238,7 @@ export const CONFIG_DEFAULTS: AgentConfig = deepFreeze({
   uplinks: {} as AgentConfig["uplinks"],
   security: { mode: "auto", secretKeyFile: null, allow: [] },
   metrics: { listen: null, allowRemote: false },
+  control: { enabled: true, path: null, maxClients: 8 },
 });
 
 export interface ConfigProblem {

@@ -316,6 +316,13 @@ export const AgentConfigSchema = Type.Object(
         Type.Boolean({ default: D.metrics.allowRemote, description: `Allow a listen address other than loopback (the endpoint has no authentication).${dflt(D.metrics.allowRemote)}` }),
       ),
     }),
+    control: obj("`run`'s control socket: the stdio protocol (NDJSON) on a Unix socket, mode 0600, for observe, watch, query, stats and peers (docs/operations.md).", {
+      enabled: Type.Optional(Type.Boolean({ default: D.control.enabled, description: `Open the control socket.${dflt(D.control.enabled)}` })),
+      path: Type.Optional(
+        Type.Union([Type.String({ minLength: 1 }), Type.Null()], { default: null, description: "The socket's path, relative to stateDir (at most 107 bytes once resolved). null: stateDir/control.sock. Default: null." }),
+      ),
+      maxClients: int(1, 64, D.control.maxClients, "Clients connected at once; more are refused with ERR_CONTROL_BUSY"),
+    }),
   },
   { additionalProperties: false, title: "qis-edge agent config", description: "Every key is optional; unknown keys are errors. See docs/config.md." },
 );

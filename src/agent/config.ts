@@ -240,6 +240,7 @@ function resolve(input: unknown, options: ResolveOptions, extra: ConfigProblem[]
   const keyFile = c.security.secretKeyFile ?? (c.security.mode === "curve" ? "curve.key" : null);
   c.security.secretKeyFile = keyFile === null ? null : resolvePath(c.stateDir, keyFile);
   c.security.allow = c.security.allow.map((a) => (Z85_KEY.test(a) ? a : resolvePath(cwd, a)));
+  c.control.path = resolvePath(c.stateDir, c.control.path ?? "control.sock");
   const s = isRec(merged.synth) ? merged.synth : {};
   if (s.minContributors === undefined) c.synth.minContributors = Math.min(D.synth.minContributors, c.synth.maxNodesPerAddress);
   return c;

@@ -11,6 +11,7 @@ import { QisError, UsageError } from "../errors.js";
 import { parseCommandArgs } from "./args.js";
 import { FRAMINGS, type Framing } from "../stdio/framings.js";
 import type { CommandContext } from "./main.js";
+import { RunControl } from "./run-control.js";
 import { RunMetrics } from "./run-metrics.js";
 import { writeStartFailure } from "./start-failure.js";
 
@@ -121,11 +122,12 @@ export async function runCommand(argv: string[], ctx: CommandContext): Promise<n
   const stdio = values.stdio ? await import("../stdio/session.js") : null;
   const started = await start(config, logger, ctx);
   if (started === null) return 2;
-  const { agent, metrics } = started;
-  if (stdio !== null) return runStdio(stdio.StdioSession, agent, metrics, framing as Framing, logger, ctx);
+  const { agent, metrics, control } = started;
+  if (stdio !== null) return runStdio(stdio.StdioSession, agent, metrics, control, framing as Framing, logger, ctx);
   agent.on("error", () => undefined); // already logged by the agent; listening keeps it from throwing
   logger.info("stopping", { signal: await stop });
   metrics?.stopping();
+  await control?.close();
   await agent.close();
   await metrics?.close();
   // Should a socket or timer outlive close(), do not hang the supervisor's restart.
@@ -137,12 +139,13 @@ export async function runCommand(argv: string[], ctx: CommandContext): Promise<n
  * `run --stdio`: the agent as a supervisor's child. Exits (process.exit, so that no socket or
  * timer can keep an orphan alive) once the session is over and stdout has taken the last messages.
  */
-async function runStdio(StdioSession: typeof import("../stdio/session.js").StdioSession, agent: Agent, metrics: RunMetrics | null, framing: Framing, logger: Logger, ctx: CommandContext): Promise<number> {
+async function runStdio(StdioSession: typeof import("../stdio/session.js").StdioSession, agent: Agent, metrics: RunMetrics | null, control: RunControl | null, framing: Framing, logger: Logger, ctx: CommandContext): Promise<number> {
   const session = new StdioSession(agent, { framing, input: ctx.stdin, output: ctx.stdout, logger });
   const stop = (signal: string): void => void session.end(signal);
   process.once("SIGINT", stop);
   process.once("SIGTERM", stop);
   const code = await session.done;
+  await control?.close();
   metrics?.stopping();
   await metrics?.close();
   process.exit(code);
@@ -152,16 +155,20 @@ async function runStdio(StdioSession: typeof import("../stdio/session.js").Stdio
  * The metrics listener (when configured), then the agent. A start failure is one JSON "fatal"
  * line naming what failed (./start-failure.ts), and null: exit 2.
  */
-async function start(config: AgentConfig, logger: Logger, ctx: CommandContext): Promise<{ agent: Agent; metrics: RunMetrics | null } | null> {
+async function start(config: AgentConfig, logger: Logger, ctx: CommandContext): Promise<{ agent: Agent; metrics: RunMetrics | null; control: RunControl | null } | null> {
   let metrics: RunMetrics | null = null;
+  let agent: Agent | null = null;
   try {
     metrics = await RunMetrics.open(config, logger);
+    const control = await RunControl.check(config);
     await startGate(process.env.QIS_EDGE_TEST_START_GATE);
-    const agent = await createAgent(config, { logger });
+    agent = await createAgent(config, { logger });
+    await control?.open(agent, logger);
     metrics?.attach(agent);
-    return { agent, metrics };
+    return { agent, metrics, control };
   } catch (err) {
     if (!(err instanceof QisError)) throw err;
+    await agent?.close();
     await metrics?.close();
     writeStartFailure(err, config, ctx.stderr);
     return null;
