@@ -35,6 +35,7 @@ import type { OutboxUplink } from "../link/uplink/uplink.js";
 import type { UplinkStateEvent } from "../link/uplink/types.js";
 import { openLinkSecurity, type LinkSecurity } from "./link-security.js";
 import { ADMIT, ADMIT_CLAMPED, clampedCopy, REFUSED, SynthAdmission } from "./admission.js";
+import { explainHeldBack } from "./synth-debug.js";
 
 export interface AgentOptions {
   /** where the agent logs (createLogger); default none: a library writes nothing unless given one */
@@ -286,6 +287,7 @@ export class Agent extends EventEmitter {
     this.counters.observed++;
     this.counters.published++;
     this.synth.addAt(buf, 0);
+    if (this.log.enabled("debug")) explainHeldBack(this.synth, this.log, "local", buf, 1, null, this.#synthPackets);
     if (this.listenerCount("packet") > 0) this.#emitPacket("local", buf, 0, cursor);
     this.#flushSynthEvents();
     this.#flushUplinks();
@@ -338,6 +340,7 @@ export class Agent extends EventEmitter {
       this.counters.observed += stored;
       this.counters.published += stored;
       this.#synthesizeStored(buf, n, statuses);
+      if (this.log.enabled("debug")) explainHeldBack(this.synth, this.log, "local", buf, n, statuses, this.#synthPackets);
       this.#flushSynthEvents();
       this.#flushUplinks();
     }
@@ -491,6 +494,7 @@ export class Agent extends EventEmitter {
     this.counters.received += stored;
     if (stored < count) for (let i = 0; i < count; i++) if (statuses[i] === InsertStatus.DUPLICATE) this.counters.duplicates++;
     this.#synthesizeAdmitted(source, packets, count, statuses);
+    if (this.log.enabled("debug")) explainHeldBack(this.synth, this.log, source, packets, count, statuses, this.#synthPackets);
     if (this.listenerCount("packet") > 0) {
       for (let i = 0; i < count; i++) if (statuses[i] === InsertStatus.STORED) this.#emitPacket(source, packets, i * PACKET_SIZE, ++cursor);
     }

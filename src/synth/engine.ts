@@ -23,7 +23,7 @@ import type { AddressTable } from "./addresses.js";
 import { resolveConfig, type ResolvedConfig, type SynthConfig } from "./config.js";
 import { ConsensusReader } from "./consensus.js";
 import type { Contributions } from "./contributions.js";
-import type { Emitter } from "./emission.js";
+import type { Emitter, HeldBack } from "./emission.js";
 import { describeValue, SynthError, SynthErrorCode } from "./errors.js";
 import type { AddressSums } from "./estimates.js";
 import { SynthCore } from "./ingest.js";
@@ -177,6 +177,18 @@ export class SynthEngine {
     const a = this.names.byName.get(address);
     if (a === undefined || this.sums.aCount[a] === 0) return undefined;
     return this.sums.read(a, this.names, this.store.aHead, this.pairs.aNodes[a]!);
+  }
+
+  /**
+   * Why the address's estimate is not being emitted now (fewer nodes than minContributors, a
+   * change under minDelta, minIntervalMs not elapsed, …), or null when nothing holds it back;
+   * "no-contribution" when the engine holds none for it (refused, or expired). A read of the
+   * emission state as the last add or sweep left it: no sweep, nothing changed.
+   */
+  heldBack(address: string): HeldBack | { reason: "no-contribution" } | null {
+    const a = this.names.byName.get(address);
+    if (a === undefined || this.names.aInUse[a] !== 1 || this.sums.aCount[a] === 0) return { reason: "no-contribution" };
+    return this.out.heldBack(a);
   }
 
   /** The consensus of one domain, or undefined when it has no live contribution. */
