@@ -10,14 +10,16 @@
  * client that does not read loses packet and synthesis events first, then stops being read).
  * A client that goes away ends its session: its listeners and subscriptions go with it.
  *
- * The module (and node:net) is imported by `run` only when control.enabled is true.
+ * The module (and node:net) is imported by `run` only when control.enabled is true. The stdio
+ * session's module (with typebox's compiled request checks and cbor-x, ~7 MiB of RSS) is
+ * imported at the first client: an agent nobody has connected to does not pay for it.
  */
 import { chmodSync, lstatSync, mkdirSync, renameSync, statSync, unlinkSync } from "node:fs";
 import { connect, createServer, type Server, type Socket } from "node:net";
 import { dirname, join } from "node:path";
 import type { Agent } from "../agent/agent.js";
 import type { Logger } from "../agent/log.js";
-import { StdioSession } from "../stdio/session.js";
+import type { StdioSession } from "../stdio/session.js";
 import { ControlError, ControlErrorCode, MAX_SOCKET_PATH_BYTES } from "./errors.js";
 import { SharedSubscriptions } from "./subscriptions.js";
 
@@ -71,6 +73,9 @@ export class ControlServer {
   /** the socket file's inode: removed at close only if it is still ours */
   readonly #ino: number;
   #next = 1;
+  /** clients accepted whose session is not made yet (the session module is loading) */
+  #starting = 0;
+  static #sessionModule: Promise<typeof import("../stdio/session.js")> | null = null;
   #closing: Promise<void> | null = null;
   /** clients accepted and refused (ERR_CONTROL_BUSY) since start */
   readonly counters = { accepted: 0, refused: 0 };
@@ -129,7 +134,7 @@ export class ControlServer {
 
   readonly #onConnection = (socket: Socket): void => {
     socket.on("error", () => undefined); // a reset client: the session ends on "close" below
-    if (this.#closing !== null || this.#sessions.size >= this.#max) {
+    if (this.#closing !== null || this.#sessions.size + this.#starting >= this.#max) {
       this.counters.refused++;
       const reason = this.#closing !== null ? "the agent is stopping" : `${this.#max} clients are connected already (control.maxClients)`;
       this.#log.warn("control client refused", { reason });
@@ -137,12 +142,32 @@ export class ControlServer {
       setTimeout(() => socket.destroy(), 1000).unref();
       return;
     }
-    const client = this.#next++;
     this.counters.accepted++;
     this.#sockets.add(socket);
+    socket.once("close", () => this.#sockets.delete(socket));
+    this.#starting++;
+    socket.pause();
+    ControlServer.#sessionModule ??= import("../stdio/session.js");
+    void ControlServer.#sessionModule.then(
+      (m) => {
+        this.#starting--;
+        if (socket.destroyed || this.#closing !== null) return void socket.destroy();
+        this.#startSession(m.StdioSession, socket);
+        socket.resume();
+      },
+      (err: unknown) => {
+        this.#starting--;
+        this.#log.error("control client: cannot load the session module", { err });
+        socket.destroy();
+      },
+    );
+  };
+
+  #startSession(Session: typeof StdioSession, socket: Socket): void {
+    const client = this.#next++;
     const log = demoted(this.#log.child({ client }));
     log.debug("control client connected", { clients: this.#sessions.size + 1 });
-    const session = new StdioSession(this.#agent, {
+    const session = new Session(this.#agent, {
       framing: "ndjson",
       input: socket,
       output: socket,
@@ -154,17 +179,14 @@ export class ControlServer {
       ...CLIENT_QUEUE,
     });
     this.#sessions.add(session);
-    socket.on("close", () => {
-      this.#sockets.delete(socket);
-      void session.end("client gone", { drain: false });
-    });
+    socket.on("close", () => void session.end("client gone", { drain: false }));
     void session.done.then(() => {
       this.#sessions.delete(session);
       log.debug("control client gone", { clients: this.#sessions.size, requests: session.counters.requests });
       socket.end();
       setTimeout(() => socket.destroy(), 1000).unref();
     });
-  };
+  }
 
   /** Stops accepting, ends every session (what is queued for a client is still sent, ≤ 1 s), removes the socket file. */
   close(): Promise<void> {
