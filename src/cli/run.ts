@@ -47,7 +47,8 @@ Options:
 
 Environment overrides (they win over the file): QIS_EDGE_NODE_ID, QIS_EDGE_STATE_DIR,
 QIS_EDGE_PUB_BIND, QIS_EDGE_STORE_BIND, QIS_EDGE_STORE_CAPACITY, QIS_EDGE_STORE_FILE,
-QIS_EDGE_PEERS, QIS_EDGE_SUBSCRIBE, QIS_EDGE_LOG_LEVEL, QIS_EDGE_METRICS_LISTEN.
+QIS_EDGE_PEERS, QIS_EDGE_SUBSCRIBE, QIS_EDGE_LOG_LEVEL, QIS_EDGE_METRICS_LISTEN,
+QIS_EDGE_CONTROL_PATH.
 
 Logs: one JSON object per line on stderr ({"time","level","msg",...}); the "ready" line names
 the version, the node id and the bound endpoints; "peer up", "peer down" and "peer unreachable"
@@ -55,6 +56,9 @@ the version, the node id and the bound endpoints; "peer up", "peer down" and "pe
 Metrics: with metrics.listen (e.g. QIS_EDGE_METRICS_LISTEN=127.0.0.1:9464), GET /metrics in the
 Prometheus text format and GET /healthz (200 ready, 503 starting or stopping); off by default,
 loopback only unless metrics.allowRemote. See docs/operations.md.
+Control socket: STATEDIR/control.sock (mode 0600; config control.*), the stdio protocol for the
+client commands qis-edge observe, watch, query, stats and peers; "control": {"enabled": false}
+turns it off.
 SIGINT / SIGTERM close the sockets and the store and exit 0. With --stdio, so do the end of
 stdin, a "shutdown" request and the death of the parent process (no orphan).
 
