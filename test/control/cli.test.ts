@@ -164,6 +164,32 @@ describe("client commands against running agents", () => {
     expect([none.code, none.stderr]).toEqual([2, "ERR_USAGE: no observation in the input\n"]);
   });
 
+  it("watch shows another client's observation, the synthesis it leads to and the synthesized packet, in that order", async () => {
+    const dir = tempDir("qis-ctl-");
+    writeFileSync(join(dir, "agent.json"), JSON.stringify({ synth: { minContributors: 1, minIntervalMs: 0 } }));
+    const a = await start({}, ["--config", join(dir, "agent.json")]);
+    const watch = spawn(process.execPath, [bin, "watch", "qis.hvac.>", "-n", "3", "--socket", a.socket], { cwd: root, stdio: "pipe" });
+    let out = "";
+    watch.stdout.on("data", (d: Buffer) => (out += d.toString()));
+    const exit = new Promise<number | null>((resolve) => watch.on("close", (code) => resolve(code)));
+    let done = false;
+    void exit.then(() => (done = true));
+    // Until the watch is subscribed, observations go unseen: observe (a new value each time) until it has its 3 lines.
+    for (let i = 0; i < 40 && !done && out === ""; i++) {
+      await runCli(["observe", "-q", "--socket", a.socket], JSON.stringify({ ...OBS, outcomeDelta: (i % 2) - 0.5 }));
+      await new Promise((r) => setTimeout(r, 150));
+    }
+    expect(await exit).toBe(0);
+    const lines = out.trim().split("\n").map((l) => JSON.parse(l) as Record<string, unknown>);
+    expect(lines.map((l) => [l.event, l.source ?? null])).toEqual([
+      ["packet", "local"],
+      ["synthesis", null],
+      ["packet", "synthesis"],
+    ]);
+    expect(lines[1]).toMatchObject({ address: "qis.hvac.energy-anomaly", domain: "hvac", hops: 1 });
+    expect((lines[2]!.packet as Record<string, unknown>).seq).toBe(lines[1]!.seq);
+  });
+
   it("watch ends with exit 0 on SIGINT", async () => {
     const a = await start();
     const watch = spawn(process.execPath, [bin, "watch", "qis.>", "--state-dir", a.state], { cwd: root, stdio: "pipe" });
