@@ -156,8 +156,9 @@ async function runStdio(StdioSession: typeof import("../stdio/session.js").Stdio
 }
 
 /**
- * The metrics listener (when configured), then the agent. A start failure is one JSON "fatal"
- * line naming what failed (./start-failure.ts), and null: exit 2.
+ * The metrics listener (when configured), then the agent, then the control socket (its path
+ * checked before the agent starts). A start failure is one JSON "fatal" line naming what failed
+ * (./start-failure.ts), and null: exit 2.
  */
 async function start(config: AgentConfig, logger: Logger, ctx: CommandContext): Promise<{ agent: Agent; metrics: RunMetrics | null; control: RunControl | null } | null> {
   let metrics: RunMetrics | null = null;

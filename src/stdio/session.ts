@@ -16,6 +16,8 @@
  * The session ends on stdin EOF, a `shutdown` request, the parent's death (stdin EOF, a broken
  * stdout, or process.ppid changing) and SIGINT/SIGTERM: the agent is flushed and closed, the
  * queued output written (when someone is still reading) and `done` resolves with the exit code.
+ * A session of the control socket (src/control/server.ts, `ownsAgent: false`) ends the same way
+ * but leaves the agent open, and drops only the subscriptions it made.
  */
 import type { UplinkStateEvent } from "../link/uplink/types.js";
 import { readFileSync } from "node:fs";
