@@ -42,10 +42,21 @@ export async function watch(argv: string[], ctx: CommandContext): Promise<number
   const pattern = positionals[0]!;
   const matcher = compilePattern(pattern); // ERR_ADDRESS_* for a bad one, before connecting
   const count = intOption(values.count, "count", 1, Number.MAX_SAFE_INTEGER);
-  const client = await connectControl(values);
-  let printed = 0;
   let finish: (code: number) => void = () => undefined;
   const finished = new Promise<number>((resolve) => (finish = resolve));
+  const stop = (): void => finish(0);
+  // From here on Ctrl-C ends the watch with exit 0, also while it connects.
+  process.once("SIGINT", stop);
+  process.once("SIGTERM", stop);
+  let client: Awaited<ReturnType<typeof connectControl>>;
+  try {
+    client = await connectControl(values);
+  } catch (err) {
+    process.off("SIGINT", stop);
+    process.off("SIGTERM", stop);
+    throw err;
+  }
+  let printed = 0;
   const print = (m: Message): void => {
     ctx.stdout.write(`${JSON.stringify(m)}\n`);
     if (count !== undefined && ++printed >= count) finish(0);
@@ -59,14 +70,11 @@ export async function watch(argv: string[], ctx: CommandContext): Promise<number
     lost = err;
     finish(err === null ? 0 : 2);
   };
-  const stop = (): void => finish(0);
-  process.once("SIGINT", stop);
-  process.once("SIGTERM", stop);
   // A reader that went away (watch ... | head -3): stop rather than watch for nobody.
   ctx.stdout.once("error", stop);
   ctx.stdout.once("close", stop);
   try {
-    await client.request("subscribe", { pattern, packets: true });
+    await Promise.race([client.request("subscribe", { pattern, packets: true }), finished]);
     const code = await finished;
     if (lost !== null) throw lost;
     return code;

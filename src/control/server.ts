@@ -57,7 +57,9 @@ export async function checkControlPath(o: ControlOptions, { probe = true } = {})
     throw new ControlError(ControlErrorCode.PATH, path, `control.path ${path}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`, { cause: e });
   }
   if (!st.isSocket()) throw new ControlError(ControlErrorCode.PATH, path, `control.path ${path} exists and is not a socket: not replaced (remove it, or set another control.path)`);
-  if (probe && (await answers(path))) throw new ControlError(ControlErrorCode.IN_USE, path, `another agent answers on control.path ${path}: stop it first, or give this one another control.path`);
+  const live = probe ? await answers(path) : false;
+  if (live === true) throw new ControlError(ControlErrorCode.IN_USE, path, `another agent answers on control.path ${path}: stop it first, or give this one another control.path`);
+  if (typeof live === "string") throw new ControlError(ControlErrorCode.PATH, path, `control.path ${path}: cannot tell whether an agent answers there (${live})`);
   return "stale";
 }
 
@@ -230,11 +232,11 @@ function rmSocket(p: string): void {
   }
 }
 
-/** Whether something accepts connections on the socket at `path`. */
-function answers(path: string): Promise<boolean> {
+/** Whether something accepts connections on the socket at `path`; the error code when that cannot be told (EACCES). */
+function answers(path: string): Promise<boolean | string> {
   return new Promise((resolve) => {
     const s = connect(path);
-    const done = (live: boolean): void => {
+    const done = (live: boolean | string): void => {
       clearTimeout(timer);
       s.destroy();
       resolve(live);
@@ -242,7 +244,7 @@ function answers(path: string): Promise<boolean> {
     // Refused or gone: a crashed agent's socket. No answer within PROBE_MS: assume a live, busy one.
     const timer = setTimeout(() => done(true), PROBE_MS);
     s.once("connect", () => done(true));
-    s.once("error", (e: NodeJS.ErrnoException) => done(e.code !== "ECONNREFUSED" && e.code !== "ENOENT"));
+    s.once("error", (e: NodeJS.ErrnoException) => done(e.code === "ECONNREFUSED" || e.code === "ENOENT" ? false : (e.code ?? e.message)));
   });
 }
 

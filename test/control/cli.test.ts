@@ -194,8 +194,14 @@ describe("client commands against running agents", () => {
     const a = await start();
     const watch = spawn(process.execPath, [bin, "watch", "qis.>", "--state-dir", a.state], { cwd: root, stdio: "pipe" });
     const exit = new Promise<number | null>((resolve) => watch.on("close", (code) => resolve(code)));
-    // connected: the agent has a client (its debug line is off at info; poll stats' view instead)
-    await new Promise((r) => setTimeout(r, 800));
+    let out = "";
+    watch.stdout.on("data", (d: Buffer) => (out += d.toString()));
+    // Subscribed once it prints what another client observes.
+    for (let i = 0; i < 40 && out === ""; i++) {
+      await runCli(["observe", "-q", "--socket", a.socket], JSON.stringify(OBS));
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    expect(out).toMatch(/^\{"event":"packet","source":"local"/);
     watch.kill("SIGINT");
     expect(await exit).toBe(0);
   });
