@@ -20,14 +20,12 @@ export const LOCATE_OPTIONS = {
   help: { type: "boolean", short: "h" },
 } as const;
 
-export const LOCATE_HELP = `Finding the agent (the first that applies):
-      --socket PATH       the control socket itself
-  -s, --state-dir DIR     the agent's state dir: DIR/control.sock (or the config's control.path in DIR)
-  -c, --config FILE       the agent's config: its control.path (default STATEDIR/control.sock)
-  Without them: ./.qis-edge/control.sock, or QIS_EDGE_STATE_DIR / QIS_EDGE_CONTROL_PATH.
-  No agent there: ERR_NO_AGENT naming the path tried, exit 2 (ERR_CONTROL_ACCESS when the socket
-  belongs to another user: it is mode 0600).
-  -h, --help              show this help`;
+export const LOCATE_HELP = `The agent (first that applies; default ./.qis-edge/control.sock):
+      --socket PATH       its control socket
+  -s, --state-dir DIR     its state dir (DIR/control.sock)
+  -c, --config FILE       its config (control.path)
+  -h, --help              show this help
+No agent there: ERR_NO_AGENT with the path tried, exit 2.`;
 
 export interface LocateValues {
   "state-dir"?: string;

@@ -15,35 +15,25 @@ in store order, one JSON object per line: {"cursor":N, ...the packet as qis-edge
 When the page is full (N packets), stderr says how to ask for the next one (--since NEXT).
 
 Options:
-      --since CURSOR      only packets after this store cursor (default 0: from the oldest)
+      --since CURSOR      only packets after this store cursor (default 0)
       --limit N           at most N packets, 1..1000 (default 100)
 ${LOCATE_HELP}
-
-Exit status: 0 (also when nothing matches); 2 a bad pattern, usage errors, or no agent.
 `;
 
 export const statsHelp = `Usage: qis-edge stats [--state-dir DIR | --config FILE | --socket PATH]
 
-Prints the running agent's counters as JSON (indented on a terminal, one line in a pipe): the
-object of the stdio protocol's "stats" ack (observed, published, received, duplicates,
-synthesized, peers, store, synth, uplinks, admission, security; docs/stdio.md).
+Prints the running agent's counters as JSON (indented on a terminal, one line in a pipe), as the
+stdio protocol's "stats" ack (docs/stdio.md).
 
-Options:
 ${LOCATE_HELP}
-
-Exit status: 0; 2 usage errors or no agent.
 `;
 
 export const peersHelp = `Usage: qis-edge peers [--state-dir DIR | --config FILE | --socket PATH]
 
-The running agent's qis peers: on a terminal a table (name, up, publisher endpoint, packets,
-invalid packets, gaps, catch-ups, catch-up problem); in a pipe a JSON array, one object per peer
-with every counter (the "peers" of qis-edge stats).
+The running agent's qis peers: a table on a terminal (name, up, endpoint, packets, invalid,
+gaps, catch-ups, problem), a JSON array in a pipe (every counter).
 
-Options:
 ${LOCATE_HELP}
-
-Exit status: 0 (also with no peers); 2 usage errors or no agent.
 `;
 
 export async function query(argv: string[], ctx: CommandContext): Promise<number> {

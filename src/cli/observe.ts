@@ -28,9 +28,7 @@ Options:
       --json FILE         read the observations from FILE; "-" or absent: stdin
   -q, --quiet             print nothing for stored observations
 ${LOCATE_HELP}
-
-Exit status: 0 every observation stored; 2 one or more refused (the others are stored), no
-observation in the input, usage errors, or no agent.
+Exit 2 also when an observation was refused (the others are stored).
 `;
 
 /** Requests sent and not yet answered before reading pauses. */

@@ -27,9 +27,7 @@ Lines (the stdio protocol's events, docs/stdio.md):
 Options:
   -n, --count COUNT       exit 0 after COUNT lines
 ${LOCATE_HELP}
-
-Exit status: 0 after Ctrl-C, SIGTERM or COUNT lines; 2 a bad pattern, usage errors, no agent,
-or the agent went away (ERR_CONTROL_LOST).
+Exit 2 also when the agent goes away (ERR_CONTROL_LOST).
 `;
 
 export async function watch(argv: string[], ctx: CommandContext): Promise<number> {
