@@ -12,6 +12,7 @@ import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { runAgent, stopAll, tempDir, type RunningAgent } from "../cli/run-agent.js";
 import { bin, root, runCli } from "../cli/run-cli.js";
+import { runText } from "../run-process.js";
 
 afterEach(stopAll);
 
@@ -125,6 +126,12 @@ describe("client commands against running agents", () => {
     expect(peers).toHaveLength(1);
     expect(peers[0]).toMatchObject({ name: ep.pub, pub: ep.pub, store: ep.store, up: true, gaps: 0, invalidPackets: 0 });
     expect(peers[0]!.packets).toBeGreaterThanOrEqual(1);
+    // peers on B on a terminal (script(1) gives it a pty): the table
+    const tty = await runText("script", ["-qec", `${process.execPath} ${bin} peers --state-dir ${b.state}`, "/dev/null"], { timeoutMs: 20_000 });
+    const rows = tty.stdout.replaceAll("\r", "").trimEnd().split("\n");
+    expect(rows[0]).toMatch(/^NAME +UP +PUB +PACKETS +INVALID +GAPS +CATCH-UPS +PROBLEM$/);
+    expect(rows.slice(1)).toHaveLength(1);
+    expect(rows[1]!.split(/ +/)).toEqual([ep.pub, "up", ep.pub, String(peers[0]!.packets), "0", "0", expect.any(String), "-"]);
     // peers on A: none
     expect((await runCli(["peers", "--state-dir", a.state])).stdout.toString()).toBe("[]\n");
 
