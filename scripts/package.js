@@ -152,6 +152,7 @@ sudo -u qis-edge /opt/qis-edge/qis-edge selftest --require-native --state-dir /v
 sudo cp /opt/qis-edge/qis-edge.service /etc/systemd/system/
 sudo systemctl daemon-reload && sudo systemctl enable --now qis-edge
 journalctl -u qis-edge -f                                         # JSON log lines; "ready" names the endpoints
+sudo -u qis-edge /opt/qis-edge/qis-edge peers --config /etc/qis-edge/agent.json   # also stats, query, watch, observe
 
 The agent publishes on tcp port 5600 and serves its store on 5601 (agent.json), secured with
 CURVE: only peers whose public key is in agent.json (peers[].publicKey, security.allow) get in,
