@@ -244,7 +244,7 @@ export const AgentConfigSchema = Type.Object(
       maxNodes: int(1, 1 << 20, D.synth.maxNodes, "Distinct contributing nodes, over all addresses"),
       maxNodesPerAddress: int(1, 1024, D.synth.maxNodesPerAddress, "Distinct contributing nodes per address"),
       maxHops: int(0, 255, D.synth.maxHops, "Largest hop count accepted and emitted; 0: never re-synthesize"),
-      alertThreshold: num(0, 1, D.synth.alertThreshold, "A domain's consensus alerts when its strength reaches this"),
+      alertThreshold: num(0, 1, D.synth.alertThreshold, "A domain's consensus alerts when its strength is strictly above this (as the reference NATS router)"),
       confidenceScale: Type.Optional(
         Type.Number({ exclusiveMinimum: 0, default: D.synth.confidenceScale, description: `k in confidence = (1 - exp(-W/k)) * (1 - sigma) (> 0).${dflt(D.synth.confidenceScale)}` }),
       ),

@@ -100,7 +100,8 @@ export class ConsensusReader {
       classes: perClass.length,
       decided: pos + neg + zero,
       strength,
-      alert: e !== null && strength >= this.config.alertThreshold,
+      // Strictly above, as the reference NATS router decides (3 of 5 agreeing is not an alert).
+      alert: e !== null && strength > this.config.alertThreshold,
       estimate: e,
       weight: W,
       perClass,
