@@ -35,6 +35,7 @@ import type { OutboxUplink } from "../link/uplink/uplink.js";
 import type { UplinkStateEvent } from "../link/uplink/types.js";
 import { openLinkSecurity, type LinkSecurity } from "./link-security.js";
 import { ADMIT, ADMIT_CLAMPED, clampedCopy, REFUSED, SynthAdmission } from "./admission.js";
+import type { ZapHandler } from "../link/zmq/zap.js";
 
 export interface AgentOptions {
   /** where the agent logs (createLogger); default none: a library writes nothing unless given one */
@@ -603,6 +604,20 @@ export class Agent extends EventEmitter {
     this.#startPeer({ name, pub: peer.pub, store: peer.store ?? null, codec: "qis", publicKey: peer.publicKey ?? null });
     // A peer we subscribe to is let in too, like a configured one.
     if (peer.publicKey) this.#security?.zap?.allow(peer.publicKey);
+  }
+
+  /** Disconnects a qis peer, configured or added at run time; false when none has that name (runtime.ts keeps the allowlist). */
+  removePeer(name: string): boolean {
+    this.#assertOpen();
+    const i = this.#peers.findIndex((p) => p.name === name);
+    if (i < 0) return false;
+    this.#peers.splice(i, 1)[0]!.close();
+    return true;
+  }
+
+  /** The CURVE allowlist (ZAP); null with plain links. */
+  get allowlist(): ZapHandler | null {
+    return this.#security?.zap ?? null;
   }
 
   #startPeer(p: PeerConfig): void {
