@@ -47,7 +47,7 @@ describe("discovery beacon", () => {
     expect(decodeBeacon(edited(0, 0x52))).toBe("magic");
     expect(decodeBeacon(edited(4, 2))).toBe("version");
     const crc = Buffer.from(good);
-    crc[40] ^= 1;
+    crc[40] = crc[40]! ^ 1;
     expect(decodeBeacon(crc)).toBe("crc");
     expect(decodeBeacon(edited(5, 0x07))).toBe("flags");
     expect(decodeBeacon(edited(6, 0xff))).toBe("period"); // 65,416 ms: over 60,000

@@ -89,8 +89,11 @@ describe("SIGHUP reload", () => {
     await waitCount(b, "qis.iot.>", 2);
     await new Promise((r) => setTimeout(r, 300));
     expect(await count(b, "qis.hvac.>")).toBe(1); // the one from before, still in the store; not the new one
-    const stats = (await request(b, { op: "stats" })).stats as { peers: { name: string; up: boolean }[]; received: number };
+    const stats = (await request(b, { op: "stats" })).stats as { peers: { name: string; up: boolean; catchUps: number }[]; received: number };
     expect(stats.peers.map((p) => [p.name, p.up])).toEqual([["a", true]]);
+    // The link to A was kept across the second reload: never down, one catch-up (a new link would make another).
+    expect(b.messages.filter((m) => m.event === "peer" && m.up === false)).toEqual([]);
+    expect(stats.peers[0]!.catchUps).toBe(1);
     expect(stats.received).toBe(3);
 
     // 3. A bad file: refused, every problem logged with its path, the running config kept.
