@@ -117,6 +117,10 @@ export class Discovery {
     d.#sweep = setInterval(() => d.#expire(), Math.min(1000, c.minIntervalMs));
     d.#sweep.unref();
     agent.log.info("discovery on", { group: c.group, port: c.port, interface: c.interface, intervalMs: [c.minIntervalMs, c.maxIntervalMs] });
+    // Peers connect to the beacon's source address: a loopback-only PUB is unreachable from the LAN.
+    if (/^tcp:\/\/127\./.test(agent.endpoints.pub) && !(c.interface ?? "").startsWith("127.")) {
+      agent.log.warn("discovery announces a loopback endpoint", { pub: agent.endpoints.pub, reason: "agents on other hosts cannot connect to it: bind pub.bind and store.bind to the LAN (with CURVE keys)" });
+    }
     return d;
   }
 
