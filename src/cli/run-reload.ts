@@ -72,7 +72,11 @@ export class SighupReload {
       if (problems.length > 0) throw new ConfigError(file, problems);
       if (agent.closed) return;
       const { applyReload, planReload } = await import("../agent/reload.js");
+      const before = log.level;
       const r = applyReload(agent, planReload(agent.config, next));
+      // Said at the level in effect before: a reload to "warn" still confirms itself.
+      const after = log.level;
+      log.level = before;
       log.info("reloaded", {
         file,
         peers: { added: r.peers.added, removed: r.peers.removed, changed: r.peers.changed },
@@ -80,6 +84,7 @@ export class SighupReload {
         ...(r.logLevel !== null ? { logLevel: r.logLevel } : {}),
         synth: r.synth,
       });
+      log.level = after;
       for (const f of r.peers.failed) log.error("reload: peer not added", { peer: f.peer, code: f.code, reason: f.reason });
       for (const f of r.failed) log.error("reload: not applied", f);
       if (r.restart.length > 0) log.warn("reload: restart needed", { paths: r.restart, reason: "these keys are applied at start only: the agent keeps running with their old values until it is restarted" });

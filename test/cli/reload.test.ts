@@ -108,18 +108,23 @@ describe("SIGHUP reload", () => {
     expect(await count(b, "qis.hvac.>")).toBe(1);
 
     // 4. What only a restart can change is said, and the rest applied.
-    writeFileSync(file, JSON.stringify({ ...base, stateDir, peers: [], subscribe: ["qis.iot.>"], store: { capacity: 1024 }, synth: { minContributors: 1 } }));
+    writeFileSync(file, JSON.stringify({ ...base, stateDir, peers: [], subscribe: ["qis.iot.>"], store: { capacity: 1024 }, synth: { minContributors: 1 }, log: { level: "debug" } }));
     b.child.kill("SIGHUP");
     const restart = await waitLog(b, (l) => l.msg === "reload: restart needed", '"reload: restart needed"');
     expect(restart.paths).toEqual(["/store/capacity"]);
     const fourth = await waitLog(b, (l) => l.msg === "reloaded" && (l.peers as { removed: string[] }).removed.length > 0, "fourth reload");
     expect(fourth.synth).toEqual(["minContributors"]);
+    expect(fourth.logLevel).toBe("debug");
+    // Both live at once: a lone observation is synthesized (minContributors 1) and said at debug.
+    await observe(b, "hvac", "energy-anomaly");
+    const synthesis = await waitLog(b, (l) => l.msg === "synthesis", 'a "synthesis" line');
+    expect(synthesis).toMatchObject({ level: "debug", address: "qis.hvac.energy-anomaly" });
     expect(((await request(b, { op: "stats" })).stats as { peers: unknown[] }).peers).toEqual([]);
 
     expect(b.child.pid).toBe(pid);
     expect(b.child.exitCode).toBeNull();
     expect(logLines(b).filter((l) => l.msg === "ready")).toHaveLength(1);
-    expect(await count(b, "qis.>")).toBe(4);
+    expect(await count(b, "qis.>")).toBe(6); // 4 received, B's own observation and its synthesis
   }, 60_000);
 
   it("without --config: logged and ignored, the agent runs on", async () => {
