@@ -54,8 +54,8 @@ export class AgentRuntime {
   }
 
   /** The peer connected to this PUB endpoint or with this key, if any (discovery does not connect twice). */
-  find(pub: string, publicKey: string | null): RuntimePeer | null {
-    for (const p of this.peers()) if (p.pub === pub || (publicKey !== null && p.publicKey === publicKey)) return p;
+  find(pub: string, publicKey: string | null, origin?: PeerOrigin): RuntimePeer | null {
+    for (const p of this.peers(origin)) if (p.pub === pub || (publicKey !== null && p.publicKey === publicKey)) return p;
     return null;
   }
 

@@ -199,7 +199,14 @@ export class Discovery {
       this.#table.set(id, e);
     }
     e.deadline = deadline;
-    if (e.state === "connected") return;
+    if (e.state === "connected") {
+      // Configured since (a reload): one link is enough, the configured one.
+      if (this.#runtime.find(pub, key, "config") !== null) {
+        this.#runtime.removePeer(e.name, "discovery", "now a configured peer");
+        e.state = "known";
+      }
+      return;
+    }
     // Not connected (new, refused or known before): judged again on each beacon, since the
     // allowlist and the configured peers change (a reload).
     const verdict = this.#verdict(e);
