@@ -8,6 +8,8 @@ import { createSocket } from "node:dgram";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { writeNewKeyFile } from "../../src/agent/keys.js";
+import { runText } from "../run-process.js";
+import { root } from "../cli/run-cli.js";
 import { cleanupAll, startStdio, tempDir, type Msg, type StdioAgent } from "../stdio/helpers.js";
 
 afterEach(cleanupAll);
@@ -46,7 +48,27 @@ async function until<T>(what: string, read: () => Promise<T>, ok: (v: T) => bool
 
 const observe = (a: StdioAgent): Promise<Msg> => request(a, { op: "observe", domain: "hvac", problemClass: "energy-anomaly", outcomeDelta: 0.2, confidence: 0.9, nObservations: 3 });
 
+/** Whether an agent made with this discovery config (in a fresh process, from dist/) loaded node:dgram. */
+async function loadsDgram(discovery: Record<string, unknown>): Promise<boolean> {
+  const dir = tempDir();
+  const script = `
+    import { createAgent } from "./dist/agent/agent.js";
+    import { resolveConfig } from "./dist/agent/config.js";
+    const agent = await createAgent(resolveConfig(${JSON.stringify({ stateDir: join(dir, "s"), discovery })}, { env: {} }));
+    const loaded = process.moduleLoadList.some((m) => m === "NativeModule dgram");
+    await agent.close();
+    console.log(JSON.stringify(loaded));`;
+  const r = await runText(process.execPath, ["--input-type=module", "-e", script], { cwd: root, timeoutMs: 20_000 });
+  if (r.status !== 0) throw new Error(r.stderr);
+  return JSON.parse(r.stdout) as boolean;
+}
+
 describe("LAN discovery", () => {
+  it("is not loaded unless enabled (node:dgram neither)", async () => {
+    expect(await loadsDgram({ enabled: false })).toBe(false);
+    expect(await loadsDgram({ enabled: true, allowInsecure: true, ...channel() })).toBe(true);
+  }, 30_000);
+
   it("two agents with no peers configured find each other and exchange packets within 10 s", async () => {
     // The defaults (a beacon every 1-5 s): what a fleet runs.
     const discovery = { enabled: true, allowInsecure: true, ...channel() };
