@@ -14,6 +14,7 @@ import type { CommandContext } from "./main.js";
 import { RunControl } from "./run-control.js";
 import { RunMetrics } from "./run-metrics.js";
 import { writeStartFailure } from "./start-failure.js";
+import { SighupReload } from "./run-reload.js";
 
 export const runHelp = `Usage: qis-edge run [--config FILE] [--log-level LEVEL] [--stdio [--framing ndjson|cbor]]
 
@@ -59,6 +60,11 @@ loopback only unless metrics.allowRemote. See docs/operations.md.
 Control socket: STATEDIR/control.sock (mode 0600; config control.*), the stdio protocol for the
 client commands qis-edge observe, watch, query, stats and peers; "control": {"enabled": false}
 turns it off.
+SIGHUP reloads the --config file (with the same environment overrides): qis peers, subscriptions,
+log.level and the synthesis thresholds change live, without dropping the store or unchanged
+peers' connections; an invalid file is refused ("reload refused", every problem logged) and the
+running config kept; keys applied at start only are logged as "reload: restart needed".
+Without --config, SIGHUP is logged and ignored.
 SIGINT / SIGTERM close the sockets and the store and exit 0. With --stdio, so do the end of
 stdin, a "shutdown" request and the death of the parent process (no orphan).
 
@@ -122,14 +128,18 @@ export async function runCommand(argv: string[], ctx: CommandContext): Promise<n
     process.once("SIGINT", () => stopped("SIGINT"));
     process.once("SIGTERM", () => stopped("SIGTERM"));
   }
+  // SIGHUP re-reads --config (./run-reload.ts); installed now, as Node's default is to exit.
+  const reload = new SighupReload({ file: values.config, level: values["log-level"] as LogLevel | undefined, logger });
   // Loaded before the agent starts: the session must listen from the agent's first event on.
   const stdio = values.stdio ? await import("../stdio/session.js") : null;
   const started = await start(config, logger, ctx);
   if (started === null) return 2;
   const { agent, metrics, control } = started;
+  reload.attach(agent);
   if (stdio !== null) return runStdio(stdio.StdioSession, agent, metrics, control, framing as Framing, logger, ctx);
   agent.on("error", () => undefined); // already logged by the agent; listening keeps it from throwing
   logger.info("stopping", { signal: await stop });
+  reload.detach();
   metrics?.stopping();
   await control?.close();
   await agent.close();
