@@ -6,6 +6,8 @@
 //   OUT/qis-edge-mqtt.cjs                            MQTT.js, required by the bundle only for uplinks.mqtt (SIDECARS)
 //   OUT/qis-edge-nats.cjs                            the NATS client, required by the bundle only for uplinks.nats (SIDECARS)
 //   OUT/qis-edge-discovery.cjs                       LAN discovery, required by the bundle only for discovery.enabled (SIDECARS)
+//   OUT/qis-edge-client.cjs                          the client commands (observe, watch, query, stats, peers) (SIDECARS)
+//   OUT/qis-edge-control.cjs                         the control socket's server, required by `run` when control.enabled (SIDECARS)
 //   OUT/prebuilds/linux-<arch>/node.napi[.armv7].node   our Node-API addon (node-gyp-build layout)
 //   OUT/build/manifest.json                          zeromq's addon manifest, trimmed to one entry
 //   OUT/build/linux/<arch>/node/glibc-<abi>-Release/addon.node   zeromq's addon for that arch
@@ -257,6 +259,10 @@ const SIDECARS = {
   'src/link/nats/index.ts': { file: 'qis-edge-nats.cjs', name: 'nats', own: ['src/link/nats/', 'src/link/uplink/'] },
   // Small (~6 kB), but used only with discovery.enabled, and the bundle is near its budget.
   'src/agent/discovery/discovery.ts': { file: 'qis-edge-discovery.cjs', name: 'discovery', own: ['src/agent/discovery/'] },
+  // The control socket's client commands (~15 kB, mostly --help texts): not what a running agent needs.
+  'src/cli/client/index.ts': { file: 'qis-edge-client.cjs', name: 'client', own: ['src/cli/client/', 'src/control/client.ts'] },
+  // The control socket's server (~5 kB): every `run` loads it by default, but nothing else does.
+  'src/control/server.ts': { file: 'qis-edge-control.cjs', name: 'control', own: ['src/control/server.ts', 'src/control/subscriptions.ts'] },
 };
 
 /** Builds a sidecar; returns the src/ modules it takes from the bundle (relative paths). */

@@ -42,23 +42,23 @@ const commands: Record<string, { load: () => Promise<{ run: Command; help: strin
   },
   observe: {
     summary: "send observations to the running agent (its control socket)",
-    load: async () => import("./observe.js").then((m) => ({ run: m.observe, help: m.observeHelp })),
+    load: async () => import("./client/index.js").then((m) => ({ run: m.observe, help: m.observeHelp })),
   },
   watch: {
     summary: "print the running agent's packets and syntheses for a pattern until Ctrl-C",
-    load: async () => import("./watch.js").then((m) => ({ run: m.watch, help: m.watchHelp })),
+    load: async () => import("./client/index.js").then((m) => ({ run: m.watch, help: m.watchHelp })),
   },
   query: {
     summary: "print packets from the running agent's store",
-    load: async () => import("./ctl-read.js").then((m) => ({ run: m.query, help: m.queryHelp })),
+    load: async () => import("./client/index.js").then((m) => ({ run: m.query, help: m.queryHelp })),
   },
   stats: {
     summary: "print the running agent's counters as JSON",
-    load: async () => import("./ctl-read.js").then((m) => ({ run: m.stats, help: m.statsHelp })),
+    load: async () => import("./client/index.js").then((m) => ({ run: m.stats, help: m.statsHelp })),
   },
   peers: {
     summary: "the running agent's peers: a table on a terminal, JSON in a pipe",
-    load: async () => import("./ctl-read.js").then((m) => ({ run: m.peers, help: m.peersHelp })),
+    load: async () => import("./client/index.js").then((m) => ({ run: m.peers, help: m.peersHelp })),
   },
   selftest: {
     summary: "check on this device what a flash needs: addon, codec, ZeroMQ, store file",

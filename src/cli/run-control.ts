@@ -1,8 +1,8 @@
 /**
  * `run`'s control socket (config `control`, docs/operations.md "Control socket"). Its path is
  * checked before the agent starts, so that a bad one stops the start before anything is bound;
- * it listens once the agent is open. Its module, and node:net, are imported only when
- * control.enabled is true.
+ * it listens once the agent is open. Its module (a sidecar in the bundle), and node:net, are
+ * imported only when control.enabled is true.
  */
 import type { Agent } from "../agent/agent.js";
 import type { AgentConfig } from "../agent/config.js";
@@ -30,7 +30,7 @@ export class RunControl {
 
   /** Listens (replacing a stale socket; ERR_CONTROL_IN_USE when a live agent answers on the path). */
   async open(agent: Agent, logger: Logger): Promise<void> {
-    this.#server = await this.#module.ControlServer.open(agent, this.#options, logger);
+    this.#server = await this.#module.ControlServer.open(agent, this.#options, logger, loadSession);
   }
 
   /** Ends every client's session and removes the socket file. */
@@ -38,3 +38,6 @@ export class RunControl {
     return this.#server?.close() ?? Promise.resolve();
   }
 }
+
+/** The stdio session, imported at the control socket's first client (not with the server). */
+const loadSession = (): Promise<typeof import("../stdio/session.js").StdioSession> => import("../stdio/session.js").then((m) => m.StdioSession);

@@ -10,9 +10,11 @@
  * client that does not read loses packet and synthesis events first, then stops being read).
  * A client that goes away ends its session: its listeners and subscriptions go with it.
  *
- * The module (and node:net) is imported by `run` only when control.enabled is true. The stdio
- * session's module (with typebox's compiled request checks and cbor-x, ~7 MiB of RSS) is
- * imported at the first client: an agent nobody has connected to does not pay for it.
+ * The module (and node:net) is imported by `run` only when control.enabled is true (in the
+ * bundle it is a sidecar, qis-edge-control.cjs). The stdio session's module (with typebox's
+ * compiled request checks and cbor-x, ~7 MiB of RSS) is loaded at the first client, through the
+ * `loadSession` the caller passes (an import of it here would make the bundle load it with the
+ * sidecar): an agent nobody has connected to does not pay for it.
  */
 import { chmodSync, lstatSync, mkdirSync, renameSync, statSync, unlinkSync } from "node:fs";
 import { connect, createServer, type Server, type Socket } from "node:net";
@@ -77,12 +79,14 @@ export class ControlServer {
   #next = 1;
   /** clients accepted whose session is not made yet (the session module is loading) */
   #starting = 0;
-  static #sessionModule: Promise<typeof import("../stdio/session.js")> | null = null;
+  readonly #loadSession: () => Promise<typeof StdioSession>;
+  #session: Promise<typeof StdioSession> | null = null;
   #closing: Promise<void> | null = null;
   /** clients accepted and refused (ERR_CONTROL_BUSY) since start */
   readonly counters = { accepted: 0, refused: 0 };
 
-  private constructor(server: Server, agent: Agent, logger: Logger, o: ControlOptions, ino: number) {
+  private constructor(server: Server, agent: Agent, logger: Logger, o: ControlOptions, ino: number, loadSession: () => Promise<typeof StdioSession>) {
+    this.#loadSession = loadSession;
     this.path = o.path;
     this.#server = server;
     this.#agent = agent;
@@ -100,7 +104,7 @@ export class ControlServer {
    * under a temporary name, made 0600 and renamed into place, so that no client ever finds it
    * with wider permissions.
    */
-  static async open(agent: Agent, o: ControlOptions, logger: Logger): Promise<ControlServer> {
+  static async open(agent: Agent, o: ControlOptions, logger: Logger, loadSession: () => Promise<typeof StdioSession>): Promise<ControlServer> {
     const state = await checkControlPath(o);
     if (o.stateDir === dirname(o.path)) mkdirSync(o.stateDir, { recursive: true, mode: 0o700 });
     const tmp = tempPath(o.path);
@@ -120,7 +124,7 @@ export class ControlServer {
       throw new ControlError(ControlErrorCode.PATH, o.path, `cannot put the control socket at ${o.path}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`, { cause: e });
     }
     server.on("error", (e) => logger.error("control socket error", { path: o.path, err: e }));
-    const s = new ControlServer(server, agent, logger, o, statSync(o.path).ino);
+    const s = new ControlServer(server, agent, logger, o, statSync(o.path).ino, loadSession);
     logger.info("control listening", { path: o.path, maxClients: o.maxClients });
     return s;
   }
@@ -149,12 +153,12 @@ export class ControlServer {
     socket.once("close", () => this.#sockets.delete(socket));
     this.#starting++;
     socket.pause();
-    ControlServer.#sessionModule ??= import("../stdio/session.js");
-    void ControlServer.#sessionModule.then(
-      (m) => {
+    this.#session ??= this.#loadSession();
+    void this.#session.then(
+      (Session) => {
         this.#starting--;
         if (socket.destroyed || this.#closing !== null) return void socket.destroy();
-        this.#startSession(m.StdioSession, socket);
+        this.#startSession(Session, socket);
         socket.resume();
       },
       (err: unknown) => {

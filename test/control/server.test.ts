@@ -19,7 +19,7 @@ const silent = createLogger({ level: "silent" });
 async function setUp(maxClients = 8) {
   const agent = await startAgent({ subscribe: ["qis.hvac.>"] });
   const dir = tempDir("qis-ctl-");
-  const server = await ControlServer.open(agent, { path: join(dir, "control.sock"), maxClients, stateDir: dir }, silent);
+  const server = await ControlServer.open(agent, { path: join(dir, "control.sock"), maxClients, stateDir: dir }, silent, () => import("../../src/stdio/session.js").then((m) => m.StdioSession));
   return { agent, server, path: server.path };
 }
 

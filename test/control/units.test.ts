@@ -5,9 +5,9 @@
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
-import { JsonValueSplitter, type JsonPiece } from "../../src/cli/json-values.js";
-import { peerTable } from "../../src/cli/ctl-read.js";
-import { locateControl } from "../../src/cli/ctl-common.js";
+import { JsonValueSplitter, type JsonPiece } from "../../src/cli/client/json-values.js";
+import { peerTable } from "../../src/cli/client/read.js";
+import { locateControl } from "../../src/cli/client/common.js";
 import { stopAll, tempDir } from "../cli/run-agent.js";
 import { runCli } from "../cli/run-cli.js";
 

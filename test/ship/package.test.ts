@@ -104,6 +104,8 @@ describe.each(profiles.map((p) => [p.name, p] as const))("package %s", (name, pr
         "qis-edge-mqtt.cjs",
         "qis-edge-nats.cjs",
         "qis-edge-discovery.cjs",
+        "qis-edge-client.cjs",
+        "qis-edge-control.cjs",
         "qis-edge.service",
         "target.json",
       ]

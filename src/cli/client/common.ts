@@ -8,10 +8,10 @@
  * ./.qis-edge/control.sock, as `run` made it.
  */
 import { resolve } from "node:path";
-import { ConfigError, loadConfigFile } from "../agent/config.js";
-import { ControlClient } from "../control/client.js";
-import { ControlError, ControlErrorCode } from "../control/errors.js";
-import { UsageError } from "../errors.js";
+import { ConfigError, loadConfigFile } from "../../agent/config.js";
+import { ControlClient } from "../../control/client.js";
+import { ControlError, ControlErrorCode } from "../../control/errors.js";
+import { UsageError } from "../../errors.js";
 
 export const LOCATE_OPTIONS = {
   "state-dir": { type: "string", short: "s" },

@@ -4,12 +4,12 @@
  * send it matching packets), and drops that subscription when the watch ends unless it had it
  * before (src/control/subscriptions.ts).
  */
-import { compilePattern } from "../address/index.js";
-import { UsageError } from "../errors.js";
-import type { Message } from "../control/client.js";
-import { parseCommandArgs } from "./args.js";
-import { connectControl, intOption, LOCATE_HELP, LOCATE_OPTIONS } from "./ctl-common.js";
-import type { CommandContext } from "./main.js";
+import { compilePattern } from "../../address/index.js";
+import { UsageError } from "../../errors.js";
+import type { Message } from "../../control/client.js";
+import { parseCommandArgs } from "../args.js";
+import { connectControl, intOption, LOCATE_HELP, LOCATE_OPTIONS } from "./common.js";
+import type { CommandContext } from "../main.js";
 
 export const watchHelp = `Usage: qis-edge watch PATTERN [-n COUNT] [--state-dir DIR | --config FILE | --socket PATH]
 

@@ -2,11 +2,11 @@
  * `qis-edge query`, `stats` and `peers`: one request each to a running agent's control socket,
  * the answer printed.
  */
-import { compilePattern } from "../address/index.js";
-import { UsageError } from "../errors.js";
-import { parseCommandArgs } from "./args.js";
-import { connectControl, intOption, LOCATE_HELP, LOCATE_OPTIONS } from "./ctl-common.js";
-import type { CommandContext } from "./main.js";
+import { compilePattern } from "../../address/index.js";
+import { UsageError } from "../../errors.js";
+import { parseCommandArgs } from "../args.js";
+import { connectControl, intOption, LOCATE_HELP, LOCATE_OPTIONS } from "./common.js";
+import type { CommandContext } from "../main.js";
 
 export const queryHelp = `Usage: qis-edge query [PATTERN] [--since CURSOR] [--limit N] [--state-dir DIR | --config FILE | --socket PATH]
 

@@ -4,12 +4,12 @@
  * script works as well as a file); the agent's answers are printed as they come.
  */
 import { createReadStream } from "node:fs";
-import { UsageError } from "../errors.js";
-import type { Message } from "../control/client.js";
-import { connectControl, LOCATE_HELP, LOCATE_OPTIONS } from "./ctl-common.js";
+import { UsageError } from "../../errors.js";
+import type { Message } from "../../control/client.js";
+import { connectControl, LOCATE_HELP, LOCATE_OPTIONS } from "./common.js";
 import { JsonValueSplitter, type JsonPiece } from "./json-values.js";
-import { parseCommandArgs } from "./args.js";
-import type { CommandContext } from "./main.js";
+import { parseCommandArgs } from "../args.js";
+import type { CommandContext } from "../main.js";
 
 export const observeHelp = `Usage: qis-edge observe [--json FILE|-] [-q] [--state-dir DIR | --config FILE | --socket PATH]
 
