@@ -2,8 +2,10 @@
  * The agent's subscriptions as control clients change them. A client's `subscribe` (what `watch`
  * does) adds the pattern to the agent's subscriptions, so that peers send matching packets; when
  * the last client holding a pattern unsubscribes or disconnects, the pattern goes again, unless
- * the agent had it before any client asked (from its config or a --stdio supervisor). So a
- * client that goes away leaves the agent's subscriptions as it found them.
+ * the agent had it before any client asked (from its config or a --stdio supervisor) or its
+ * config has it by then (a SIGHUP reload). So a client that goes away leaves the agent's
+ * subscriptions as it found them. (A reload that removes a configured pattern a client is
+ * watching removes it for the client too.)
  */
 import type { Agent } from "../agent/agent.js";
 import type { SessionSubscriptions } from "../stdio/session.js";
@@ -61,7 +63,8 @@ export class SharedSubscriptions {
     if (n > 1) this.#held.set(pattern, n - 1);
     else {
       this.#held.delete(pattern);
-      if (!this.#agent.closed) this.#agent.unsubscribe(pattern);
+      // A SIGHUP reload may have put it in the config meanwhile: then it is the config's now.
+      if (!this.#agent.closed && !this.#agent.config.subscribe.includes(pattern)) this.#agent.unsubscribe(pattern);
     }
   }
 }

@@ -60,6 +60,16 @@ describe("control server", () => {
     expect(agent.patterns).toEqual(["qis.hvac.>"]);
   });
 
+  it("a pattern a reload put in the config meanwhile stays when the client that added it leaves", async () => {
+    const { agent, server, path } = await setUp();
+    const c = await ControlClient.connect(path);
+    await c.request("subscribe", { pattern: "qis.iot.>" });
+    agent.config.subscribe = [...agent.config.subscribe, "qis.iot.>"]; // what applyReload does
+    await c.end();
+    await waitFor(() => server.clients === 0, () => `clients ${server.clients}`);
+    expect(agent.patterns).toEqual(["qis.hvac.>", "qis.iot.>"]);
+  });
+
   it("requests answered in order on each connection; a bad one is an error with its code; the agent stays open after clients leave", async () => {
     const { agent, path } = await setUp();
     const c = await ControlClient.connect(path);
