@@ -12,6 +12,7 @@ import { parseCommandArgs } from "./args.js";
 import { FRAMINGS, type Framing } from "../stdio/framings.js";
 import type { CommandContext } from "./main.js";
 import { RunMetrics } from "./run-metrics.js";
+import type { SystemdNotify } from "../systemd/notify.js";
 import { writeStartFailure } from "./start-failure.js";
 
 export const runHelp = `Usage: qis-edge run [--config FILE] [--log-level LEVEL] [--stdio [--framing ndjson|cbor]]
@@ -119,12 +120,17 @@ export async function runCommand(argv: string[], ctx: CommandContext): Promise<n
   }
   // Loaded before the agent starts: the session must listen from the agent's first event on.
   const stdio = values.stdio ? await import("../stdio/session.js") : null;
+  // Under systemd's Type=notify only (docs/operations.md, "systemd"): READY=1, watchdog, STOPPING=1.
+  const systemd = process.env.NOTIFY_SOCKET ? (await import("../systemd/notify.js")).SystemdNotify.open(process.env, logger) : null;
   const started = await start(config, logger, ctx);
   if (started === null) return 2;
   const { agent, metrics } = started;
-  if (stdio !== null) return runStdio(stdio.StdioSession, agent, metrics, framing as Framing, logger, ctx);
+  systemd?.ready(agent);
+  if (stdio !== null) return runStdio(stdio.StdioSession, agent, metrics, framing as Framing, logger, ctx, systemd);
   agent.on("error", () => undefined); // already logged by the agent; listening keeps it from throwing
-  logger.info("stopping", { signal: await stop });
+  const signal = await stop;
+  logger.info("stopping", { signal });
+  systemd?.stopping(signal);
   metrics?.stopping();
   await agent.close();
   await metrics?.close();
@@ -137,12 +143,16 @@ export async function runCommand(argv: string[], ctx: CommandContext): Promise<n
  * `run --stdio`: the agent as a supervisor's child. Exits (process.exit, so that no socket or
  * timer can keep an orphan alive) once the session is over and stdout has taken the last messages.
  */
-async function runStdio(StdioSession: typeof import("../stdio/session.js").StdioSession, agent: Agent, metrics: RunMetrics | null, framing: Framing, logger: Logger, ctx: CommandContext): Promise<number> {
+async function runStdio(StdioSession: typeof import("../stdio/session.js").StdioSession, agent: Agent, metrics: RunMetrics | null, framing: Framing, logger: Logger, ctx: CommandContext, systemd: SystemdNotify | null): Promise<number> {
   const session = new StdioSession(agent, { framing, input: ctx.stdin, output: ctx.stdout, logger });
-  const stop = (signal: string): void => void session.end(signal);
+  const stop = (signal: string): void => {
+    systemd?.stopping(signal);
+    void session.end(signal);
+  };
   process.once("SIGINT", stop);
   process.once("SIGTERM", stop);
   const code = await session.done;
+  systemd?.stopping("the stdio session ended");
   metrics?.stopping();
   await metrics?.close();
   process.exit(code);
