@@ -57,6 +57,9 @@ Prometheus text format and GET /healthz (200 ready, 503 starting or stopping); o
 loopback only unless metrics.allowRemote. See docs/operations.md.
 SIGINT / SIGTERM close the sockets and the store and exit 0. With --stdio, so do the end of
 stdin, a "shutdown" request and the death of the parent process (no orphan).
+Under systemd (Type=notify, NOTIFY_SOCKET set): READY=1 once the sockets are bound and the
+store is open, WATCHDOG=1 every half WATCHDOG_USEC, STOPPING=1 at the signal; this needs the
+native addon (docs/operations.md, "systemd").
 
 Exit status: 0 after a signal, 2 bad config or usage (every problem listed) or a start failure
 (e.g. an endpoint already in use: one JSON line at level "fatal" with its code, the config key
