@@ -119,6 +119,18 @@ describe.runIf(haveNative)("qis-edge run with NOTIFY_SOCKET (native addon)", () 
     expect(await exit).toBe(0);
   });
 
+  it("with --stdio: READY=1, and STOPPING=1 when the supervisor closes stdin", async () => {
+    const dir = tempDir();
+    const sock = await openNotifySocket(join(dir, "notify.sock"));
+    const agent = runAgent(["--stdio"], { NOTIFY_SOCKET: sock.address }, dir);
+    const ready = await agent.waitFor((l) => l.msg === "ready");
+    await sock.waitFor(isReady);
+    agent.child.stdin.end();
+    expect(await agent.exit).toBe(0);
+    await sock.waitFor((d) => d.data.startsWith("STOPPING=1"));
+    expect(sock.datagrams.map((d) => d.data)).toEqual([STARTING, readyStatus(ready), "STOPPING=1\nSTATUS=stopping: the stdio session ended"]);
+  });
+
   it("sends nothing when NOTIFY_SOCKET is unset", async () => {
     const dir = tempDir();
     const sock = await openNotifySocket(join(dir, "notify.sock"));
@@ -140,6 +152,21 @@ describe.runIf(haveNative)("qis-edge run with NOTIFY_SOCKET (native addon)", () 
     const lines = systemdLines(agent);
     expect(lines).toHaveLength(1);
     expect(lines[0]).toMatchObject({ level: "warn", msg: "systemd notify failed", code: "ERR_NOTIFY_SEND", cause: "ENOENT", socket: join(dir, "no-such.sock"), message: STARTING });
+  });
+
+  it("says so when a socket that was gone is back (systemd notify sent again)", async () => {
+    const dir = tempDir();
+    const path = join(dir, "late.sock");
+    const agent = runAgent([], { NOTIFY_SOCKET: path, WATCHDOG_USEC: "100000" }, dir);
+    await agent.waitFor((l) => l.msg === "systemd notify failed");
+    await agent.waitFor((l) => l.msg === "ready");
+    const sock = await openNotifySocket(path);
+    await sock.waitFor((d) => d.data === "WATCHDOG=1");
+    const back = await agent.waitFor((l) => l.msg === "systemd notify sent again");
+    expect(back).toMatchObject({ level: "info", socket: path });
+    expect(back.failed).toBeGreaterThanOrEqual(2); // STATUS=starting and READY=1 at least
+    expect(await stop(agent)).toBe(0);
+    expect(systemdLines(agent).map((l) => l.msg)).toEqual(["systemd notify failed", "systemd notify sent again"]);
   });
 
   it("refuses a NOTIFY_SOCKET it cannot send to (ERR_NOTIFY_SOCKET) and runs on", async () => {
