@@ -5,6 +5,7 @@
 //   OUT/qis-edge.mjs                                 the bundle (JS only)
 //   OUT/qis-edge-mqtt.cjs                            MQTT.js, required by the bundle only for uplinks.mqtt (SIDECARS)
 //   OUT/qis-edge-nats.cjs                            the NATS client, required by the bundle only for uplinks.nats (SIDECARS)
+//   OUT/qis-edge-discovery.cjs                       LAN discovery, required by the bundle only for discovery.enabled (SIDECARS)
 //   OUT/prebuilds/linux-<arch>/node.napi[.armv7].node   our Node-API addon (node-gyp-build layout)
 //   OUT/build/manifest.json                          zeromq's addon manifest, trimmed to one entry
 //   OUT/build/linux/<arch>/node/glibc-<abi>-Release/addon.node   zeromq's addon for that arch
@@ -254,6 +255,8 @@ const VENDORS = {
 const SIDECARS = {
   'src/link/mqtt/index.ts': { file: 'qis-edge-mqtt.cjs', name: 'mqtt', own: ['src/link/mqtt/', 'src/link/uplink/'] },
   'src/link/nats/index.ts': { file: 'qis-edge-nats.cjs', name: 'nats', own: ['src/link/nats/', 'src/link/uplink/'] },
+  // Small (~6 kB), but used only with discovery.enabled, and the bundle is near its budget.
+  'src/agent/discovery/discovery.ts': { file: 'qis-edge-discovery.cjs', name: 'discovery', own: ['src/agent/discovery/'] },
 };
 
 /** Builds a sidecar; returns the src/ modules it takes from the bundle (relative paths). */

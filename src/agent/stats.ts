@@ -9,6 +9,7 @@ import type { LegacyLinks } from "./legacy-links.js";
 import type { UplinkStats } from "../link/uplink/types.js";
 import type { LinkSecurity } from "./link-security.js";
 import type { AdmissionCounters } from "./admission.js";
+import type { DiscoveryStats } from "./discovery/discovery.js";
 
 export interface PeerStats extends PeerCounters {
   name: string;
@@ -46,6 +47,8 @@ export interface AgentStats {
   admission: { peerAddresses: number; perPeer: Record<string, AdmissionCounters> };
   /** peer link security: CURVE or plain; with CURVE, the keys let in and the denials per client key */
   security: { mode: "curve" | "plain"; publicKey: string | null; allowedKeys: number; accepted: number; denied: number; deniedKeys: Record<string, number> };
+  /** LAN discovery's beacons and peers (docs/discovery.md); null when off */
+  discovery: DiscoveryStats | null;
 }
 
 export function agentStats(agent: Agent, pub: ZmqPublisher, server: StoreServer | null, peers: readonly ZmqPeer[], legacy: LegacyLinks, uplinks: readonly { name: string; stats(): UplinkStats }[], security: LinkSecurity | null): AgentStats {
@@ -69,5 +72,6 @@ export function agentStats(agent: Agent, pub: ZmqPublisher, server: StoreServer 
       denied: zap?.deniedTotal ?? 0,
       deniedKeys: zap === null ? {} : Object.fromEntries(zap.denied),
     },
+    discovery: agent.discovery?.stats() ?? null,
   };
 }

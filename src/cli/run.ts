@@ -14,6 +14,7 @@ import type { CommandContext } from "./main.js";
 import { RunMetrics } from "./run-metrics.js";
 import type { SystemdNotify } from "../systemd/notify.js";
 import { writeStartFailure } from "./start-failure.js";
+import { SighupReload } from "./run-reload.js";
 
 export const runHelp = `Usage: qis-edge run [--config FILE] [--log-level LEVEL] [--stdio [--framing ndjson|cbor]]
 
@@ -55,6 +56,11 @@ the version, the node id and the bound endpoints; "peer up", "peer down" and "pe
 Metrics: with metrics.listen (e.g. QIS_EDGE_METRICS_LISTEN=127.0.0.1:9464), GET /metrics in the
 Prometheus text format and GET /healthz (200 ready, 503 starting or stopping); off by default,
 loopback only unless metrics.allowRemote. See docs/operations.md.
+SIGHUP reloads the --config file (with the same environment overrides): qis peers, subscriptions,
+log.level and the synthesis thresholds change live, without dropping the store or unchanged
+peers' connections; an invalid file is refused ("reload refused", every problem logged) and the
+running config kept; keys applied at start only are logged as "reload: restart needed".
+Without --config, SIGHUP is logged and ignored.
 SIGINT / SIGTERM close the sockets and the store and exit 0. With --stdio, so do the end of
 stdin, a "shutdown" request and the death of the parent process (no orphan).
 Under systemd (Type=notify, NOTIFY_SOCKET set): READY=1 once the sockets are bound and the
@@ -121,6 +127,8 @@ export async function runCommand(argv: string[], ctx: CommandContext): Promise<n
     process.once("SIGINT", () => stopped("SIGINT"));
     process.once("SIGTERM", () => stopped("SIGTERM"));
   }
+  // SIGHUP re-reads --config (./run-reload.ts); installed now, as Node's default is to exit.
+  const reload = new SighupReload({ file: values.config, level: values["log-level"] as LogLevel | undefined, logger });
   // Loaded before the agent starts: the session must listen from the agent's first event on.
   const stdio = values.stdio ? await import("../stdio/session.js") : null;
   // Under systemd's Type=notify only (docs/operations.md, "systemd"): READY=1, watchdog, STOPPING=1.
@@ -128,11 +136,13 @@ export async function runCommand(argv: string[], ctx: CommandContext): Promise<n
   const started = await start(config, logger, ctx);
   if (started === null) return 2;
   const { agent, metrics } = started;
+  reload.attach(agent);
   systemd?.ready(agent);
   if (stdio !== null) return runStdio(stdio.StdioSession, agent, metrics, framing as Framing, logger, ctx, systemd);
   agent.on("error", () => undefined); // already logged by the agent; listening keeps it from throwing
   const signal = await stop;
   logger.info("stopping", { signal });
+  reload.detach();
   systemd?.stopping(signal);
   metrics?.stopping();
   await agent.close();

@@ -193,4 +193,17 @@ export const AGENT_FAMILIES: readonly MetricFamily[] = [
   counter("qis_edge_legacy_received_packets_total", "Packets received from legacy peers.", (s) => s.legacy.received),
   counter("qis_edge_legacy_invalid_packets_total", "Messages from legacy peers refused.", (s) => s.legacy.invalid),
   counter("qis_edge_legacy_expired_packets_total", "Packets from legacy peers expired on arrival.", (s) => s.legacy.expired),
+  // ---- LAN discovery (docs/discovery.md); absent when off
+  gauge("qis_edge_discovery_peers", "Discovered agents connected now.", (s) => s.discovery?.peers ?? null),
+  counter("qis_edge_discovery_beacons_sent_total", "Beacons sent.", (s) => s.discovery?.beaconsSent ?? null),
+  counter("qis_edge_discovery_send_errors_total", "Beacons that could not be sent.", (s) => s.discovery?.sendErrors ?? null),
+  counter("qis_edge_discovery_beacons_received_total", "Valid beacons from other agents.", (s) => s.discovery?.beaconsReceived ?? null),
+  perEntry("counter", "qis_edge_discovery_malformed_beacons_total", "Datagrams on the group that are not beacons, by reason.", (s) =>
+    s.discovery === null ? [] : Object.entries(s.discovery.malformed).map(([reason, n]) => [`reason="${reason}"`, n] as const),
+  ),
+  counter("qis_edge_discovery_discovered_total", "Discovered agents connected.", (s) => s.discovery?.discovered ?? null),
+  counter("qis_edge_discovery_expired_total", "Discovered agents dropped after 3 missed beacons.", (s) => s.discovery?.expired ?? null),
+  perEntry("counter", "qis_edge_discovery_refused_total", "Discovered agents not connected, by reason.", (s) =>
+    s.discovery === null ? [] : Object.entries(s.discovery.refused).map(([reason, n]) => [`reason="${reason}"`, n] as const),
+  ),
 ];
