@@ -15,7 +15,7 @@
 //   build/manifest.json, build/linux/<arch>/…/addon.node   zeromq's addon for it
 //   agent.json                    the target's default agent config (targets/NAME.agent.json)
 //   target.json                   the profile itself
-//   qis-edge.service              a systemd unit: own user, restart on failure, MemoryMax
+//   qis-edge.service              a systemd unit (./systemd-unit.js): Type=notify, watchdog, reload, own user, MemoryMax
 //   INSTALL                       how to install it
 // Nothing from node_modules is needed on the device (armv7 needs Debian's libzmq5 package).
 // ARM addons come from cross/build.sh, which is run when they are missing.
@@ -24,6 +24,7 @@ import { chmodSync, copyFileSync, existsSync, mkdirSync, readFileSync, readdirSy
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+import { systemdUnit, WATCHDOG_SEC } from './systemd-unit.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const pkg = JSON.parse(readFileSync(path.join(root, 'package.json'), 'utf8'));
@@ -100,40 +101,7 @@ exec node ${flags} "$here/qis-edge.mjs" "$@"
 );
 chmodSync(path.join(dir, 'qis-edge'), 0o755);
 
-writeFileSync(
-  path.join(dir, 'qis-edge.service'),
-  `# qis-edge ${pkg.version} for ${profile.name} (${profile.description.split(':')[0]})
-[Unit]
-Description=qis-edge outcome-routing agent (${profile.name})
-Documentation=file:/opt/qis-edge/INSTALL
-Wants=network-online.target
-After=network-online.target
-
-[Service]
-Type=simple
-User=qis-edge
-Group=qis-edge
-# /var/lib/qis-edge: node id, lock and store file (created for the user by systemd)
-StateDirectory=qis-edge
-WorkingDirectory=/var/lib/qis-edge
-# Two malloc arenas instead of one per thread (libzmq's and libuv's): less resident memory.
-Environment=MALLOC_ARENA_MAX=2
-ExecStart=/usr/bin/env node ${flags} /opt/qis-edge/qis-edge.mjs run --config /etc/qis-edge/agent.json
-Restart=on-failure
-RestartSec=2
-KillSignal=SIGTERM
-TimeoutStopSec=15
-MemoryMax=${profile.systemd.MemoryMax}
-NoNewPrivileges=yes
-ProtectSystem=strict
-ProtectHome=yes
-PrivateTmp=yes
-ReadWritePaths=/var/lib/qis-edge
-
-[Install]
-WantedBy=multi-user.target
-`,
-);
+writeFileSync(path.join(dir, 'qis-edge.service'), systemdUnit({ version: pkg.version, profile }));
 
 const apt = profile.devicePackages.length > 0 ? `sudo apt-get install -y ${profile.devicePackages.join(' ')}\n` : '';
 writeFileSync(
@@ -162,6 +130,9 @@ CURVE: only peers whose public key is in agent.json (peers[].publicKey, security
 and each peer entry needs that peer's public key ("qis-edge keygen --show FILE" prints it). The
 key file is created on first start if keygen was skipped. See docs/security.md. It runs as the
 user qis-edge, restarts on failure and is limited to MemoryMax=${profile.systemd.MemoryMax} by systemd.
+systemd counts it started once it says it is ready (Type=notify: endpoints bound, store open) and
+restarts it if it stops answering for ${WATCHDOG_SEC} s (WatchdogSec); both need the native addon that
+selftest --require-native checks. "systemctl reload qis-edge" sends it SIGHUP to re-read agent.json.
 Node runs with ${flags}. Upgrading: extract the new tarball over /opt/qis-edge and restart.
 `,
 );

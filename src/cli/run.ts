@@ -13,6 +13,7 @@ import { FRAMINGS, type Framing } from "../stdio/framings.js";
 import type { CommandContext } from "./main.js";
 import { RunControl } from "./run-control.js";
 import { RunMetrics } from "./run-metrics.js";
+import type { SystemdNotify } from "../systemd/notify.js";
 import { writeStartFailure } from "./start-failure.js";
 import { SighupReload } from "./run-reload.js";
 
@@ -67,6 +68,9 @@ running config kept; keys applied at start only are logged as "reload: restart n
 Without --config, SIGHUP is logged and ignored.
 SIGINT / SIGTERM close the sockets and the store and exit 0. With --stdio, so do the end of
 stdin, a "shutdown" request and the death of the parent process (no orphan).
+Under systemd (Type=notify, NOTIFY_SOCKET set): READY=1 once the sockets are bound and the
+store is open, WATCHDOG=1 every half WATCHDOG_USEC, STOPPING=1 at the signal; this needs the
+native addon (docs/operations.md, "systemd").
 
 Exit status: 0 after a signal, 2 bad config or usage (every problem listed) or a start failure
 (e.g. an endpoint already in use: one JSON line at level "fatal" with its code, the config key
@@ -132,14 +136,19 @@ export async function runCommand(argv: string[], ctx: CommandContext): Promise<n
   const reload = new SighupReload({ file: values.config, level: values["log-level"] as LogLevel | undefined, logger });
   // Loaded before the agent starts: the session must listen from the agent's first event on.
   const stdio = values.stdio ? await import("../stdio/session.js") : null;
+  // Under systemd's Type=notify only (docs/operations.md, "systemd"): READY=1, watchdog, STOPPING=1.
+  const systemd = process.env.NOTIFY_SOCKET ? (await import("../systemd/notify.js")).SystemdNotify.open(process.env, logger) : null;
   const started = await start(config, logger, ctx);
   if (started === null) return 2;
   const { agent, metrics, control } = started;
   reload.attach(agent);
-  if (stdio !== null) return runStdio(stdio.StdioSession, agent, metrics, control, framing as Framing, logger, ctx);
+  systemd?.ready(agent);
+  if (stdio !== null) return runStdio(stdio.StdioSession, agent, metrics, control, framing as Framing, logger, ctx, systemd);
   agent.on("error", () => undefined); // already logged by the agent; listening keeps it from throwing
-  logger.info("stopping", { signal: await stop });
+  const signal = await stop;
+  logger.info("stopping", { signal });
   reload.detach();
+  systemd?.stopping(signal);
   metrics?.stopping();
   await control?.close();
   await agent.close();
@@ -153,12 +162,16 @@ export async function runCommand(argv: string[], ctx: CommandContext): Promise<n
  * `run --stdio`: the agent as a supervisor's child. Exits (process.exit, so that no socket or
  * timer can keep an orphan alive) once the session is over and stdout has taken the last messages.
  */
-async function runStdio(StdioSession: typeof import("../stdio/session.js").StdioSession, agent: Agent, metrics: RunMetrics | null, control: RunControl | null, framing: Framing, logger: Logger, ctx: CommandContext): Promise<number> {
+async function runStdio(StdioSession: typeof import("../stdio/session.js").StdioSession, agent: Agent, metrics: RunMetrics | null, control: RunControl | null, framing: Framing, logger: Logger, ctx: CommandContext, systemd: SystemdNotify | null): Promise<number> {
   const session = new StdioSession(agent, { framing, input: ctx.stdin, output: ctx.stdout, logger });
-  const stop = (signal: string): void => void session.end(signal);
+  const stop = (signal: string): void => {
+    systemd?.stopping(signal);
+    void session.end(signal);
+  };
   process.once("SIGINT", stop);
   process.once("SIGTERM", stop);
   const code = await session.done;
+  systemd?.stopping("the stdio session ended");
   await control?.close();
   metrics?.stopping();
   await metrics?.close();
