@@ -22,6 +22,8 @@ const STREAM_NAME = "^[A-Za-z0-9_-]{1,64}$";
 const TOPIC_PREFIX = "^(?:[^+#/\\u0000]+(?:/[^+#/\\u0000]+)*)?$";
 const ENV_NAME = "^[A-Za-z_][A-Za-z0-9_]*$";
 const Z85_KEY = "^[0-9a-zA-Z.\\-:+=^!/*?&<>()\\[\\]{}@%$#]{40}$";
+const ED25519_KEY = "^[0-9a-fA-F]{64}$";
+const TRUSTED_NODE = "^(?:[0-9a-fA-F]{32}|\\*)$";
 /** What a pattern means, in words, for "expected ..." (a regex is no help to a reader). */
 const PATTERN_TEXT = new Map([
   [BIND, "a ZeroMQ bind endpoint: tcp://HOST:PORT, tcp://HOST:* (a free port), ipc://PATH or inproc://NAME"],
@@ -34,6 +36,8 @@ const PATTERN_TEXT = new Map([
   [TOPIC_PREFIX, 'MQTT topic levels joined by "/" (e.g. "site-7/edge"), without "+", "#" or an empty level, or ""'],
   [ENV_NAME, "an environment variable name (letters, digits, _)"],
   [Z85_KEY, "a CURVE public key: 40 characters of Z85 (qis-edge keygen prints one)"],
+  [ED25519_KEY, "an Ed25519 public key: 64 hex digits (qis-edge keygen writes one to FILE.sign.pub)"],
+  [TRUSTED_NODE, 'a node id (32 hex digits) or "*" (any node)'],
 ]);
 
 const D = CONFIG_DEFAULTS;
@@ -304,6 +308,46 @@ export const AgentConfigSchema = Type.Object(
           description: "Client keys let in besides the peers' publicKeys: a Z85 key, or a file (relative to the working directory) of keys, one per line; # starts a comment at the start of a line or after a space (Z85 keys may contain #). Default: [].",
         }),
       ),
+      signing: obj("Signing this node's packets with Ed25519 (docs/security.md, \"Signed packets\").", {
+        keyFile: Type.Optional(
+          Type.Union([Type.String({ minLength: 1 }), Type.Null()], {
+            default: null,
+            description: "This agent's Ed25519 signing key file, PEM (relative paths: in stateDir): its observations and syntheses are then signed. Created with mode 0600 on first start when missing (never overwritten); `qis-edge keygen FILE` writes one as FILE.sign. Default: null (unsigned).",
+          }),
+        ),
+      }),
+      trust: obj("Signing keys trusted to verify packets, and the node ids each may sign for (several keys per node id: rotation).", {
+        keys: Type.Optional(
+          Type.Array(
+            Type.Object(
+              {
+                publicKey: Type.String({ pattern: ED25519_KEY, description: "The raw Ed25519 public key, 64 hex digits (FILE.sign.pub)." }),
+                nodeIds: Type.Array(Type.String({ pattern: TRUSTED_NODE }), { minItems: 1, maxItems: 4096, description: 'Node ids (32 hex digits) this key may sign for; "*": any.' }),
+                name: Type.Optional(Type.String({ minLength: 1, maxLength: 128, description: "A name for logs and inspect." })),
+              },
+              { additionalProperties: false },
+            ),
+            { maxItems: 4096, default: [], description: "Trusted keys. Default: []." },
+          ),
+        ),
+        file: Type.Optional(
+          Type.Union([Type.String({ minLength: 1 }), Type.Null()], {
+            default: null,
+            description: 'A JSON file { "keys": [ { "publicKey", "nodeIds", "name" }, … ] } of more trusted keys, read at start; relative to the working directory. Default: null.',
+          }),
+        ),
+      }),
+      requireSigned: Type.Optional(
+        Type.Array(Type.String({ minLength: 1 }), {
+          maxItems: 256,
+          default: [],
+          description: "Address patterns (NATS syntax, e.g. qis.iot.>) whose packets from any link must carry a valid signature by a trusted key: others are refused (ERR_PACKET_SIGNATURE) and counted. Default: [].",
+        }),
+      ),
+      alertsRequireSigned: Type.Optional(
+        Type.Boolean({ default: D.security.alertsRequireSigned, description: `Only peers' packets with a valid signature reach synthesis (and so consensus alerts); the others are stored and relayed all the same.${dflt(D.security.alertsRequireSigned)}` }),
+      ),
+      verifyCacheSize: int(0, 1 << 20, D.security.verifyCacheSize, "Signature verdicts cached by (node id, seq), 500 bytes each (rounded down to a power of two); 0: none"),
     }),
     metrics: obj("Prometheus metrics and a health check over HTTP (docs/operations.md). Off unless listen is set.", {
       listen: Type.Optional(

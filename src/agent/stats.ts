@@ -9,6 +9,7 @@ import type { LegacyLinks } from "./legacy-links.js";
 import type { UplinkStats } from "../link/uplink/types.js";
 import type { LinkSecurity } from "./link-security.js";
 import type { AdmissionCounters } from "./admission.js";
+import type { SignatureStats } from "../security/packet-security.js";
 
 export interface PeerStats extends PeerCounters {
   name: string;
@@ -46,9 +47,11 @@ export interface AgentStats {
   admission: { peerAddresses: number; perPeer: Record<string, AdmissionCounters> };
   /** peer link security: CURVE or plain; with CURVE, the keys let in and the denials per client key */
   security: { mode: "curve" | "plain"; publicKey: string | null; allowedKeys: number; accepted: number; denied: number; deniedKeys: Record<string, number> };
+  /** signed packets (docs/security.md): what was signed, verified and refused, per peer; null: not configured */
+  signatures: SignatureStats | null;
 }
 
-export function agentStats(agent: Agent, pub: ZmqPublisher, server: StoreServer | null, peers: readonly ZmqPeer[], legacy: LegacyLinks, uplinks: readonly { name: string; stats(): UplinkStats }[], security: LinkSecurity | null): AgentStats {
+export function agentStats(agent: Agent, pub: ZmqPublisher, server: StoreServer | null, peers: readonly ZmqPeer[], legacy: LegacyLinks, uplinks: readonly { name: string; stats(): UplinkStats }[], security: LinkSecurity | null, signatures: SignatureStats | null = null): AgentStats {
   const zap = security?.zap ?? null;
   return {
     nodeId: agent.nodeId,
@@ -69,5 +72,6 @@ export function agentStats(agent: Agent, pub: ZmqPublisher, server: StoreServer 
       denied: zap?.deniedTotal ?? 0,
       deniedKeys: zap === null ? {} : Object.fromEntries(zap.denied),
     },
+    signatures,
   };
 }

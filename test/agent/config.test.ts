@@ -55,7 +55,16 @@ describe("defaults", () => {
       legacy: { pub: null, rep: null, replyLimit: 50, ttlS: 3600 },
       log: { level: "info", statsIntervalS: 60 },
       uplinks: { mqtt: null, nats: null },
-      security: { mode: "auto", secretKeyFile: null, allow: [] },
+      security: {
+        mode: "auto",
+        secretKeyFile: null,
+        allow: [],
+        signing: { keyFile: null },
+        trust: { keys: [], file: null },
+        requireSigned: [],
+        alertsRequireSigned: false,
+        verifyCacheSize: 1024,
+      },
       metrics: { listen: null, allowRemote: false },
     });
     expect(loadConfigFile(null, noEnv)).toEqual(c);
