@@ -93,7 +93,7 @@ const PREPEND = {
 const VERSION_READ = /readFileSync\(\s*new URL\(\s*"\.\.\/\.\.\/package\.json"\s*,\s*import\.meta\.url\s*\)\s*,\s*"utf-?8"\s*\)/g;
 const warnings = [];
 // Files whose import.meta.url may be the bundle's (they only require Node's built-ins with it).
-const IMPORT_META_OK = new Set(['src/util/random.ts', 'src/agent/keys.ts']);
+const IMPORT_META_OK = new Set(['src/util/random.ts', 'src/agent/keys.ts', 'src/security/ed25519.ts']);
 
 /** Every .ts file under src/, with its text: read once, for the scans below. */
 let srcCache = null;

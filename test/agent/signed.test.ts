@@ -12,6 +12,7 @@ import { FLAG_SIGNED, FLAG_SYNTHESIZED, OFFSETS } from "../../src/packet/index.j
 import { writeNewSigningKey, type SigningKey } from "../../src/security/signing-key.js";
 import { TrustStore } from "../../src/security/trust.js";
 import { PacketVerifier, SigVerdict } from "../../src/security/verifier.js";
+import { renderMetrics } from "../../src/metrics/render.js";
 import { closeBrokers, startBroker } from "../link/mosquitto.js";
 import { closeAll, observation, startAgent, tempDir, waitFor } from "./harness.js";
 
@@ -168,6 +169,9 @@ describe("policy", () => {
     expect(cErrors.map((e) => e.code)).toEqual(["ERR_PACKET_SIGNATURE"]);
     expect(cErrors[0]!.message).toContain(`unsigned packet from node ${NODE_U} on qis.iot.> (security.requireSigned)`);
     expect(c.stats().signatures!.perPeer.u).toMatchObject({ refusedUnsigned: 1, unsigned: 2, verified: 0 });
+    const page = renderMetrics({ version: "t", nodeId: c.nodeId, ready: true, stats: c.stats() }, { startTime: 0, rss: { bytes: () => 1 } });
+    expect(page).toContain('qis_edge_signature_peer_packets_total{peer="u",verdict="unsigned_refused"} 1\n');
+    expect(page).toContain('qis_edge_signature_peer_packets_total{peer="a",verdict="valid"} 1\n');
   });
 
   it("alertsRequireSigned keeps unsigned packets out of synthesis but stores them", async () => {

@@ -68,13 +68,22 @@ describe("config: security.signing, trust, requireSigned", () => {
   });
 
   it("an agent whose trust file is missing or malformed does not start, and says which file and why", async () => {
-    const start = (trustFile: string) => createAgent(resolveConfig({ stateDir: mkdtempSync(join(dir, "st-")), log: { level: "silent" }, security: { trust: { file: trustFile } } }, { env: {} }));
-    const missing = await start(join(dir, "none.json")).catch((e: unknown) => e as { code: string; message: string; cause?: { code: string } });
+    type Failure = { code: string; message: string; cause?: { code: string } };
+    const start = async (trustFile: string): Promise<Failure> => {
+      const config = resolveConfig({ stateDir: mkdtempSync(join(dir, "st-")), log: { level: "silent" }, security: { trust: { file: trustFile } } }, { env: {} });
+      const agent = await createAgent(config).catch((e: unknown) => e as Failure);
+      if ("close" in agent) {
+        await (agent as unknown as { close(): Promise<void> }).close();
+        throw new Error("the agent started");
+      }
+      return agent;
+    };
+    const missing = await start(join(dir, "none.json"));
     expect(missing.code).toBe("ERR_AGENT_START");
     expect(missing.cause?.code).toBe("ERR_TRUST_FILE");
     expect(missing.message).toContain("none.json: ENOENT");
     const bad = file("bad-trust.json", JSON.stringify({ keys: [{ publicKey: KEY, nodeIds: ["nope"] }] }));
-    const invalid = await start(bad).catch((e: unknown) => e as { code: string; message: string; cause?: { code: string } });
+    const invalid = await start(bad);
     expect(invalid.cause?.code).toBe("ERR_TRUST_INVALID");
     expect(invalid.message).toContain('bad-trust.json: keys[0]: nodeIds[0]: expected a node id (32 hex digits) or "*", got "nope"');
   });
