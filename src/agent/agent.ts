@@ -190,8 +190,8 @@ export class Agent extends EventEmitter {
       nextSeq: this.#seq.next,
       onEmit: (p) => this.#onSynthesized(p),
     });
-    // Every packet from a link passes the gate, whatever node id it names: ids are not
-    // authenticated (signed packets are issue 21), so "ours" could be forged.
+    // Every packet from a link passes the gate, whatever node id it names: ids are authenticated
+    // only by signatures, where verified (src/security/), so "ours" could be forged.
     this.admission = new SynthAdmission(s);
     for (const p of config.subscribe) this.#patterns.set(p, compilePattern(p));
   }
