@@ -8,17 +8,21 @@ import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import type { Agent } from "../../src/agent/agent.js";
 import { writeNewKeyFile } from "../../src/agent/keys.js";
-import { FLAG_SIGNED, FLAG_SYNTHESIZED, OFFSETS } from "../../src/packet/index.js";
+import { codec, FLAG_SIGNED, FLAG_SYNTHESIZED, OFFSETS } from "../../src/packet/index.js";
 import { writeNewSigningKey, type SigningKey } from "../../src/security/signing-key.js";
 import { TrustStore } from "../../src/security/trust.js";
 import { PacketVerifier, SigVerdict } from "../../src/security/verifier.js";
 import { renderMetrics } from "../../src/metrics/render.js";
 import { closeBrokers, startBroker } from "../link/mosquitto.js";
+import { closeNatsServers, startNatsServer } from "../link/nats-server.js";
+import { connect } from "@nats-io/transport-node";
+import { jetstream } from "@nats-io/jetstream";
 import { closeAll, observation, startAgent, tempDir, waitFor } from "./harness.js";
 
 afterEach(async () => {
   await closeAll();
   await closeBrokers();
+  await closeNatsServers();
 });
 
 const NODE_A = "a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1";
@@ -95,6 +99,31 @@ describe("verification at trust boundaries", () => {
     expect(cErrors).toEqual([]);
     const s = c.stats().signatures!;
     expect(s.perPeer.b!.badSignature + s.perPeer.b!.unknownKey + s.perPeer.b!.keyNotAllowed).toBe(0);
+  });
+
+  it("through NATS JetStream too; a packet tampered with on the broker is refused there", async () => {
+    const { file, key } = signingKey();
+    const server = await startNatsServer();
+    const nats = (over: Record<string, unknown>) => ({ nats: { servers: [server.url], stream: { subjects: ["qis.>"] }, reconnect: { minMs: 50, maxMs: 400 }, ...over } });
+    const a = await startAgent({ nodeId: NODE_A, security: { signing: { keyFile: file } }, uplinks: nats({ up: ["qis.>"] }) });
+    const c = await startAgent({ security: { trust: trustA(key) }, uplinks: nats({ down: ["qis.>"] }) });
+    const cErrors = errors(c);
+    a.observe(observation("hvac", "energy-anomaly", 0.25, 0.8, 4));
+    await waitFor(() => (c.stats().signatures!.perPeer.nats?.verified ?? 0) === 1, () => `c via nats: ${JSON.stringify(c.stats().signatures)}`);
+    const original = a.store.collect("qis.hvac.>")[0]!.packet;
+    expect(c.store.collect("qis.hvac.>")[0]!.packet.equals(original)).toBe(true);
+    // Someone with access to the broker changes the estimate (and reseals the CRC): refused at C.
+    const forged = Buffer.from(original);
+    forged.writeUInt32LE(forged.readUInt32LE(OFFSETS.seq) + 1, OFFSETS.seq);
+    forged.writeFloatLE(-0.9, OFFSETS.outcome_delta);
+    forged.writeUInt32LE(codec.crc32c(forged, 0, OFFSETS.crc32c), OFFSETS.crc32c);
+    const nc = await connect({ servers: server.url });
+    await jetstream(nc).publish("qis.hvac.energy-anomaly", forged);
+    await nc.close();
+    await waitFor(() => (c.stats().signatures!.perPeer.nats?.badSignature ?? 0) === 1, () => JSON.stringify(c.stats().signatures));
+    expect(c.store.collect("qis.hvac.>")).toHaveLength(1);
+    expect(cErrors.map((e) => e.code)).toEqual(["ERR_PACKET_SIGNATURE"]);
+    expect(cErrors[0]!.message).toMatch(/^nats: 1 of 1 packets refused \(first: bad signature: /);
   });
 
   it("a packet from a known node id signed with an unknown key is refused (ERR_PACKET_SIGNATURE, counted per peer)", async () => {
