@@ -347,7 +347,7 @@ export const AgentConfigSchema = Type.Object(
       alertsRequireSigned: Type.Optional(
         Type.Boolean({ default: D.security.alertsRequireSigned, description: `Only peers' packets with a valid signature reach synthesis (and so consensus alerts); the others are stored and relayed all the same.${dflt(D.security.alertsRequireSigned)}` }),
       ),
-      verifyCacheSize: int(0, 1 << 20, D.security.verifyCacheSize, "Signature verdicts cached by (node id, seq), 500 bytes each (rounded down to a power of two); 0: none"),
+      verifyCacheSize: int(0, 65_536, D.security.verifyCacheSize, "Signature verdicts cached by (node id, seq), 500 bytes each (rounded down to a power of two; 65,536: 32 MiB); 0: none"),
     }),
     metrics: obj("Prometheus metrics and a health check over HTTP (docs/operations.md). Off unless listen is set.", {
       listen: Type.Optional(

@@ -68,7 +68,6 @@ const newCounters = (): SignatureCounters => ({ verified: 0, unsigned: 0, refuse
 
 export interface PacketSecurityOptions {
   nodeId: Buffer;
-  stateDirKeyHint?: string;
   logger: Logger;
   /** reports an ERR_PACKET_SIGNATURE (the agent's "error" event) */
   onError(err: QisError, source: string): void;
@@ -105,10 +104,11 @@ export class PacketSecurity {
     const configured = trust.size > 0;
     // Our own packets come back (catch-up from a peer holding them): our key speaks for us.
     if (this.signingKey !== null) trust.add({ publicKey: this.signingKey.publicKeyHex, nodeIds: [o.nodeId.toString("hex")], name: "self" });
-    this.verifier = new PacketVerifier(trust, c.verifyCacheSize);
     this.#required = c.requireSigned.map((p) => compilePattern(p));
     this.#alertsRequireSigned = c.alertsRequireSigned;
     this.verifying = configured || this.#required.length > 0 || c.alertsRequireSigned;
+    // An agent that only signs never verifies: no cache for it.
+    this.verifier = new PacketVerifier(trust, this.verifying ? c.verifyCacheSize : 0);
     this.synthOk = new Uint8Array(o.maxBatch).fill(1);
   }
 
@@ -200,9 +200,4 @@ export class PacketSecurity {
       perPeer: Object.fromEntries([...this.#counters].map(([k, v]) => [k, { ...v }])),
     };
   }
-}
-
-/** What the agent calls: builds the PacketSecurity, or throws a QisError naming the config key. */
-export function openPacketSecurity(c: PacketSecurityConfig, o: PacketSecurityOptions): PacketSecurity {
-  return new PacketSecurity(c, o);
 }

@@ -27,7 +27,8 @@ const NODE = "0123456789abcdef0123456789abcdef";
 describe("config: security.signing, trust, requireSigned", () => {
   it("accepts a full signing setup and resolves its paths", async () => {
     const security = { signing: { keyFile: "sig.key" }, trust: { keys: [{ publicKey: KEY.toUpperCase(), nodeIds: [NODE, "*"], name: "a" }], file: "trust.json" }, requireSigned: ["qis.iot.>"], alertsRequireSigned: true, verifyCacheSize: 0 };
-    const f = file("good.json", JSON.stringify({ stateDir: "state", security }));
+    const trustFile = file("good-trust.json", JSON.stringify({ keys: [{ publicKey: KEY, nodeIds: ["*"] }] }));
+    const f = file("good.json", JSON.stringify({ stateDir: join(dir, "state"), security: { ...security, trust: { ...security.trust, file: trustFile } } }));
     const r = await runCli(["config", "check", f], undefined, clean);
     expect([r.code, r.stderr]).toEqual([0, ""]);
     const c = resolveConfig({ stateDir: "/s", security }, { env: {}, cwd: "/w" });
@@ -42,7 +43,7 @@ describe("config: security.signing, trust, requireSigned", () => {
       trust: { keys: [{ publicKey: "abc", nodeIds: ["xyz"] }, { publicKey: KEY, nodeIds: [] }, { publicKey: KEY, nodeIds: [NODE], extra: 1 }] },
       requireSigned: ["qis..iot"],
       alertsRequireSigned: "yes",
-      verifyCacheSize: -1,
+      verifyCacheSize: 65_537,
     };
     const f = file("bad.json", JSON.stringify({ security }));
     const r = await runCli(["config", "check", f], undefined, clean);
@@ -65,6 +66,18 @@ describe("config: security.signing, trust, requireSigned", () => {
     expect(r.stderr).toContain('/security/trust/keys/0/nodeIds/0: expected a node id (32 hex digits) or "*"');
     const e = catchError(() => resolveConfig({ security: { requireSigned: ["qis.*.>", "not a pattern"] } }, { env: {} }), ConfigError);
     expect(e.problems.map((p) => p.path)).toEqual(["/security/requireSigned/1"]);
+  });
+
+  it("config check reads the trust file and the signing key file as run would", async () => {
+    const notKey = file("not-a-key.pem", "hello\n");
+    const badTrust = file("bad-trust-check.json", JSON.stringify({ keys: [{ publicKey: KEY, nodeIds: [NODE], colour: "red" }] }));
+    const f = file("files.json", JSON.stringify({ security: { signing: { keyFile: notKey }, trust: { file: badTrust } } }));
+    const r = await runCli(["config", "check", f], undefined, clean);
+    expect(r.code).toBe(2);
+    const lines = r.stderr.trimEnd().split("\n");
+    expect(lines[0]).toBe(`ERR_CONFIG: ${f}: 2 problems`);
+    expect(lines[1]).toMatch(/^ {2}\/security\/signing\/keyFile: expected a readable Ed25519 signing key file \(qis-edge keygen --signing writes one\), found .*not-a-key\.pem does not hold a PEM private key/);
+    expect(lines[2]).toBe(`  /security/trust/file: expected a readable trust file: { "keys": [ { "publicKey", "nodeIds" } ] }, found ${badTrust}: keys[0]: unknown key "colour" (publicKey, nodeIds, name)`);
   });
 
   it("an agent whose trust file is missing or malformed does not start, and says which file and why", async () => {
