@@ -13,7 +13,7 @@
  */
 import { execFileSync, fork } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { cpus, loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { writeFileSync } from "node:fs";
@@ -202,7 +202,7 @@ const markdown = [
     "lrrrr",
   ),
   "",
-  `Signing everything keeps ${f2(keep)}× of the unsigned throughput at 10k/s offered (target ≥ 0.9×: ${ok(keep >= 0.9)}). Verification at a trust boundary adds ${f1(med(rows.burstVerified, "recvUs") - med(rows.burstPlain, "recvUs"))} µs of receiver CPU per packet in a burst (${f1(med(rows.verified, "recvUs") - med(rows.signed, "recvUs"))} µs at 10k/s offered), and caps what one receiving core takes from a boundary at about ${f0(med(rows.burstVerified, "rate"))} packets/s; a live packet from a CURVE peer is not verified and costs nothing more.`,
+  `Signing everything keeps ${f2(keep)}× of the unsigned throughput at 10k/s offered (target ≥ 0.9×: ${ok(keep >= 0.9)}). What limits it is the sender's CPU: ${f1(med(rows.signed, "sendUs"))} µs per packet signed against ${f1(med(rows.unsigned, "sendUs"))} unsigned, so 10k/s needs ${f2((RATE * med(rows.signed, "sendUs")) / 1e6)} of a core signed (${f2((RATE * med(rows.unsigned, "sendUs")) / 1e6)} unsigned); the signing sender got ${f2((med(rows.signed, "rate") * med(rows.signed, "sendUs")) / 1e6)} of a core in this run (load average ${loadavg()[0].toFixed(1)} on ${cpus().length} cores at the end). One core of its own would sign and send about ${f0(1e6 / med(rows.signed, "sendUs"))} packets/s (unsigned: ${f0(1e6 / med(rows.unsigned, "sendUs"))}/s), so the target holds wherever the sender has half a core for it. Verification at a trust boundary adds ${f1(med(rows.burstVerified, "recvUs") - med(rows.burstPlain, "recvUs"))} µs of receiver CPU per packet in a burst (${f1(med(rows.verified, "recvUs") - med(rows.signed, "recvUs"))} µs at 10k/s offered), so one core of its own would take about ${f0(1e6 / med(rows.burstVerified, "recvUs"))} packets/s from a boundary (${f0(1e6 / med(rows.burstPlain, "recvUs"))}/s without verifying; ${f0(med(rows.burstVerified, "rate"))}/s measured here, on a shared core); a live packet from a CURVE peer is not verified and costs nothing more.`,
 ].join("\n");
 
 const result = { title: "Signed packets: sign and verify cost (`bench/signing.js`)", markdown };
