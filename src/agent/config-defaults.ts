@@ -140,6 +140,10 @@ export interface NatsUplinkConfig {
   ackTimeoutMs: number;
   reconnect: { minMs: number; maxMs: number };
   outbox: { file: string | null; capacity: number; sync: boolean };
+  /** what a message holds: our 512-byte packets, or the reference router's JSON packets (one per message) */
+  codec: "qis" | "reference-json";
+  /** the mapping of the reference router's JSON packets (codec "reference-json"; docs/uplink.md) */
+  referenceJson: { ttlS: number; conclusions: Record<string, number>; defaultDelta: number };
 }
 
 /** The defaults of `uplinks.nats` (all but `servers`, which is required): the stream as the reference router's (QIS_OUTCOMES over qis.iot.>). */
@@ -175,6 +179,9 @@ export const NATS_DEFAULTS: Omit<NatsUplinkConfig, "servers"> = {
   ackTimeoutMs: 5000,
   reconnect: { minMs: 500, maxMs: 30_000 },
   outbox: { file: null, capacity: 65_536, sync: false },
+  codec: "qis",
+  // A day, as long as the reference's stream keeps a packet (max_age 24 h).
+  referenceJson: { ttlS: 86_400, conclusions: {}, defaultDelta: 0 },
 };
 
 /** The defaults of `uplinks.mqtt` (all but `url`, which is required). */

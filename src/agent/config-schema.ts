@@ -174,6 +174,15 @@ const NatsSchema = Type.Object(
       capacity: int(1, 4_194_304, N.outbox.capacity, "Packets held at most"),
       sync: Type.Optional(Type.Boolean({ default: N.outbox.sync, description: `fdatasync per append batch.${dflt(N.outbox.sync)}` })),
     }),
+    codec: Type.Optional(
+      Type.Enum(["qis", "reference-json"], { default: N.codec, description: `"qis": 512-byte packets; "reference-json": the reference router's JSON, one packet a message.${dflt(N.codec)}` }),
+    ),
+    referenceJson: obj("Reading the reference router's JSON packets (codec reference-json).", {
+      ttlS: int(0, 0xffff_ffff, N.referenceJson.ttlS, "ttl_s of a reference packet; 0: none"),
+      // Checked in config.ts (natsProblems): a schema of arbitrary keys costs the bundle 40 kB of typebox.
+      conclusions: Type.Optional(Type.Unknown({ default: N.referenceJson.conclusions, description: "outcome_delta (-1..1) by conclusion text (1..512 characters; 1024 at most). Default: {}." })),
+      defaultDelta: num(-1, 1, N.referenceJson.defaultDelta, "outcome_delta of another conclusion"),
+    }),
   },
   { additionalProperties: false },
 );
@@ -248,7 +257,7 @@ export const AgentConfigSchema = Type.Object(
       maxNodes: int(1, 1 << 20, D.synth.maxNodes, "Distinct contributing nodes, over all addresses"),
       maxNodesPerAddress: int(1, 1024, D.synth.maxNodesPerAddress, "Distinct contributing nodes per address"),
       maxHops: int(0, 255, D.synth.maxHops, "Largest hop count accepted and emitted; 0: never re-synthesize"),
-      alertThreshold: num(0, 1, D.synth.alertThreshold, "A domain's consensus alerts when its strength reaches this"),
+      alertThreshold: num(0, 1, D.synth.alertThreshold, "A domain's consensus alerts when its strength is strictly above this (as the reference NATS router)"),
       confidenceScale: Type.Optional(
         Type.Number({ exclusiveMinimum: 0, default: D.synth.confidenceScale, description: `k in confidence = (1 - exp(-W/k)) * (1 - sigma) (> 0).${dflt(D.synth.confidenceScale)}` }),
       ),

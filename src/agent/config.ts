@@ -9,7 +9,7 @@ import { readFileSync } from "node:fs";
 import { resolve as resolvePath } from "node:path";
 import { AddressError, compilePattern } from "../address/index.js";
 import { QisError } from "../errors.js";
-import { consumerSuffix, subjectCovers } from "../link/nats/names.js";
+import { consumerSuffix, REFERENCE_JSON_UP, subjectCovers } from "../link/nats/names.js";
 import { Z85_KEY } from "../link/zmq/z85.js";
 import { CONFIG_DEFAULTS, MQTT_DEFAULTS, NATS_DEFAULTS, type AgentConfig, type ConfigProblem, type MqttUplinkConfig, type NatsUplinkConfig } from "./config-defaults.js";
 import { checkConfig } from "./config-check.js";
@@ -312,6 +312,25 @@ function natsProblems(n: Rec, at: At, patterns: (list: unknown, keys: string[]) 
     if (rc.maxMs !== undefined) at(K("reconnect", "maxMs"), `an integer >= uplinks.nats.reconnect.minMs (${rlo})`, String(rhi));
     else at(K("reconnect", "minMs"), `an integer <= uplinks.nats.reconnect.maxMs (${rhi})`, String(rlo));
   }
+  const rj = isRec(n.referenceJson) ? n.referenceJson : {};
+  if (rj.conclusions !== undefined) {
+    if (!isRec(rj.conclusions)) at(K("referenceJson", "conclusions"), "an object: conclusion text → outcome delta", Array.isArray(rj.conclusions) ? "an array" : JSON.stringify(rj.conclusions));
+    else {
+      const entries = Object.entries(rj.conclusions);
+      if (entries.length > 1024) at(K("referenceJson", "conclusions"), "at most 1024 conclusions", `${entries.length}`);
+      for (const [text, delta] of entries) {
+        if (text.length === 0 || text.length > 512) at(K("referenceJson", "conclusions", text), "a conclusion text of 1..512 characters", `${text.length} characters`);
+        else if (typeof delta !== "number" || !(delta >= -1 && delta <= 1)) at(K("referenceJson", "conclusions", text), "an outcome delta, a number in -1..1", JSON.stringify(delta) ?? String(delta));
+      }
+    }
+  }
+  if (n.codec === "reference-json") {
+    // The reference router's subjects are qis.iot.<domain>.<problem_class>: a packet elsewhere has none.
+    (Array.isArray(n.up) ? n.up : []).forEach((p, i) => {
+      if (typeof p === "string" && compiles(p) && !subjectCovers(REFERENCE_JSON_UP, p))
+        at(K("up", i), 'with codec "reference-json", up patterns within qis.iot.*.> (the reference router\'s subjects qis.iot.<domain>.<problem_class>)', JSON.stringify(p));
+    });
+  }
   const age = Number.isInteger(stream.maxAgeS) ? (stream.maxAgeS as number) : NATS_DEFAULTS.stream.maxAgeS;
   const dup = Number.isInteger(stream.duplicateWindowS) ? (stream.duplicateWindowS as number) : NATS_DEFAULTS.stream.duplicateWindowS;
   if (age > 0 && dup > age) {
@@ -324,6 +343,11 @@ function natsProblems(n: Rec, at: At, patterns: (list: unknown, keys: string[]) 
 function resolveNats(given: unknown, cwd: string): NatsUplinkConfig | null {
   if (!isRec(given)) return null;
   const n = withDefaults({ servers: given.servers, ...NATS_DEFAULTS }, given) as NatsUplinkConfig;
+  // qis.iot.> would also take qis.iot.<class> addresses, for which the reference has no subject.
+  if (n.codec === "reference-json" && given.up === undefined) n.up = [REFERENCE_JSON_UP];
+  // A map of the user's keys (withDefaults keeps only the keys the defaults have).
+  const rj = isRec(given.referenceJson) ? given.referenceJson : {};
+  n.referenceJson.conclusions = isRec(rj.conclusions) ? { ...(rj.conclusions as Record<string, number>) } : {};
   const abs = (p: string | null): string | null => (p === null ? null : resolvePath(cwd, p));
   n.passwordFile = abs(n.passwordFile);
   n.tokenFile = abs(n.tokenFile);
