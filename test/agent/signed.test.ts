@@ -84,8 +84,8 @@ describe("verification at trust boundaries", () => {
     // C: trusts A's key for A's node id; hears A only through B's store and through the broker.
     const c = await startAgent({ security: { trust: trustA(key) }, peers: [{ name: "b", pub: b.endpoints.pub, store: b.endpoints.store }], uplinks: mqtt({ down: ["qis.>"] }) });
     const cErrors = errors(c);
-    await waitFor(() => b.peers[0]!.up, () => "b up");
-    await new Promise((r) => setTimeout(r, 200)); // subscriptions
+    await waitFor(() => b.peers[0]!.up && c.uplinks[0]!.state === "connected", () => "b up, c's uplink connected");
+    await new Promise((r) => setTimeout(r, 300)); // subscriptions (ZeroMQ, MQTT) on their way
     a.observe(observation("hvac", "energy-anomaly", 0.25, 0.8, 4));
     await waitFor(() => b.store.collect("qis.hvac.>").length === 1, () => "b holds A's packet");
     const original = a.store.collect("qis.hvac.>")[0]!.packet;
@@ -133,7 +133,7 @@ describe("verification at trust boundaries", () => {
     const c = await startAgent({ security: { trust: trustA(real.key) }, peers: [{ name: "x", pub: x.endpoints.pub, store: x.endpoints.store }] });
     const cErrors = errors(c);
     await waitFor(() => c.peers[0]!.up, () => "c up");
-    await new Promise((r) => setTimeout(r, 200));
+    await new Promise((r) => setTimeout(r, 500)); // the subscription reaches the publisher
     x.observe(observation("hvac", "energy-anomaly", 0.9, 0.99, 100));
     await waitFor(() => (c.stats().signatures!.perPeer.x?.unknownKey ?? 0) >= 1, () => JSON.stringify(c.stats().signatures));
     expect(c.store.collect(null, 0, 10)).toHaveLength(0);
@@ -148,7 +148,7 @@ describe("verification at trust boundaries", () => {
     const c = await startAgent({ security: { trust: trustA(key) }, peers: [{ name: "x", pub: x.endpoints.pub, store: x.endpoints.store }] });
     const cErrors = errors(c);
     await waitFor(() => c.peers[0]!.up, () => "c up");
-    await new Promise((r) => setTimeout(r, 200));
+    await new Promise((r) => setTimeout(r, 500)); // the subscription reaches the publisher
     x.observe(observation("hvac", "energy-anomaly", 0.9, 0.99, 100));
     await waitFor(() => (c.stats().signatures!.perPeer.x?.keyNotAllowed ?? 0) >= 1, () => JSON.stringify(c.stats().signatures));
     expect(c.store.collect(null, 0, 10)).toHaveLength(0);
@@ -166,7 +166,7 @@ describe("verification at trust boundaries", () => {
     const c = await startAgent({ security: { secretKeyFile: kc, trust: trustA(key) }, peers: [{ name: "a", pub: a.endpoints.pub, store: a.endpoints.store, publicKey: pa }] });
     await waitFor(() => (c.stats().signatures!.perPeer.a?.verified ?? 0) === 1, () => `catch-up: ${JSON.stringify(c.stats().signatures)}`);
     await waitFor(() => c.peers[0]!.up, () => "c up");
-    await new Promise((r) => setTimeout(r, 200));
+    await new Promise((r) => setTimeout(r, 500)); // the subscription reaches the publisher
     a.observe(observation("hvac", "after", 0.2, 0.9, 3));
     await waitFor(() => c.store.collect("qis.hvac.>").length === 2, () => "c holds both");
     expect(c.stats().signatures!.perPeer.a!.verified).toBe(1);
@@ -188,7 +188,7 @@ describe("policy", () => {
     });
     const cErrors = errors(c);
     await waitFor(() => c.peers.every((p) => p.up), () => "c up");
-    await new Promise((r) => setTimeout(r, 200));
+    await new Promise((r) => setTimeout(r, 500)); // the subscription reaches the publisher
     u.observe(observation("iot", "bearing-wear", 0.5, 0.9, 3));
     u.observe(observation("hvac", "energy-anomaly", 0.5, 0.9, 3));
     a.observe(observation("iot", "bearing-wear", 0.4, 0.9, 3));
@@ -216,7 +216,7 @@ describe("policy", () => {
       ],
     });
     await waitFor(() => c.peers.every((p) => p.up), () => "c up");
-    await new Promise((r) => setTimeout(r, 200));
+    await new Promise((r) => setTimeout(r, 500)); // the subscription reaches the publisher
     u.observe(observation("hvac", "energy-anomaly", 0.5, 0.9, 3));
     a.observe(observation("hvac", "energy-anomaly", 0.4, 0.9, 3));
     const fromPeers = () => c.store.collect("qis.hvac.energy-anomaly").filter((p) => (flags(p.packet) & FLAG_SYNTHESIZED) === 0).length;
