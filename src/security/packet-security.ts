@@ -18,6 +18,7 @@
 import { compilePattern, type AddressPattern } from "../address/index.js";
 import { QisError } from "../errors.js";
 import { codec } from "../packet/codec.js";
+import { PacketError } from "../packet/errors.js";
 import { OFFSETS, PACKET_SIZE } from "../packet/layout.js";
 import { finishSigned, prepareSigned, signedBytes } from "../packet/signature.js";
 import type { Logger } from "../agent/log.js";
@@ -187,7 +188,8 @@ export class PacketSecurity {
     const o = i * PACKET_SIZE;
     const why = v === SigVerdict.UNSIGNED ? `${this.verifier.describe(b, o, v)} on ${pattern} (security.requireSigned)` : this.verifier.describe(b, o, v);
     this.#log.warn("signature refused", { peer: source, code: "ERR_PACKET_SIGNATURE", reason: why, packets: refused });
-    this.#onError(new QisError("ERR_PACKET_SIGNATURE", `${source}: ${refused} of ${count} packets refused (first: ${why})`), source);
+    const field = v === SigVerdict.BAD_SIGNATURE ? "signature" : v === SigVerdict.UNSIGNED ? "flags" : "key_id";
+    this.#onError(new PacketError("ERR_PACKET_SIGNATURE", `${source}: ${refused} of ${count} packets refused (first: ${why})`, { field, index: i }), source);
   }
 
   stats(): SignatureStats {

@@ -35,9 +35,9 @@ function signingKey(): { file: string; key: SigningKey } {
 
 const trustA = (k: SigningKey) => ({ keys: [{ publicKey: k.publicKeyHex, nodeIds: [NODE_A], name: "node-a" }] });
 const flags = (b: Buffer): number => b.readUInt16LE(OFFSETS.flags);
-const errors = (agent: Agent): { code: string; message: string }[] => {
-  const list: { code: string; message: string }[] = [];
-  agent.on("error", (e: { code: string; message: string }) => list.push({ code: e.code, message: e.message }));
+const errors = (agent: Agent): { code: string; message: string; field?: string }[] => {
+  const list: { code: string; message: string; field?: string }[] = [];
+  agent.on("error", (e: { code: string; message: string; field?: string }) => list.push({ code: e.code, message: e.message, ...(e.field !== undefined ? { field: e.field } : {}) }));
   return list;
 };
 
@@ -139,6 +139,7 @@ describe("verification at trust boundaries", () => {
     expect(c.store.collect(null, 0, 10)).toHaveLength(0);
     expect(cErrors[0]!.code).toBe("ERR_PACKET_SIGNATURE");
     expect(cErrors[0]!.message).toContain(`unknown key: key_id ${impostor.key.keyIdHex} (node ${NODE_A})`);
+    expect(cErrors[0]!.field).toBe("key_id");
     expect(c.synth.live).toBe(0);
   });
 
