@@ -37,6 +37,8 @@ import { openLinkSecurity, type LinkSecurity } from "./link-security.js";
 import { ADMIT, ADMIT_CLAMPED, clampedCopy, REFUSED, SynthAdmission } from "./admission.js";
 import { openSignatures } from "./signatures.js";
 import type { PacketSecurity } from "../security/packet-security.js";
+import type { ZapHandler } from "../link/zmq/zap.js";
+import type { Discovery } from "./discovery/discovery.js";
 
 export interface AgentOptions {
   /** where the agent logs (createLogger); default none: a library writes nothing unless given one */
@@ -112,6 +114,8 @@ export class Agent extends EventEmitter {
   #legacy!: LegacyLinks;
   /** brokers beyond the LAN (uplinks.*); their modules are loaded only when configured */
   readonly #uplinks: OutboxUplink[] = [];
+  /** LAN discovery (discovery.enabled; loaded only then) */
+  discovery: Discovery | null = null;
   /** the agent's ZeroMQ context, CURVE keys and ZAP handler */
   #security: LinkSecurity | null = null;
   /** signing and signature checks (src/security/), loaded only when configured */
@@ -247,6 +251,10 @@ export class Agent extends EventEmitter {
     };
     for (const p of c.peers) if (p.codec !== "legacy") this.#startPeer(p);
     this.#legacy.startSubscribers(c.peers.filter((p) => p.codec === "legacy"), [...this.#patterns.values()]);
+    if (c.discovery.enabled) {
+      const { Discovery } = await import("./discovery/discovery.js");
+      this.discovery = await binding("discovery", `udp://${c.discovery.group}:${c.discovery.port}`, () => Discovery.open(this, this.#now));
+    }
     const sweep = setInterval(() => this.#sweep(), c.synth.sweepIntervalMs);
     sweep.unref();
     this.#timers.push(sweep);
@@ -617,6 +625,20 @@ export class Agent extends EventEmitter {
     if (peer.publicKey) this.#security?.zap?.allow(peer.publicKey);
   }
 
+  /** Disconnects a qis peer, configured or added at run time; false when none has that name (runtime.ts keeps the allowlist). */
+  removePeer(name: string): boolean {
+    this.#assertOpen();
+    const i = this.#peers.findIndex((p) => p.name === name);
+    if (i < 0) return false;
+    this.#peers.splice(i, 1)[0]!.close();
+    return true;
+  }
+
+  /** The CURVE allowlist (ZAP); null with plain links. */
+  get allowlist(): ZapHandler | null {
+    return this.#security?.zap ?? null;
+  }
+
   #startPeer(p: PeerConfig): void {
     const c = this.config;
     const settings = { name: p.name, pub: p.pub, store: p.store, publicKey: p.publicKey ?? null, receiveHwm: c.hwm.receive, ...c.catchUp };
@@ -671,6 +693,7 @@ export class Agent extends EventEmitter {
     if (this.#closed) return;
     this.#closed = true;
     for (const t of this.#timers) clearInterval(t);
+    this.discovery?.close();
     for (const peer of this.#peers) peer.close();
     this.#publisher?.close();
     this.#storeServer?.close();

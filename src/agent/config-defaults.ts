@@ -73,6 +73,24 @@ export interface AgentConfig {
     verifyCacheSize: number;
   };
   metrics: { listen: string | null; allowRemote: boolean };
+  /** LAN discovery by UDP multicast beacons (docs/discovery.md); off unless enabled */
+  discovery: DiscoveryConfig;
+}
+
+export interface DiscoveryConfig {
+  enabled: boolean;
+  /** an IPv4 multicast group */
+  group: string;
+  port: number;
+  /** the IPv4 address of the interface beacons are sent and received on; null: the system's choice */
+  interface: string | null;
+  /** a beacon every minIntervalMs..maxIntervalMs (a random draw each time) */
+  minIntervalMs: number;
+  maxIntervalMs: number;
+  /** discovered peers connected at once at most */
+  maxPeers: number;
+  /** connect discovered peers over plain links (no CURVE key to check them against) */
+  allowInsecure: boolean;
 }
 
 /** `uplinks.mqtt` resolved (docs/uplink.md): every key filled in, paths absolute. */
@@ -262,6 +280,7 @@ export const CONFIG_DEFAULTS: AgentConfig = deepFreeze({
     verifyCacheSize: 1024,
   },
   metrics: { listen: null, allowRemote: false },
+  discovery: { enabled: false, group: "239.255.81.1", port: 5681, interface: null, minIntervalMs: 1000, maxIntervalMs: 5000, maxPeers: 32, allowInsecure: false },
 });
 
 export interface ConfigProblem {

@@ -24,6 +24,9 @@ const ENV_NAME = "^[A-Za-z_][A-Za-z0-9_]*$";
 const Z85_KEY = "^[0-9a-zA-Z.\\-:+=^!/*?&<>()\\[\\]{}@%$#]{40}$";
 const ED25519_KEY = "^[0-9a-fA-F]{64}$";
 const TRUSTED_NODE = "^(?:[0-9a-fA-F]{32}|\\*)$";
+const IPV4 = "(?:25[0-5]|2[0-4][0-9]|1[0-9]{2}|[1-9]?[0-9])";
+const MULTICAST = `^(?:22[4-9]|23[0-9])(?:\\.${IPV4}){3}$`;
+const IPV4_ADDR = `^${IPV4}(?:\\.${IPV4}){3}$`;
 /** What a pattern means, in words, for "expected ..." (a regex is no help to a reader). */
 const PATTERN_TEXT = new Map([
   [BIND, "a ZeroMQ bind endpoint: tcp://HOST:PORT, tcp://HOST:* (a free port), ipc://PATH or inproc://NAME"],
@@ -36,8 +39,10 @@ const PATTERN_TEXT = new Map([
   [TOPIC_PREFIX, 'MQTT topic levels joined by "/" (e.g. "site-7/edge"), without "+", "#" or an empty level, or ""'],
   [ENV_NAME, "an environment variable name (letters, digits, _)"],
   [Z85_KEY, "a CURVE public key: 40 characters of Z85 (qis-edge keygen prints one)"],
-  [ED25519_KEY, "an Ed25519 public key: 64 hex digits (qis-edge keygen writes one to FILE.sign.pub)"],
+  [ED25519_KEY, "an Ed25519 public key: 64 hex digits"],
   [TRUSTED_NODE, 'a node id (32 hex digits) or "*" (any node)'],
+  [MULTICAST, "an IPv4 multicast group (224.0.0.0 to 239.255.255.255; 239.x.x.x for a site's own use)"],
+  [IPV4_ADDR, "an IPv4 address of this machine's interface, e.g. 192.168.1.20 or 127.0.0.1"],
 ]);
 
 const D = CONFIG_DEFAULTS;
@@ -317,46 +322,39 @@ export const AgentConfigSchema = Type.Object(
           description: "Client keys let in besides the peers' publicKeys: a Z85 key, or a file (relative to the working directory) of keys, one per line; # starts a comment at the start of a line or after a space (Z85 keys may contain #). Default: [].",
         }),
       ),
-      signing: obj("Signing this node's packets with Ed25519 (docs/security.md, \"Signed packets\").", {
+      signing: obj("Signing this node's packets (docs/security.md).", {
         keyFile: Type.Optional(
           Type.Union([Type.String({ minLength: 1 }), Type.Null()], {
             default: null,
-            description: "This agent's Ed25519 signing key file, PEM (relative paths: in stateDir): its observations and syntheses are then signed. Created with mode 0600 on first start when missing (never overwritten); `qis-edge keygen FILE` writes one as FILE.sign. Default: null (unsigned).",
+            description: "Ed25519 signing key, PEM (relative: in stateDir); created 0600 when missing. Default: null (unsigned).",
           }),
         ),
       }),
-      trust: obj("Signing keys trusted to verify packets, and the node ids each may sign for (several keys per node id: rotation).", {
+      trust: obj("Trusted signing keys and the node ids each may sign for.", {
         keys: Type.Optional(
           Type.Array(
             Type.Object(
               {
-                publicKey: Type.String({ pattern: ED25519_KEY, description: "The raw Ed25519 public key, 64 hex digits (FILE.sign.pub)." }),
-                nodeIds: Type.Array(Type.String({ pattern: TRUSTED_NODE }), { minItems: 1, maxItems: 4096, description: 'Node ids (32 hex digits) this key may sign for; "*": any.' }),
-                name: Type.Optional(Type.String({ minLength: 1, maxLength: 128, description: "A name for logs and inspect." })),
+                publicKey: Type.String({ pattern: ED25519_KEY }),
+                nodeIds: Type.Array(Type.String({ pattern: TRUSTED_NODE }), { minItems: 1, maxItems: 4096 }),
+                name: Type.Optional(Type.String({ minLength: 1, maxLength: 128 })),
               },
               { additionalProperties: false },
             ),
-            { maxItems: 4096, default: [], description: "Trusted keys. Default: []." },
+            { maxItems: 4096, default: [], description: "Default: []." },
           ),
         ),
         file: Type.Optional(
-          Type.Union([Type.String({ minLength: 1 }), Type.Null()], {
-            default: null,
-            description: 'A JSON file { "keys": [ { "publicKey", "nodeIds", "name" }, … ] } of more trusted keys, read at start; relative to the working directory. Default: null.',
-          }),
+          Type.Union([Type.String({ minLength: 1 }), Type.Null()], { default: null, description: 'JSON { "keys": [...] } of more trusted keys. Default: null.' }),
         ),
       }),
       requireSigned: Type.Optional(
-        Type.Array(Type.String({ minLength: 1 }), {
-          maxItems: 256,
-          default: [],
-          description: "Address patterns (NATS syntax, e.g. qis.iot.>) whose packets from any link must carry a valid signature by a trusted key: others are refused (ERR_PACKET_SIGNATURE) and counted. Default: [].",
-        }),
+        Type.Array(Type.String({ minLength: 1 }), { maxItems: 256, default: [], description: "Address patterns whose packets must be validly signed. Default: []." }),
       ),
       alertsRequireSigned: Type.Optional(
-        Type.Boolean({ default: D.security.alertsRequireSigned, description: `Only peers' packets with a valid signature reach synthesis (and so consensus alerts); the others are stored and relayed all the same.${dflt(D.security.alertsRequireSigned)}` }),
+        Type.Boolean({ default: D.security.alertsRequireSigned, description: `Only validly signed peer packets reach synthesis.${dflt(D.security.alertsRequireSigned)}` }),
       ),
-      verifyCacheSize: int(0, 65_536, D.security.verifyCacheSize, "Signature verdicts cached by (node id, seq), 500 bytes each (rounded down to a power of two; 65,536: 32 MiB); 0: none"),
+      verifyCacheSize: int(0, 65_536, D.security.verifyCacheSize, "Signature verdicts cached, 500 bytes each"),
     }),
     metrics: obj("Prometheus metrics and a health check over HTTP (docs/operations.md). Off unless listen is set.", {
       listen: Type.Optional(
@@ -367,6 +365,20 @@ export const AgentConfigSchema = Type.Object(
       ),
       allowRemote: Type.Optional(
         Type.Boolean({ default: D.metrics.allowRemote, description: `Allow a listen address other than loopback (the endpoint has no authentication).${dflt(D.metrics.allowRemote)}` }),
+      ),
+    }),
+    discovery: obj("LAN discovery: UDP multicast beacons (TTL 1) announcing this agent; discovered peers are connected when their CURVE key is allowed (docs/discovery.md). Off unless enabled.", {
+      enabled: Type.Optional(Type.Boolean({ default: D.discovery.enabled, description: `Send and listen to beacons.${dflt(D.discovery.enabled)}` })),
+      group: Type.Optional(Type.String({ pattern: MULTICAST, default: D.discovery.group, description: `IPv4 multicast group.${dflt(D.discovery.group)}` })),
+      port: int(1, 65_535, D.discovery.port, "UDP port of the group"),
+      interface: Type.Optional(
+        Type.Union([Type.String({ pattern: IPV4_ADDR }), Type.Null()], { default: null, description: "IPv4 address of the interface to send and listen on; null: the system's choice (the default route's). Default: null." }),
+      ),
+      minIntervalMs: int(100, 60_000, D.discovery.minIntervalMs, "Shortest time between two beacons (each is drawn in minIntervalMs..maxIntervalMs)"),
+      maxIntervalMs: int(100, 60_000, D.discovery.maxIntervalMs, "Longest time between two beacons; a peer is dropped after 3 of its own longest intervals without a beacon"),
+      maxPeers: int(1, 256, D.discovery.maxPeers, "Discovered peers connected at once"),
+      allowInsecure: Type.Optional(
+        Type.Boolean({ default: D.discovery.allowInsecure, description: `Connect discovered peers over plain links, without a CURVE key to check (loopback binds, or security.mode "insecure").${dflt(D.discovery.allowInsecure)}` }),
       ),
     }),
   },

@@ -17,6 +17,7 @@ import { parseJsonText, pointer, readEnv, type EnvOverride } from "./config-env.
 import { configSchema } from "./schemas.js";
 import { isLoopback, parseListen } from "../metrics/listen.js";
 import { securityProblems } from "./config-security.js";
+import { discoveryProblems } from "./config-discovery.js";
 
 export {
   CONFIG_DEFAULTS,
@@ -140,6 +141,7 @@ function crossProblems(merged: Rec, where: (keys: (string | number)[]) => string
     if (at0 !== null && !isLoopback(at0.host)) at(["metrics", "listen"], "a loopback address (127.0.0.1, [::1], localhost) unless metrics.allowRemote is true", JSON.stringify(metrics.listen));
   }
   securityProblems(merged, at);
+  discoveryProblems(merged, at);
   // Two sockets cannot bind one endpoint; a "*" port is a fresh free port each time, so it never clashes.
   const binds = new Map<string, (string | number)[]>();
   for (const keys of [["pub", "bind"], ["store", "bind"], ["legacy", "pub"], ["legacy", "rep"]]) {

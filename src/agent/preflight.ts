@@ -131,7 +131,7 @@ export async function preflightProblems(c: AgentConfig): Promise<ConfigProblem[]
     }
   });
   if (signaturesConfigured(c.security)) {
-    const { signingProblems } = await import("../security/preflight.js");
+    const { signingProblems } = await import("../security/index.js");
     signingProblems(c.security, c.stateDir, add);
   }
   for (const [path, file] of uplinkFiles(c)) {
@@ -149,6 +149,9 @@ export async function preflightProblems(c: AgentConfig): Promise<ConfigProblem[]
     const why = await bindHostProblem(endpoint);
     if (why !== null) add(path, "an endpoint on a host this machine can bind: one of its addresses, an interface name or *", `${JSON.stringify(endpoint)}: ${why}`);
   }
+  const iface = c.discovery.enabled ? c.discovery.interface : null;
+  const ifaceWhy = iface === null ? null : await bindHostProblem(`tcp://${iface}:*`);
+  if (ifaceWhy !== null) add("/discovery/interface", "an IPv4 address of one of this machine's interfaces", `${JSON.stringify(iface)}: ${ifaceWhy}`);
   const budget = socketBudget(c);
   if (budget.sockets > ZMQ_MAX_SOCKETS_LIMIT) {
     add("/peers", `at most ${ZMQ_MAX_SOCKETS_LIMIT} ZeroMQ sockets (libzmq's limit per context)`, `${c.peers.length} peers, which need ${budget.sockets}`);

@@ -17,6 +17,6 @@ export async function openSignatures(
   o: { nodeId: Buffer; logger: Logger; maxBatch: number; onError(err: QisError, source: string): void },
 ): Promise<PacketSecurity | null> {
   if (!signaturesConfigured(config.security)) return null;
-  const { PacketSecurity } = await import("../security/packet-security.js");
+  const { PacketSecurity } = await import("../security/index.js");
   return new PacketSecurity(config.security, o);
 }

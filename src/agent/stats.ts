@@ -10,6 +10,7 @@ import type { UplinkStats } from "../link/uplink/types.js";
 import type { LinkSecurity } from "./link-security.js";
 import type { AdmissionCounters } from "./admission.js";
 import type { SignatureStats } from "../security/packet-security.js";
+import type { DiscoveryStats } from "./discovery/discovery.js";
 
 export interface PeerStats extends PeerCounters {
   name: string;
@@ -49,6 +50,8 @@ export interface AgentStats {
   security: { mode: "curve" | "plain"; publicKey: string | null; allowedKeys: number; accepted: number; denied: number; deniedKeys: Record<string, number> };
   /** signed packets (docs/security.md): what was signed, verified and refused, per peer; null: not configured */
   signatures: SignatureStats | null;
+  /** LAN discovery's beacons and peers (docs/discovery.md); null when off */
+  discovery: DiscoveryStats | null;
 }
 
 export function agentStats(agent: Agent, pub: ZmqPublisher, server: StoreServer | null, peers: readonly ZmqPeer[], legacy: LegacyLinks, uplinks: readonly { name: string; stats(): UplinkStats }[], security: LinkSecurity | null, signatures: SignatureStats | null = null): AgentStats {
@@ -73,5 +76,6 @@ export function agentStats(agent: Agent, pub: ZmqPublisher, server: StoreServer 
       deniedKeys: zap === null ? {} : Object.fromEntries(zap.denied),
     },
     signatures,
+    discovery: agent.discovery?.stats() ?? null,
   };
 }

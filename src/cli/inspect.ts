@@ -12,9 +12,8 @@ ttlS 0, which never expires) and "expired" whether that is not after now.
 
 Options:
       --hex       the input is hex text (as written by pack --hex), not binary
-      --trust F   also check the packet's Ed25519 signature against the trusted keys of F (a
-                  trust file: { "keys": [ { "publicKey", "nodeIds" } ] }, docs/security.md);
-                  "signatureVerdict" in the output says "valid …" or "unsigned …"
+      --trust F   check the signature against the trust file F (docs/security.md): the
+                  output's "signatureVerdict" says "valid …" or "unsigned …"
   -h, --help      show this help
 
 Exit status:
@@ -23,8 +22,7 @@ Exit status:
      arrival): it is printed with "expired": true, and a note on stderr says since when
   1  the packet is invalid; stderr has one line: the error code and the reason,
      e.g. "ERR_PACKET_CRC: CRC-32C mismatch: the packet is corrupt (field crc32c)";
-     with --trust also a signed packet whose signature fails: "ERR_PACKET_SIGNATURE: bad
-     signature: …", "… unknown key: …" or "… key not allowed: …"
+     with --trust, a signature that fails: "ERR_PACKET_SIGNATURE: bad signature: …"
   2  usage error or unreadable input
 
 Example:
@@ -51,7 +49,7 @@ export async function inspect(argv: string[], ctx: CommandContext): Promise<numb
   }
   let signature: string | undefined;
   if (values.trust !== undefined) {
-    const sig = await signatureVerdict(bytes, values.trust);
+    const sig = (await import("../security/index.js")).signatureVerdict(bytes, values.trust);
     if (!sig.ok) {
       ctx.stderr.write(`ERR_PACKET_SIGNATURE: ${sig.text}\n`);
       return 1;
@@ -94,13 +92,4 @@ function hexHint(raw: Buffer): string {
   const digits = text.replace(/\s+/g, "").length;
   if (digits === 2 * PACKET_SIZE) return `; the input is hex text (${digits} hex digits): use --hex`;
   return digits > 0 ? `; the input looks like hex text (${digits} hex digits; a packet is ${2 * PACKET_SIZE}): --hex reads hex` : "";
-}
-
-/** The signature verdict of a codec-valid packet against a trust file (ERR_TRUST_* when the file is bad). */
-async function signatureVerdict(bytes: Uint8Array, file: string): Promise<{ ok: boolean; text: string }> {
-  const { readTrustFile, TrustStore } = await import("../security/trust.js");
-  const { PacketVerifier, SigVerdict } = await import("../security/verifier.js");
-  const verifier = new PacketVerifier(new TrustStore(readTrustFile(file)), 0);
-  const v = verifier.verdict(bytes, 0);
-  return { ok: v === SigVerdict.VALID || v === SigVerdict.UNSIGNED, text: verifier.describe(bytes, 0, v) };
 }

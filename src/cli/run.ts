@@ -13,6 +13,7 @@ import { FRAMINGS, type Framing } from "../stdio/framings.js";
 import type { CommandContext } from "./main.js";
 import { RunMetrics } from "./run-metrics.js";
 import { writeStartFailure } from "./start-failure.js";
+import { SighupReload } from "./run-reload.js";
 
 export const runHelp = `Usage: qis-edge run [--config FILE] [--log-level LEVEL] [--stdio [--framing ndjson|cbor]]
 
@@ -54,6 +55,11 @@ the version, the node id and the bound endpoints; "peer up", "peer down" and "pe
 Metrics: with metrics.listen (e.g. QIS_EDGE_METRICS_LISTEN=127.0.0.1:9464), GET /metrics in the
 Prometheus text format and GET /healthz (200 ready, 503 starting or stopping); off by default,
 loopback only unless metrics.allowRemote. See docs/operations.md.
+SIGHUP reloads the --config file (with the same environment overrides): qis peers, subscriptions,
+log.level and the synthesis thresholds change live, without dropping the store or unchanged
+peers' connections; an invalid file is refused ("reload refused", every problem logged) and the
+running config kept; keys applied at start only are logged as "reload: restart needed".
+Without --config, SIGHUP is logged and ignored.
 SIGINT / SIGTERM close the sockets and the store and exit 0. With --stdio, so do the end of
 stdin, a "shutdown" request and the death of the parent process (no orphan).
 
@@ -117,14 +123,18 @@ export async function runCommand(argv: string[], ctx: CommandContext): Promise<n
     process.once("SIGINT", () => stopped("SIGINT"));
     process.once("SIGTERM", () => stopped("SIGTERM"));
   }
+  // SIGHUP re-reads --config (./run-reload.ts); installed now, as Node's default is to exit.
+  const reload = new SighupReload({ file: values.config, level: values["log-level"] as LogLevel | undefined, logger });
   // Loaded before the agent starts: the session must listen from the agent's first event on.
   const stdio = values.stdio ? await import("../stdio/session.js") : null;
   const started = await start(config, logger, ctx);
   if (started === null) return 2;
   const { agent, metrics } = started;
+  reload.attach(agent);
   if (stdio !== null) return runStdio(stdio.StdioSession, agent, metrics, framing as Framing, logger, ctx);
   agent.on("error", () => undefined); // already logged by the agent; listening keeps it from throwing
   logger.info("stopping", { signal: await stop });
+  reload.detach();
   metrics?.stopping();
   await agent.close();
   await metrics?.close();

@@ -207,7 +207,20 @@ export const AGENT_FAMILIES: readonly MetricFamily[] = [
   // ---- signed packets (docs/security.md, "Signed packets"); absent unless configured
   counter("qis_edge_signature_signed_packets_total", "Own packets signed.", (s) => s.signatures?.signed ?? null),
   counter("qis_edge_signature_verifications_total", "Ed25519 verifications run (cache misses).", (s) => s.signatures?.verifications ?? null),
-  perEntry("counter", "qis_edge_signature_peer_packets_total", "Packets from the peer whose signature was looked at, by verdict (refused: the last four).", (s) =>
+  perEntry("counter", "qis_edge_signature_peer_packets_total", "Peer packets whose signature was checked, by verdict.", (s) =>
     Object.entries(s.signatures?.perPeer ?? {}).flatMap(([peer, c]) => SIGNATURE_VERDICTS.map(([verdict, key]) => [`peer="${escapeLabel(peer)}",verdict="${verdict}"`, c[key]] as const)),
+  ),
+  // ---- LAN discovery (docs/discovery.md); absent when off
+  gauge("qis_edge_discovery_peers", "Discovered agents connected now.", (s) => s.discovery?.peers ?? null),
+  counter("qis_edge_discovery_beacons_sent_total", "Beacons sent.", (s) => s.discovery?.beaconsSent ?? null),
+  counter("qis_edge_discovery_send_errors_total", "Beacons that could not be sent.", (s) => s.discovery?.sendErrors ?? null),
+  counter("qis_edge_discovery_beacons_received_total", "Valid beacons from other agents.", (s) => s.discovery?.beaconsReceived ?? null),
+  perEntry("counter", "qis_edge_discovery_malformed_beacons_total", "Datagrams on the group that are not beacons, by reason.", (s) =>
+    s.discovery === null ? [] : Object.entries(s.discovery.malformed).map(([reason, n]) => [`reason="${reason}"`, n] as const),
+  ),
+  counter("qis_edge_discovery_discovered_total", "Discovered agents connected.", (s) => s.discovery?.discovered ?? null),
+  counter("qis_edge_discovery_expired_total", "Discovered agents dropped after 3 missed beacons.", (s) => s.discovery?.expired ?? null),
+  perEntry("counter", "qis_edge_discovery_refused_total", "Discovered agents not connected, by reason.", (s) =>
+    s.discovery === null ? [] : Object.entries(s.discovery.refused).map(([reason, n]) => [`reason="${reason}"`, n] as const),
   ),
 ];

@@ -6,9 +6,9 @@
  * created on first start, and an existing file is never overwritten.
  */
 import { closeSync, existsSync, openSync, readFileSync, writeFileSync, writeSync } from "node:fs";
-import type { KeyObject } from "node:crypto";
+import { createPrivateKey, type KeyObject } from "node:crypto";
 import { QisError } from "../errors.js";
-import { generateSigningKey, keyIdOf, nodeCrypto, rawPublicKey } from "./ed25519.js";
+import { generateSigningKey, keyIdOf, rawPublicKey } from "./ed25519.js";
 
 export class SigningKeyError extends QisError {}
 
@@ -39,7 +39,7 @@ export function readSigningKey(file: string): SigningKey {
   }
   let key: KeyObject;
   try {
-    key = nodeCrypto().createPrivateKey({ key: text, format: "pem" });
+    key = createPrivateKey({ key: text, format: "pem" });
   } catch (cause) {
     throw new SigningKeyError("ERR_KEY_INVALID", `${file} does not hold a PEM private key (-----BEGIN PRIVATE KEY-----): ${(cause as Error).message}`, { cause });
   }

@@ -82,6 +82,11 @@ export class Emitter {
     this.qStr = new Array<string>(A).fill("");
   }
 
+  /** ttl_s of the packets synthesized from now on (SynthEngine.retune). */
+  setTtl(ttlS: number): void {
+    this.pkt.ttlS = ttlS;
+  }
+
   /** Address a got a new id: no emission history, and a packet still queued for the old address stays, detached from the id. */
   forget(a: number): void {
     this.aEmitted[a] = 0;

@@ -27,6 +27,7 @@ import type { Emitter } from "./emission.js";
 import { describeValue, SynthError, SynthErrorCode } from "./errors.js";
 import type { AddressSums } from "./estimates.js";
 import { SynthCore } from "./ingest.js";
+import { checkThresholds, type SynthThresholds } from "./retune.js";
 import type { PairTable } from "./nodes.js";
 import { AddOutcome, type AddressEstimate, type DomainConsensus, type SynthCounters, type SynthSnapshot } from "./types.js";
 
@@ -129,6 +130,17 @@ export class SynthEngine {
     } finally {
       this.busy = false;
     }
+  }
+
+  /**
+   * Changes the thresholds read at each emission and read (retune.ts) while the engine runs;
+   * the tables and what they hold stay. Throws ERR_SYNTH_CONFIG and changes nothing when one is out of bounds.
+   */
+  retune(thresholds: SynthThresholds): void {
+    if (this.busy) throw this.reentrant("retune");
+    const t = checkThresholds(thresholds, this.config);
+    Object.assign(this.config as { -readonly [K in keyof ResolvedConfig]: ResolvedConfig[K] }, t);
+    this.out.setTtl(t.ttlS);
   }
 
   /** Reads the clock into T[0] (not returned: a returned double may be boxed). */

@@ -66,6 +66,7 @@ describe("defaults", () => {
         verifyCacheSize: 1024,
       },
       metrics: { listen: null, allowRemote: false },
+      discovery: { enabled: false, group: "239.255.81.1", port: 5681, interface: null, minIntervalMs: 1000, maxIntervalMs: 5000, maxPeers: 32, allowInsecure: false },
     });
     expect(loadConfigFile(null, noEnv)).toEqual(c);
     expect(resolve({})).toEqual(c);
@@ -189,7 +190,7 @@ describe("problems", () => {
       { path: "/peers/0/sotre", expected: 'one of the keys pub, store, codec, name, publicKey (did you mean "store"?)', found: 'an unknown key "sotre"' },
       {
         path: "/stor",
-        expected: 'one of the keys nodeId, stateDir, pub, store, peers, subscribe, batch, hwm, catchUp, synth, legacy, log, uplinks, security, metrics (did you mean "store"?)',
+        expected: 'one of the keys nodeId, stateDir, pub, store, peers, subscribe, batch, hwm, catchUp, synth, legacy, log, uplinks, security, metrics, discovery (did you mean "store"?)',
         found: 'an unknown key "stor"',
       },
     ]);
