@@ -8,6 +8,7 @@
 //   qis-edge-mqtt.cjs             MQTT.js and the MQTT uplink, loaded by the bundle only for uplinks.mqtt
 //   qis-edge-nats.cjs             the NATS client and the JetStream uplink, loaded by the bundle only for uplinks.nats
 //   qis-edge-discovery.cjs        LAN discovery, loaded by the bundle only for discovery.enabled
+//   qis-edge-signing.cjs          signed packets, loaded by the bundle only for security.signing / trust / requireSigned
 //   qis-edge                      a launcher: node with the profile's flags, then the bundle
 //   prebuilds/linux-<arch>/…      our addon for the target's architecture
 //   build/manifest.json, build/linux/<arch>/…/addon.node   zeromq's addon for it
@@ -75,8 +76,8 @@ const lay = spawnSync(process.execPath, [path.join(root, 'scripts', 'bundle.js')
 if (lay.status !== 0) die(`laying out the addons failed:\n${lay.stdout}${lay.stderr}`);
 if (!existsSync(path.join(dir, prebuild))) die(`${prebuild} was not laid out: ${lay.stdout}`);
 copyFileSync(bundle, path.join(dir, 'qis-edge.mjs'));
-// The sidecars (scripts/bundle.js SIDECARS): loaded by the bundle only for uplinks.mqtt / uplinks.nats / discovery.enabled.
-for (const name of ['qis-edge-mqtt.cjs', 'qis-edge-nats.cjs', 'qis-edge-discovery.cjs']) {
+// The sidecars (scripts/bundle.js SIDECARS): loaded by the bundle only for uplinks.mqtt / uplinks.nats / discovery.enabled / signed packets.
+for (const name of ['qis-edge-mqtt.cjs', 'qis-edge-nats.cjs', 'qis-edge-discovery.cjs', 'qis-edge-signing.cjs']) {
   const sidecar = path.join(root, 'dist', name);
   if (!existsSync(sidecar)) die(`dist/${name} is missing: run npm run build first`);
   copyFileSync(sidecar, path.join(dir, name));

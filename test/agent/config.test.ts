@@ -55,7 +55,16 @@ describe("defaults", () => {
       legacy: { pub: null, rep: null, replyLimit: 50, ttlS: 3600 },
       log: { level: "info", statsIntervalS: 60 },
       uplinks: { mqtt: null, nats: null },
-      security: { mode: "auto", secretKeyFile: null, allow: [] },
+      security: {
+        mode: "auto",
+        secretKeyFile: null,
+        allow: [],
+        signing: { keyFile: null },
+        trust: { keys: [], file: null },
+        requireSigned: [],
+        alertsRequireSigned: false,
+        verifyCacheSize: 1024,
+      },
       metrics: { listen: null, allowRemote: false },
       discovery: { enabled: false, group: "239.255.81.1", port: 5681, interface: null, minIntervalMs: 1000, maxIntervalMs: 5000, maxPeers: 32, allowInsecure: false },
     });

@@ -106,6 +106,7 @@ describe.each(profiles.map((p) => [p.name, p] as const))("package %s", (name, pr
         "qis-edge-mqtt.cjs",
         "qis-edge-nats.cjs",
         "qis-edge-discovery.cjs",
+        "qis-edge-signing.cjs",
         "qis-edge.service",
         "target.json",
       ]
