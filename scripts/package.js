@@ -10,6 +10,7 @@
 //   qis-edge-discovery.cjs        LAN discovery, loaded by the bundle only for discovery.enabled
 //   qis-edge-client.cjs           the client commands (observe, watch, query, stats, peers)
 //   qis-edge-control.cjs          the control socket's server, loaded by `run` when control.enabled
+//   qis-edge-signing.cjs          signed packets, loaded by the bundle only for security.signing / trust / requireSigned
 //   qis-edge                      a launcher: node with the profile's flags, then the bundle
 //   prebuilds/linux-<arch>/…      our addon for the target's architecture
 //   build/manifest.json, build/linux/<arch>/…/addon.node   zeromq's addon for it
@@ -77,8 +78,8 @@ const lay = spawnSync(process.execPath, [path.join(root, 'scripts', 'bundle.js')
 if (lay.status !== 0) die(`laying out the addons failed:\n${lay.stdout}${lay.stderr}`);
 if (!existsSync(path.join(dir, prebuild))) die(`${prebuild} was not laid out: ${lay.stdout}`);
 copyFileSync(bundle, path.join(dir, 'qis-edge.mjs'));
-// The sidecars (scripts/bundle.js SIDECARS): loaded by the bundle only for uplinks.mqtt / uplinks.nats / discovery.enabled.
-for (const name of ['qis-edge-mqtt.cjs', 'qis-edge-nats.cjs', 'qis-edge-discovery.cjs', 'qis-edge-client.cjs', 'qis-edge-control.cjs']) {
+// The sidecars (scripts/bundle.js SIDECARS): loaded by the bundle only for uplinks.mqtt / uplinks.nats / discovery.enabled / signed packets, the control socket and the client commands.
+for (const name of ['qis-edge-mqtt.cjs', 'qis-edge-nats.cjs', 'qis-edge-discovery.cjs', 'qis-edge-signing.cjs', 'qis-edge-client.cjs', 'qis-edge-control.cjs']) {
   const sidecar = path.join(root, 'dist', name);
   if (!existsSync(sidecar)) die(`dist/${name} is missing: run npm run build first`);
   copyFileSync(sidecar, path.join(dir, name));

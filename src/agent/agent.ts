@@ -35,6 +35,8 @@ import type { OutboxUplink } from "../link/uplink/uplink.js";
 import type { UplinkStateEvent } from "../link/uplink/types.js";
 import { openLinkSecurity, type LinkSecurity } from "./link-security.js";
 import { ADMIT, ADMIT_CLAMPED, clampedCopy, REFUSED, SynthAdmission } from "./admission.js";
+import { openSignatures } from "./signatures.js";
+import type { PacketSecurity } from "../security/packet-security.js";
 import type { ZapHandler } from "../link/zmq/zap.js";
 import type { Discovery } from "./discovery/discovery.js";
 import { explainHeldBack } from "./synth-debug.js";
@@ -117,6 +119,8 @@ export class Agent extends EventEmitter {
   discovery: Discovery | null = null;
   /** the agent's ZeroMQ context, CURVE keys and ZAP handler */
   #security: LinkSecurity | null = null;
+  /** signing and signature checks (src/security/), loaded only when configured */
+  #signatures: PacketSecurity | null = null;
   readonly #patterns = new Map<string, AddressPattern>();
   readonly #seq: SequenceCounter;
   /** the clock of the store and the engine */
@@ -191,8 +195,8 @@ export class Agent extends EventEmitter {
       nextSeq: this.#seq.next,
       onEmit: (p) => this.#onSynthesized(p),
     });
-    // Every packet from a link passes the gate, whatever node id it names: ids are not
-    // authenticated (signed packets are issue 21), so "ours" could be forged.
+    // Every packet from a link passes the gate, whatever node id it names: ids are authenticated
+    // only by signatures, where verified (src/security/), so "ours" could be forged.
     this.admission = new SynthAdmission(s);
     for (const p of config.subscribe) this.#patterns.set(p, compilePattern(p));
   }
@@ -214,6 +218,7 @@ export class Agent extends EventEmitter {
     const c = this.config;
     this.#security = await openLinkSecurity(c, this.log);
     const env = this.#security.env;
+    this.#signatures = await openSignatures(c, { nodeId: this.nodeIdBytes, logger: this.log, maxBatch: this.#statuses.length, onError: (err, peer) => this.#error(err, { peer }) });
     this.#publisher = await binding("pub.bind", c.pub.bind, () =>
       ZmqPublisher.bind(c.pub.bind, { batchSize: c.batch.size, lingerMs: c.batch.lingerMs, sendHwm: c.hwm.send, epoch: this.epoch, env }),
     );
@@ -273,6 +278,7 @@ export class Agent extends EventEmitter {
       native: nativeStatus.loaded,
       security: this.#security.mode,
       publicKey: this.#security.publicKey,
+      ...(this.#signatures?.signingKey ? { signingKeyId: this.#signatures.signingKey.keyIdHex } : {}),
     });
   }
 
@@ -363,6 +369,7 @@ export class Agent extends EventEmitter {
     const seq = this.#seq.next();
     const fields: PacketFields = observationToFields(obs, { nodeId: this.nodeIdBytes, seq });
     codec.encode(fields, buf, offset);
+    this.#signatures?.sign(buf, offset);
     return { address: fields.address, seq };
   }
 
@@ -420,7 +427,7 @@ export class Agent extends EventEmitter {
   /** Packets from a broker: verified by the uplink (codes), then like packets from a peer. */
   #uplinkSink() {
     // null: the agent is closing and stored nothing (a JetStream message is then not acknowledged).
-    return { deliver: (source: string, packets: Uint8Array, count: number, codes: Uint8Array) => this.#ingest(source, packets, count, codes) !== null };
+    return { deliver: (source: string, packets: Uint8Array, count: number, codes: Uint8Array) => this.#ingest(source, packets, count, codes, true) !== null };
   }
 
   get uplinks(): readonly OutboxUplink[] {
@@ -445,7 +452,8 @@ export class Agent extends EventEmitter {
 
   #peerSink(): PeerSink {
     return {
-      deliver: (peer, packets, count, codes) => this.#ingest(peer.name, packets, count, codes),
+      // Catch-up relays other nodes' packets, and a plain link authenticates no one: trust boundaries.
+      deliver: (peer, packets, count, codes, source) => this.#ingest(peer.name, packets, count, codes, source === "catch-up" || peer.settings.publicKey === null),
       invalid: (peer, code, reason, packets) => {
         this.log.warn("invalid from peer", { peer: peer.name, code, reason, packets });
         this.#error(new QisError(code, `peer ${peer.name}: ${reason}`), { peer: peer.name });
@@ -465,8 +473,9 @@ export class Agent extends EventEmitter {
     return {
       packet: (peer, buf, offset) => {
         if (this.#closed) return false;
-        // decodeLegacy wrote and sealed the packet itself: its verdict is 0.
-        const status = this.#ingest(peer, buf.subarray(offset, offset + PACKET_SIZE), 1, this.#legacyCode);
+        // decodeLegacy wrote and sealed the packet itself: its verdict is 0 (a signature check may have set it).
+        this.#legacyCode[0] = 0;
+        const status = this.#ingest(peer, buf.subarray(offset, offset + PACKET_SIZE), 1, this.#legacyCode, true);
         return status === InsertStatus.EXPIRED;
       },
       invalid: (peer, err) => {
@@ -493,8 +502,9 @@ export class Agent extends EventEmitter {
    * Stores, synthesizes and announces `count` packets; returns the first one's InsertStatus,
    * read before any listener runs (a listener may reuse the status buffer by publishing).
    */
-  #ingest(source: string, packets: Uint8Array, count: number, codes: Uint8Array): InsertStatus | null {
+  #ingest(source: string, packets: Uint8Array, count: number, codes: Uint8Array, boundary: boolean): InsertStatus | null {
     if (this.#closed) return null;
+    this.#signatures?.check(source, boundary, packets, count, codes);
     const statuses = this.#statuses;
     let cursor = this.store.cursor;
     const stored = this.store.insertBatch(packets, count, codes, statuses);
@@ -515,7 +525,8 @@ export class Agent extends EventEmitter {
     const now = this.#now();
     let runStart = -1;
     for (let i = 0; i <= count; i++) {
-      const v = i < count && statuses[i] === InsertStatus.STORED ? this.admission.check(peer, packets, i * PACKET_SIZE, now) : REFUSED;
+      const signed = this.#signatures === null || this.#signatures.synthOk[i] === 1;
+      const v = i < count && statuses[i] === InsertStatus.STORED && signed ? this.admission.check(peer, packets, i * PACKET_SIZE, now) : REFUSED;
       if (v === ADMIT) {
         if (runStart < 0) runStart = i;
         continue;
@@ -575,6 +586,7 @@ export class Agent extends EventEmitter {
     const buf = this.#synthScratch;
     for (const p of packets) {
       codec.encode(p, buf, 0);
+      this.#signatures?.sign(buf, 0);
       if (this.store.insert(buf, 0) !== InsertStatus.STORED) continue;
       this.counters.synthesized++;
       this.#send(buf, 0, this.store.cursor, "synthesis", emitPackets);
@@ -673,7 +685,7 @@ export class Agent extends EventEmitter {
   }
 
   stats(): AgentStats {
-    return agentStats(this, this.#publisher, this.#storeServer, this.#peers, this.#legacy, this.#uplinks, this.#security);
+    return agentStats(this, this.#publisher, this.#storeServer, this.#peers, this.#legacy, this.#uplinks, this.#security, this.#signatures?.stats() ?? null);
   }
 
   /** Sends whatever the publisher holds now, without waiting for the end of the turn. */

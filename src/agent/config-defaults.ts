@@ -61,6 +61,16 @@ export interface AgentConfig {
     secretKeyFile: string | null;
     /** more client keys let in besides the peers': Z85 keys, or files of keys (one per line) */
     allow: string[];
+    /** signed packets (src/security/): this node's Ed25519 key file, resolved against stateDir; null: packets go unsigned */
+    signing: { keyFile: string | null };
+    /** trusted signing keys and the node ids each may sign for; `file` (resolved against the working directory) adds more */
+    trust: { keys: { publicKey: string; nodeIds: string[]; name?: string }[]; file: string | null };
+    /** address patterns whose packets must carry a valid signature, on every link */
+    requireSigned: string[];
+    /** only validly signed packets of peers reach synthesis (and so consensus alerts) */
+    alertsRequireSigned: boolean;
+    /** verdicts cached by (node id, seq), 500 bytes each */
+    verifyCacheSize: number;
   };
   metrics: { listen: string | null; allowRemote: boolean };
   /** LAN discovery by UDP multicast beacons (docs/discovery.md); off unless enabled */
@@ -261,7 +271,16 @@ export const CONFIG_DEFAULTS: AgentConfig = deepFreeze({
   // No uplink: the file has no uplinks.mqtt or uplinks.nats (the schema has no null for them);
   // resolveConfig sets them to null then.
   uplinks: {} as AgentConfig["uplinks"],
-  security: { mode: "auto", secretKeyFile: null, allow: [] },
+  security: {
+    mode: "auto",
+    secretKeyFile: null,
+    allow: [],
+    signing: { keyFile: null },
+    trust: { keys: [], file: null },
+    requireSigned: [],
+    alertsRequireSigned: false,
+    verifyCacheSize: 1024,
+  },
   metrics: { listen: null, allowRemote: false },
   discovery: { enabled: false, group: "239.255.81.1", port: 5681, interface: null, minIntervalMs: 1000, maxIntervalMs: 5000, maxPeers: 32, allowInsecure: false },
   control: { enabled: true, path: null, maxClients: 8 },

@@ -22,6 +22,8 @@ const STREAM_NAME = "^[A-Za-z0-9_-]{1,64}$";
 const TOPIC_PREFIX = "^(?:[^+#/\\u0000]+(?:/[^+#/\\u0000]+)*)?$";
 const ENV_NAME = "^[A-Za-z_][A-Za-z0-9_]*$";
 const Z85_KEY = "^[0-9a-zA-Z.\\-:+=^!/*?&<>()\\[\\]{}@%$#]{40}$";
+const ED25519_KEY = "^[0-9a-fA-F]{64}$";
+const TRUSTED_NODE = "^(?:[0-9a-fA-F]{32}|\\*)$";
 const IPV4 = "(?:25[0-5]|2[0-4][0-9]|1[0-9]{2}|[1-9]?[0-9])";
 const MULTICAST = `^(?:22[4-9]|23[0-9])(?:\\.${IPV4}){3}$`;
 const IPV4_ADDR = `^${IPV4}(?:\\.${IPV4}){3}$`;
@@ -37,6 +39,8 @@ const PATTERN_TEXT = new Map([
   [TOPIC_PREFIX, 'MQTT topic levels joined by "/" (e.g. "site-7/edge"), without "+", "#" or an empty level, or ""'],
   [ENV_NAME, "an environment variable name (letters, digits, _)"],
   [Z85_KEY, "a CURVE public key: 40 characters of Z85 (qis-edge keygen prints one)"],
+  [ED25519_KEY, "an Ed25519 public key: 64 hex digits"],
+  [TRUSTED_NODE, 'a node id (32 hex digits) or "*" (any node)'],
   [MULTICAST, "an IPv4 multicast group (224.0.0.0 to 239.255.255.255; 239.x.x.x for a site's own use)"],
   [IPV4_ADDR, "an IPv4 address of this machine's interface, e.g. 192.168.1.20 or 127.0.0.1"],
 ]);
@@ -318,6 +322,39 @@ export const AgentConfigSchema = Type.Object(
           description: "Client keys let in besides the peers' publicKeys: a Z85 key, or a file (relative to the working directory) of keys, one per line; # starts a comment at the start of a line or after a space (Z85 keys may contain #). Default: [].",
         }),
       ),
+      signing: obj("Signing this node's packets (docs/security.md).", {
+        keyFile: Type.Optional(
+          Type.Union([Type.String({ minLength: 1 }), Type.Null()], {
+            default: null,
+            description: "Ed25519 signing key, PEM (relative: in stateDir); created 0600 when missing. Default: null (unsigned).",
+          }),
+        ),
+      }),
+      trust: obj("Trusted signing keys and the node ids each may sign for.", {
+        keys: Type.Optional(
+          Type.Array(
+            Type.Object(
+              {
+                publicKey: Type.String({ pattern: ED25519_KEY }),
+                nodeIds: Type.Array(Type.String({ pattern: TRUSTED_NODE }), { minItems: 1, maxItems: 4096 }),
+                name: Type.Optional(Type.String({ minLength: 1, maxLength: 128 })),
+              },
+              { additionalProperties: false },
+            ),
+            { maxItems: 4096, default: [], description: "Default: []." },
+          ),
+        ),
+        file: Type.Optional(
+          Type.Union([Type.String({ minLength: 1 }), Type.Null()], { default: null, description: 'JSON { "keys": [...] } of more trusted keys. Default: null.' }),
+        ),
+      }),
+      requireSigned: Type.Optional(
+        Type.Array(Type.String({ minLength: 1 }), { maxItems: 256, default: [], description: "Address patterns whose packets must be validly signed. Default: []." }),
+      ),
+      alertsRequireSigned: Type.Optional(
+        Type.Boolean({ default: D.security.alertsRequireSigned, description: `Only validly signed peer packets reach synthesis.${dflt(D.security.alertsRequireSigned)}` }),
+      ),
+      verifyCacheSize: int(0, 65_536, D.security.verifyCacheSize, "Signature verdicts cached, 500 bytes each"),
     }),
     metrics: obj("Prometheus metrics and a health check over HTTP (docs/operations.md). Off unless listen is set.", {
       listen: Type.Optional(

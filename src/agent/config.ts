@@ -83,6 +83,7 @@ function crossProblems(merged: Rec, where: (keys: (string | number)[]) => string
     });
   };
   patterns(merged.subscribe, ["subscribe"]);
+  patterns(sub("security").requireSigned, ["security", "requireSigned"]);
   const mqtt = isRec(sub("uplinks").mqtt) ? (sub("uplinks").mqtt as Rec) : null;
   if (mqtt !== null) {
     patterns(mqtt.up, ["uplinks", "mqtt", "up"]);
@@ -243,6 +244,10 @@ function resolve(input: unknown, options: ResolveOptions, extra: ConfigProblem[]
   c.security.secretKeyFile = keyFile === null ? null : resolvePath(c.stateDir, keyFile);
   c.security.allow = c.security.allow.map((a) => (Z85_KEY.test(a) ? a : resolvePath(cwd, a)));
   c.control.path = resolvePath(c.stateDir, c.control.path ?? "control.sock");
+  // The signing key lives with the node id (stateDir), like the CURVE key; the trust file is the operator's.
+  if (c.security.signing.keyFile !== null) c.security.signing.keyFile = resolvePath(c.stateDir, c.security.signing.keyFile);
+  if (c.security.trust.file !== null) c.security.trust.file = resolvePath(cwd, c.security.trust.file);
+  c.security.trust.keys = c.security.trust.keys.map((k) => ({ ...k, publicKey: k.publicKey.toLowerCase(), nodeIds: k.nodeIds.map((n) => n.toLowerCase()) }));
   const s = isRec(merged.synth) ? merged.synth : {};
   if (s.minContributors === undefined) c.synth.minContributors = Math.min(D.synth.minContributors, c.synth.maxNodesPerAddress);
   return c;

@@ -12,6 +12,7 @@ import { MAX_SOCKET_PATH_BYTES } from "../control/errors.js";
 import { readKeyFile } from "./keys.js";
 import { readAllowList } from "./link-security.js";
 import { openFileLimit, socketBudget, ZMQ_MAX_SOCKETS_LIMIT } from "./limits.js";
+import { signaturesConfigured } from "./signatures.js";
 
 type Kind = "dir" | "file" | "missing" | "other";
 
@@ -130,6 +131,10 @@ export async function preflightProblems(c: AgentConfig): Promise<ConfigProblem[]
       add(`/security/allow/${i}`, "a CURVE public key or a readable file of them", (e as QisError).message);
     }
   });
+  if (signaturesConfigured(c.security)) {
+    const { signingProblems } = await import("../security/index.js");
+    signingProblems(c.security, c.stateDir, add);
+  }
   for (const [path, file] of uplinkFiles(c)) {
     const why = file === null ? null : unreadable(file);
     if (why !== null) add(path, "a readable file", why);

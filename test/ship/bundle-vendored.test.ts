@@ -180,3 +180,24 @@ describe("an agent from the bundle with discovery.enabled", () => {
     expect(JSON.parse(out.trim())).toEqual(["qis-sidecar:discovery"]);
   }, 30_000);
 });
+
+describe("an agent from the bundle with security.signing", () => {
+  it("loads the signing sidecar (qis-edge-signing.cjs) only then, and signs", async () => {
+    const dir = tempDir();
+    const config = join(dir, "agent.json");
+    writeFileSync(config, JSON.stringify({ log: { level: "info" }, control: { enabled: false }, security: { signing: { keyFile: "signing.key" } } }));
+    const env = cleanEnv({ QIS_EDGE_STATE_DIR: dir, QIS_EDGE_STORE_FILE: "none" });
+    const child = spawn(process.execPath, ["--import", REPORT, BUNDLE, "run", "--config", config], { env, stdio: ["ignore", "pipe", "pipe"] });
+    let out = "";
+    child.stdout.on("data", (d: Buffer) => (out += d.toString()));
+    const started = waitForReady(child);
+    expect(await started.ready, started.log()).toBe(true);
+    expect(started.log()).toMatch(/"msg":"signing key created".*"keyId":"[0-9a-f]{16}"/);
+    expect(started.log()).toMatch(/"msg":"ready".*"signingKeyId":"[0-9a-f]{16}"/);
+    child.kill("SIGUSR2");
+    for (let i = 0; i < 100 && !out.includes("\n"); i++) await new Promise((r) => setTimeout(r, 20));
+    child.kill("SIGTERM");
+    expect(await exitCode(child)).toBe(0);
+    expect(JSON.parse(out.trim())).toEqual(["qis-sidecar:signing"]);
+  }, 30_000);
+});

@@ -108,6 +108,7 @@ describe.each(profiles.map((p) => [p.name, p] as const))("package %s", (name, pr
         "qis-edge-discovery.cjs",
         "qis-edge-client.cjs",
         "qis-edge-control.cjs",
+        "qis-edge-signing.cjs",
         "qis-edge.service",
         "target.json",
       ]
