@@ -45,7 +45,7 @@ export class SynthEngine {
   /** the state and the per-packet rules (ingest.ts); the tables below are the core's, kept here for the reads */
   private readonly core: SynthCore;
   private readonly T: Float64Array;
-  private readonly store: Contributions;
+  private readonly contributions: Contributions;
   private readonly names: AddressTable;
   private readonly pairs: PairTable;
   private readonly sums: AddressSums;
@@ -60,7 +60,7 @@ export class SynthEngine {
     const core = new SynthCore(cfg);
     this.core = core;
     this.T = core.T;
-    this.store = core.store;
+    this.contributions = core.contributions;
     this.names = core.names;
     this.pairs = core.pairs;
     this.sums = core.sums;
@@ -188,7 +188,7 @@ export class SynthEngine {
     this.readSweep();
     const a = this.names.byName.get(address);
     if (a === undefined || this.sums.aCount[a] === 0) return undefined;
-    return this.sums.read(a, this.names, this.store.aHead, this.pairs.aNodes[a]!);
+    return this.sums.read(a, this.names, this.contributions.aHead, this.pairs.aNodes[a]!);
   }
 
   /**
@@ -216,7 +216,7 @@ export class SynthEngine {
     const names = this.names;
     const addresses: AddressEstimate[] = [];
     for (let a = 0; a < names.high; a++)
-      if (names.aInUse[a] === 1 && this.sums.aCount[a]! > 0) addresses.push(this.sums.read(a, names, this.store.aHead, this.pairs.aNodes[a]!));
+      if (names.aInUse[a] === 1 && this.sums.aCount[a]! > 0) addresses.push(this.sums.read(a, names, this.contributions.aHead, this.pairs.aNodes[a]!));
     addresses.sort((x, y) => (x.address < y.address ? -1 : x.address > y.address ? 1 : 0));
     const domains: DomainConsensus[] = [];
     for (let d = 0; d < names.domHigh; d++) {
@@ -224,7 +224,7 @@ export class SynthEngine {
       if (c !== undefined) domains.push(c);
     }
     domains.sort((x, y) => (x.domain < y.domain ? -1 : x.domain > y.domain ? 1 : 0));
-    return { atMs: now, live: this.store.live, capacity: this.store.cap, addresses, domains, counters: this.counters };
+    return { atMs: now, live: this.contributions.live, capacity: this.contributions.cap, addresses, domains, counters: this.counters };
   }
 
   /** A copy of the counters. */
@@ -247,17 +247,17 @@ export class SynthEngine {
 
   /** Live contributions now (without sweeping). */
   get live(): number {
-    return this.store.live;
+    return this.contributions.live;
   }
 
   /** Bytes held by the engine's typed arrays (everything sized by the configuration). */
   get footprintBytes(): number {
-    const store = this.store;
-    let n = store.bytes + this.names.bytes + this.core.nodes.bytes;
+    const contribs = this.contributions;
+    let n = contribs.bytes + this.names.bytes + this.core.nodes.bytes;
     // every typed array of the engine and its tables, once (tables share some: T, cF, aCount, …),
     // not the caller's buffer it keeps views of
     const counted = new Set<ArrayBufferView>();
-    for (const part of [this.core, store, this.names, this.core.nodes, this.pairs, this.sums, this.cons, this.out])
+    for (const part of [this.core, contribs, this.names, this.core.nodes, this.pairs, this.sums, this.cons, this.out])
       for (const v of Object.values(part))
         if (ArrayBuffer.isView(v) && !counted.has(v)) {
           counted.add(v);
