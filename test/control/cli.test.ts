@@ -195,7 +195,7 @@ describe("client commands against running agents", () => {
     ]);
     expect(lines[1]).toMatchObject({ address: "qis.hvac.energy-anomaly", domain: "hvac", hops: 1 });
     expect((lines[2]!.packet as Record<string, unknown>).seq).toBe(lines[1]!.seq);
-  });
+  }, 60_000); // a loaded machine: each observe is a node start
 
   it("watch ends with exit 0 on SIGINT", async () => {
     const a = await start();
@@ -211,7 +211,7 @@ describe("client commands against running agents", () => {
     expect(out).toMatch(/^\{"event":"packet","source":"local"/);
     watch.kill("SIGINT");
     expect(await exit).toBe(0);
-  });
+  }, 60_000);
 });
 
 describe("no agent, two clients, bounds", () => {
