@@ -205,6 +205,8 @@ export class ZmqPeer {
   async #events(): Promise<void> {
     try {
       for await (const ev of this.#sub.events) {
+        // Events still queued when the peer was closed (removed at run time, the agent closing) are not news.
+        if (this.#closed) break;
         if (ev.type === "handshake") {
           this.#refusals = 0;
           this.up = true;
