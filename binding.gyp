@@ -7,6 +7,7 @@
         "native/crc32c.c",
         "native/encode.c",
         "native/murmur3.c",
+        "native/notify.c",
         "native/store.c",
         "native/synth.c",
         "native/verify.c"

@@ -124,7 +124,7 @@ async function main() {
   const markdown = [
     "### Size",
     "",
-    `\`dist/qis-edge.mjs\`: **${bytes.toLocaleString("en")} bytes** (${kib(bytes)}) minified, ${kib(gz)} gzipped; target ≤ 500 kB: ${ok(bytes <= 500_000)}. Addons ship beside it (zeromq's ${kib(statSync(join(root, "dist", "build", Object.values(JSON.parse(readFileSync(join(root, "dist", "build", "manifest.json"), "utf8")))[0])).size)} for this machine, ours in \`prebuilds/\`).`,
+    `\`dist/qis-edge.mjs\`: **${bytes.toLocaleString("en")} bytes** (${kib(bytes)}) minified, ${kib(gz)} gzipped; target ≤ 520 kB: ${ok(bytes <= 520_000)}. Addons ship beside it (zeromq's ${kib(statSync(join(root, "dist", "build", Object.values(JSON.parse(readFileSync(join(root, "dist", "build", "manifest.json"), "utf8")))[0])).size)} for this machine, ours in \`prebuilds/\`).`,
     "",
     "| part | bytes in the bundle |",
     "|---|---:|",

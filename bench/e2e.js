@@ -6,6 +6,8 @@
  *             PUB); on the receiver every packet verified, stored and synthesized
  *   CURVE     the same agents with CURVE on their link (keys in a temp dir, the receiver's key
  *             on the sender's allowlist): what securing the link costs
+ *   raw, batches  zeromq.js PUB → SUB in the agent's framing (address, header, 64 packets),
+ *             plain and with CURVE: what CURVE costs libzmq alone, the bound for the agents
  *
  * Throughput: a burst of N packets, from the parent's "go" to the receiver holding all N
  * (rounds interleaved raw/qis-edge; medians). Latency at low rate: one message every 5 ms (after one uncounted round);
@@ -17,14 +19,17 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
+import * as zmq from "zeromq";
 import { median, table } from "./lib/harness.js";
 
 const NODE = fileURLToPath(new URL("./lib/e2e-node.js", import.meta.url));
 const N = Number(process.env.QIS_BENCH_E2E_N ?? 200_000);
-const ROUNDS = Number(process.env.QIS_BENCH_E2E_ROUNDS ?? 5);
+const ROUNDS = Number(process.env.QIS_BENCH_E2E_ROUNDS ?? 7);
 const PINGS = 800;
 const PING_MS = 5;
 const LAT_SLICES = 16;
+/** packets per message in the raw runs with the agent's framing: its default batch.size */
+const RAW_BATCH = 64;
 const hr = () => process.hrtime.bigint();
 
 function start(role, ...args) {
@@ -54,10 +59,12 @@ function start(role, ...args) {
   };
 }
 
-async function raw() {
-  const pub = start("raw-pub");
+/** Raw zeromq.js: one packet per message (k 1), or k per message in the agent's 3 frames, optionally with CURVE. */
+async function raw(k = 1, curve = false) {
+  const keys = curve ? { server: zmq.curveKeyPair(), client: zmq.curveKeyPair() } : null;
+  const pub = start("raw-pub", String(k), JSON.stringify(keys));
   const { endpoint } = await pub.next("ready");
-  const sub = start("raw-sub", endpoint);
+  const sub = start("raw-sub", endpoint, JSON.stringify(keys));
   await sub.next("ready");
   const warm = sub.next("warm");
   pub.send({ op: "warm" });
@@ -125,7 +132,11 @@ async function agents(synth, curve = false) {
       sender.send({ op: "burst", n: N });
       const m = await done;
       lastStats = m.stats;
-      cpu.push([(await sent).cpuUs, m.cpuUs]);
+      await sent;
+      const s = sender.next("cpu");
+      sender.send({ op: "cpu" });
+      const sc = await s;
+      cpu.push([sc.cpuUs, m.cpuUs, sc.ioUs, m.ioUs]);
       return N / (Number(BigInt(m.t) - t0) / 1e9);
     },
     async latency(n = PINGS) {
@@ -146,7 +157,8 @@ async function agents(synth, curve = false) {
       return us;
     },
     stats: () => lastStats,
-    cpu: () => [median(cpu.map((c) => c[0])), median(cpu.map((c) => c[1]))],
+    /** medians: [sender, receiver, sender's I/O thread, receiver's I/O thread] CPU µs per packet */
+    cpu: () => [0, 1, 2, 3].map((i) => median(cpu.map((c) => c[i]))),
     close() {
       sender.send({ op: "exit" });
       receiver.send({ op: "exit" });
@@ -158,6 +170,8 @@ const keyDirs = [];
 const pct = (xs, p) => [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor((p / 100) * xs.length))];
 const fmtRate = (x) => `${(x / 1000).toFixed(0)}k/s`;
 const us = (x) => `${x.toFixed(0)} µs`;
+const cpuUs = (x) => x.toFixed(2);
+const signedUs = (x) => `${x >= 0 ? "+" : "−"}${Math.abs(x).toFixed(2)}`;
 const signed = (x) => `${x >= 0 ? "+" : "−"}${Math.abs(x).toFixed(0)} µs`;
 
 async function main() {
@@ -187,22 +201,29 @@ async function main() {
   latC.close();
   const q = await agents({});
   const qc = await agents({}, true);
+  const rb = await raw(RAW_BATCH);
+  const rbc = await raw(RAW_BATCH, true);
   const curveRates = [];
+  const rawBatchRates = [];
+  const rawCurveRates = [];
+  const runs = [
+    [r, rawRates],
+    [rb, rawBatchRates],
+    [rbc, rawCurveRates],
+    [q, qisRates],
+    [qc, curveRates],
+  ];
   // One warm-up round each (JIT), not counted.
-  await r.burst();
-  await q.burst();
-  await qc.burst();
+  for (const [side] of runs) await side.burst();
+  // The order turns round every round, so that no side always follows the same one.
   for (let i = 0; i < ROUNDS; i++) {
-    rawRates.push(await r.burst());
-    qisRates.push(await q.burst());
-    curveRates.push(await qc.burst());
-    process.stderr.write(`round ${i + 1}: raw ${fmtRate(rawRates.at(-1))}, qis-edge ${fmtRate(qisRates.at(-1))}, with CURVE ${fmtRate(curveRates.at(-1))}\n`);
+    for (const [side, rates] of i % 2 === 0 ? runs : [...runs].reverse()) rates.push(await side.burst());
+    process.stderr.write(`round ${i + 1}: raw ${fmtRate(rawRates.at(-1))}, raw batches ${fmtRate(rawBatchRates.at(-1))} (CURVE ${fmtRate(rawCurveRates.at(-1))}), qis-edge ${fmtRate(qisRates.at(-1))}, with CURVE ${fmtRate(curveRates.at(-1))}\n`);
   }
-  r.close();
-  q.close();
-  qc.close();
+  for (const [side] of runs) side.close();
   for (const d of keyDirs) rmSync(d, { recursive: true, force: true });
   const curveRate = median(curveRates);
+  const pairs = curveRates.map((c, i) => c / qisRates[i]);
   const curveP50 = pct(curveLat, 50);
   const rawRate = median(rawRates);
   const qisRate = median(qisRates);
@@ -210,7 +231,7 @@ async function main() {
   const qisP50 = pct(qisLat, 50);
   const ok = (b) => (b ? "**pass**" : "**miss**");
   const md = [
-    `Two processes per side over TCP loopback. Throughput: a burst of ${N.toLocaleString("en")} packets, from "go" to the receiver holding all of them (the sender's packets are encoded before each round into one buffer reused from round to round, and handed to \`publish()\` 1,024 at a time); median of ${ROUNDS} interleaved rounds after one warm-up round each. Latency: ${PINGS} messages, one every ${PING_MS} ms, in ${LAT_SLICES} slices alternated between raw, qis-edge and qis-edge with CURVE (the order reversed every slice), after one uncounted round of ${PINGS} on each side.`,
+    `Two processes per side over TCP loopback. Throughput: a burst of ${N.toLocaleString("en")} packets, from "go" to the receiver holding all of them (the sender's packets are encoded before each round into one buffer reused from round to round, and handed to \`publish()\` 1,024 at a time; the receiver's store is larger than the sender's, so that a packet re-sent by catch-up is always a duplicate, never counted twice); median of ${ROUNDS} interleaved rounds (the order reversed every round) after one warm-up round each. Latency: ${PINGS} messages, one every ${PING_MS} ms, in ${LAT_SLICES} slices alternated between raw, qis-edge and qis-edge with CURVE (the order reversed every slice), after one uncounted round of ${PINGS} on each side.`,
     "",
     table(
       ["", "raw zeromq.js (1 packet/message)", "qis-edge agents", "ratio", "target"],
@@ -234,7 +255,20 @@ async function main() {
       ],
     ),
     "",
-    `Rounds with CURVE (packets/s): ${curveRates.map(fmtRate).join(", ")}. CPU per packet with CURVE (median): sender ${qc.cpu()[0].toFixed(2)} µs, receiver ${qc.cpu()[1].toFixed(2)} µs. Latency samples with CURVE: ${curveLat.length}.`,
+    `Rounds with CURVE (packets/s): ${curveRates.map(fmtRate).join(", ")}; CURVE / plain round by round (each pair ran back to back): ${pairs.map((x) => x.toFixed(2)).join(", ")}, median ${median(pairs).toFixed(2)}× (the machine's load moves between rounds; a pair sees about the same). Latency samples with CURVE: ${curveLat.length}.`,
+    "",
+    `Where CURVE's cost goes: CPU per packet, median over the rounds (warm-up included), of the whole process and of its libzmq I/O thread (which encrypts and decrypts; from /proc, 10 ms ticks), and raw zeromq.js in the agent's framing (${RAW_BATCH} packets per message, 3 frames, HWM 0), plain and with CURVE, in the same rounds:`,
+    "",
+    table(
+      ["", "plain link", "CURVE", "CURVE − plain"],
+      [
+        ["sender: process (its I/O thread) µs/packet", `${cpuUs(q.cpu()[0])} (${cpuUs(q.cpu()[2])})`, `${cpuUs(qc.cpu()[0])} (${cpuUs(qc.cpu()[2])})`, `${signedUs(qc.cpu()[0] - q.cpu()[0])} (${signedUs(qc.cpu()[2] - q.cpu()[2])})`],
+        ["receiver: process (its I/O thread) µs/packet", `${cpuUs(q.cpu()[1])} (${cpuUs(q.cpu()[3])})`, `${cpuUs(qc.cpu()[1])} (${cpuUs(qc.cpu()[3])})`, `${signedUs(qc.cpu()[1] - q.cpu()[1])} (${signedUs(qc.cpu()[3] - q.cpu()[3])})`],
+        [`raw zeromq.js, ${RAW_BATCH} packets/message: packets/s`, fmtRate(median(rawBatchRates)), fmtRate(median(rawCurveRates)), `${(median(rawCurveRates) / median(rawBatchRates)).toFixed(2)}×`],
+      ],
+    ),
+    "",
+    `Raw rounds (packets/s), ${RAW_BATCH} packets/message: plain ${rawBatchRates.map(fmtRate).join(", ")}; CURVE ${rawCurveRates.map(fmtRate).join(", ")}.`,
     `Receiver with CURVE after the last round: ${JSON.stringify(qc.stats())}.`,
     `CPU per packet (median over the rounds, warm-up included): sender ${q.cpu()[0].toFixed(2)} µs (store with verify, synthesis, batching, send), receiver ${q.cpu()[1].toFixed(2)} µs (receive, verify, store, synthesis).`,
     `Receiver after the last round: ${JSON.stringify(q.stats())}. Latency samples: raw ${rawLat.length}, qis-edge ${qisLat.length}.`,

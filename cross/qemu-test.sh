@@ -10,7 +10,9 @@
 #      refuses them: EBADPLATFORM) into cross/.cache/node-ARCH/ (kept between runs);
 #   3. under qemu: `qis-edge selftest --require-native` from the package, with its Node flags;
 #   4. under qemu: two agents from the package, each its own emulated process, exchanging on loopback
-#      TCP (cross/exchange.mjs drives them over IPC from the host's node).
+#      TCP (cross/exchange.mjs drives them over IPC from the host's node);
+#   5. under qemu: `qis-edge run` from the package under systemd's Type=notify protocol, its
+#      datagrams sent by the ARM addon to a socket on the host (cross/notify.mjs).
 #
 # No binfmt registration is needed: every ARM process is started through qemu explicitly.
 # armv7 runs zeromq's addon built by cross/build.sh against Debian's libzmq5 (armhf), which
@@ -82,4 +84,7 @@ fi
 # ---- 2. two agents -------------------------------------------------------------------------------------
 say "two-agent exchange under $QEMU"
 node cross/exchange.mjs "$BUNDLE_DIR/qis-edge.mjs" -- "${RUN[@]}" "$ARM_NODE" "${NODE_FLAGS[@]}" || die "two-agent exchange on emulated $ARCH"
-say "PASS $ARCH: selftest and two-agent exchange on emulated $ARCH"
+# ---- 3. systemd notify --------------------------------------------------------------------------------
+say "systemd notify (READY=1, WATCHDOG=1, STOPPING=1) under $QEMU"
+node cross/notify.mjs "$BUNDLE_DIR/qis-edge.mjs" -- "${RUN[@]}" "$ARM_NODE" "${NODE_FLAGS[@]}" || die "systemd notify on emulated $ARCH"
+say "PASS $ARCH: selftest, two-agent exchange and systemd notify on emulated $ARCH"

@@ -12,6 +12,7 @@
 #include "crc32c.h"
 #include "encode.h"
 #include "murmur3.h"
+#include "notify.h"
 #include "packet.h"
 #include "store.h"
 #include "synth.h"
@@ -431,13 +432,31 @@ static napi_value js_store_run(napi_env env, napi_callback_info info) {
   return napi_create_uint32(env, (uint32_t)count, &result) == napi_ok ? result : NULL;
 }
 
+/* sdNotify(path, message) -> 0 or the errno of the failed send. path is sun_path's bytes
+ * (src/systemd/notify-socket.ts makes them from NOTIFY_SOCKET); its length is checked here only
+ * because it is copied into a fixed array. */
+static napi_value js_sd_notify(napi_env env, napi_callback_info info) {
+  napi_value argv[MAX_ARGS], result;
+  void *path, *msg;
+  size_t path_len, msg_len;
+  if (!get_args(env, info, argv) ||
+      !get_typed(env, argv[0], napi_uint8_array, &path, &path_len, "path must be a Uint8Array") ||
+      !get_typed(env, argv[1], napi_uint8_array, &msg, &msg_len, "message must be a Uint8Array"))
+    return NULL;
+  if (path_len == 0 || path_len > QIS_NOTIFY_PATH_MAX) {
+    throw_range(env, "path must be 1 to 108 bytes");
+    return NULL;
+  }
+  return napi_create_int32(env, qis_notify_send(path, path_len, msg, msg_len), &result) == napi_ok ? result : NULL;
+}
+
 static napi_status set_u32(napi_env env, napi_value obj, const char *name, uint32_t v) {
   napi_value n;
   napi_status s = napi_create_uint32(env, v, &n);
   return s == napi_ok ? napi_set_named_property(env, obj, name, n) : s;
 }
 
-/* layout() -> { size, littleEndian, hwCrc, hwCrcName, offsets, stage, synth, store } from the compiler's view of
+/* layout() -> { size, littleEndian, hwCrc, hwCrcName, offsets, stage, synth, store, notify } from the compiler's view of
  * qis_packet, so the TypeScript loader can refuse a build whose layout drifted. */
 static napi_value js_layout(napi_env env, napi_callback_info info) {
   static const struct {
@@ -466,7 +485,7 @@ static napi_value js_layout(napi_env env, napi_callback_info info) {
       {"signature", QIS_REC_SIGNATURE}, {"slot_size", QIS_SLOT_SIZE},
       {"slot_length", QIS_SLOT_LENGTH}, {"slot_hash", QIS_SLOT_HASH},
   };
-  napi_value obj, offsets, staging, synth, store, v;
+  napi_value obj, offsets, staging, synth, store, notify, v;
   size_t i;
   const char *name = qis_crc32c_impl();
   (void)info;
@@ -487,12 +506,14 @@ static napi_value js_layout(napi_env env, napi_callback_info info) {
   if (napi_create_object(env, &synth) != napi_ok || set_u32(env, synth, "arrays", SA_COUNT) != napi_ok ||
       set_u32(env, synth, "dims", SD_COUNT) != napi_ok || set_u32(env, synth, "regs", R_COUNT) != napi_ok ||
       napi_create_object(env, &store) != napi_ok || set_u32(env, store, "arrays", QS_COUNT) != napi_ok ||
-      set_u32(env, store, "dims", QS_D_COUNT) != napi_ok || set_u32(env, store, "regs", QS_R_COUNT) != napi_ok)
+      set_u32(env, store, "dims", QS_D_COUNT) != napi_ok || set_u32(env, store, "regs", QS_R_COUNT) != napi_ok ||
+      napi_create_object(env, &notify) != napi_ok || set_u32(env, notify, "pathMax", QIS_NOTIFY_PATH_MAX) != napi_ok)
     return NULL;
   return napi_set_named_property(env, obj, "offsets", offsets) == napi_ok &&
                  napi_set_named_property(env, obj, "stage", staging) == napi_ok &&
                  napi_set_named_property(env, obj, "synth", synth) == napi_ok &&
-                 napi_set_named_property(env, obj, "store", store) == napi_ok
+                 napi_set_named_property(env, obj, "store", store) == napi_ok &&
+                 napi_set_named_property(env, obj, "notify", notify) == napi_ok
              ? obj
              : NULL;
 }
@@ -514,6 +535,7 @@ NAPI_MODULE_INIT() {
         M("seal", js_seal),       M("verify", js_verify),        M("verifyOne", js_verify_one),
         M("unpack", js_unpack),   M("encode", js_encode),        M("synthBind", js_synth_bind),
         M("synthRun", js_synth_run), M("storeBind", js_store_bind),  M("storeRun", js_store_run),
+        M("sdNotify", js_sd_notify),
     };
 #undef M
     if (napi_define_properties(env, exports, sizeof props / sizeof props[0], props) != napi_ok)

@@ -1,6 +1,6 @@
 /* The packet store's in-memory insert path: the sweep, then per packet the expiry check, the
  * duplicate check, the eviction of the oldest slot, the copy and the indexing, step for step as
- * src/store/store.ts (#sweep, #insertOne, #release) and the indexes it calls (identity.ts,
+ * src/store/ring.ts (#sweep, #insertOne, #release) and the indexes it calls (identity.ts,
  * addresses.ts, src/util/expiry.ts) do them, on the same arrays, so that a store has the same
  * bytes whichever path filled it; test/store/native.test.ts compares every array after random
  * streams. The store's buffer is its own; the batch is the caller's, read only. */
@@ -275,7 +275,7 @@ static int32_t id_ahead(const ctx *x, const uint8_t *p) {
   return h;
 }
 
-/* ---- The store (src/store/store.ts) */
+/* ---- The store (src/store/ring.ts) */
 
 /* Out of every index (#release; the eviction does the same but leaves cursor_of to the insert). */
 static void unindex(ctx *x, int32_t slot) {

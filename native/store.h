@@ -1,4 +1,4 @@
-/* The packet store's in-memory insert path in C (src/store/store.ts `insertBatch` is the
+/* The packet store's in-memory insert path in C (src/store/ring.ts `insertBatch` is the
  * reference and the fallback; docs/store.md the specification). As with synthesis
  * (native/synth.h), the state stays in the TypeScript store's typed arrays, bound once in the
  * order below; the tables' scalars travel in `regs` (src/store/native.ts copies them in before

@@ -5,6 +5,10 @@
 //   OUT/qis-edge.mjs                                 the bundle (JS only)
 //   OUT/qis-edge-mqtt.cjs                            MQTT.js, required by the bundle only for uplinks.mqtt (SIDECARS)
 //   OUT/qis-edge-nats.cjs                            the NATS client, required by the bundle only for uplinks.nats (SIDECARS)
+//   OUT/qis-edge-discovery.cjs                       LAN discovery, required by the bundle only for discovery.enabled (SIDECARS)
+//   OUT/qis-edge-client.cjs                          the client commands (observe, watch, query, stats, peers) (SIDECARS)
+//   OUT/qis-edge-control.cjs                         the control socket's server, required by `run` when control.enabled (SIDECARS)
+//   OUT/qis-edge-signing.cjs                         signed packets (src/security/), required only when signing or verifying (SIDECARS)
 //   OUT/prebuilds/linux-<arch>/node.napi[.armv7].node   our Node-API addon (node-gyp-build layout)
 //   OUT/build/manifest.json                          zeromq's addon manifest, trimmed to one entry
 //   OUT/build/linux/<arch>/node/glibc-<abi>-Release/addon.node   zeromq's addon for that arch
@@ -254,7 +258,27 @@ const VENDORS = {
 const SIDECARS = {
   'src/link/mqtt/index.ts': { file: 'qis-edge-mqtt.cjs', name: 'mqtt', own: ['src/link/mqtt/', 'src/link/uplink/'] },
   'src/link/nats/index.ts': { file: 'qis-edge-nats.cjs', name: 'nats', own: ['src/link/nats/', 'src/link/uplink/'] },
+  // Small (~6 kB), but used only with discovery.enabled, and the bundle is near its budget.
+  'src/agent/discovery/discovery.ts': { file: 'qis-edge-discovery.cjs', name: 'discovery', own: ['src/agent/discovery/'] },
+  // The control socket's client commands (~15 kB, mostly --help texts): not what a running agent needs.
+  'src/cli/client/index.ts': { file: 'qis-edge-client.cjs', name: 'client', own: ['src/cli/client/', 'src/control/client.ts'] },
+  // The control socket's server (~5 kB): every `run` loads it by default, but nothing else does.
+  'src/control/server.ts': { file: 'qis-edge-control.cjs', name: 'control', own: ['src/control/server.ts', 'src/control/subscriptions.ts'] },
+  // Signed packets (~13 kB): used only when signing or verification is configured, and by
+  // keygen and inspect --trust. It copies the pure layout modules (constants and byte readers,
+  // no state) rather than taking the bundle's: a shared module is imported whole, which keeps
+  // all of its exports in the bundle.
+  'src/security/index.ts': { file: 'qis-edge-signing.cjs', name: 'signing', own: ['src/security/', 'src/packet/signature.ts', 'src/packet/bytes.ts', 'src/packet/layout.ts'] },
 };
+
+/** The value names a module exports: declarations, and `export { a, b as c, type T } from` lists (types left out). */
+function exportedNames(text) {
+  const names = [...text.matchAll(/^export (?:async )?(?:function|const|class) (\w+)/gm)].map((m) => m[1]);
+  for (const m of text.matchAll(/^export \{([^}]*)\} from /gm)) {
+    for (const item of m[1].split(',').map((x) => x.trim()).filter((x) => x !== '' && !x.startsWith('type '))) names.push(item.split(/\s+as\s+/).pop());
+  }
+  return names;
+}
 
 /** Builds a sidecar; returns the src/ modules it takes from the bundle (relative paths). */
 async function buildSidecar(esbuild, entry, sc) {
@@ -485,7 +509,7 @@ async function bundle() {
     // What the sidecar exports, read from its own build: the bundle re-exports those names.
     const outMeta = Object.values(b.metafile.outputs)[0];
     b.exports = Object.fromEntries((outMeta.exports ?? []).map((n) => [n, true]));
-    if (Object.keys(b.exports).length === 0) b.exports = Object.fromEntries([...readFileSync(path.join(root, entry), 'utf8').matchAll(/^export (?:async )?(?:function|const|class) (\w+)/gm)].map((m) => [m[1], true]));
+    if (Object.keys(b.exports).length === 0) b.exports = Object.fromEntries(exportedNames(readFileSync(path.join(root, entry), 'utf8')).map((n) => [n, true]));
     sidecars[entry] = b;
   }
   const file = path.join(out, 'qis-edge.mjs');

@@ -7,12 +7,16 @@
 //   qis-edge.mjs                  the bundle (npm run build), the same JS for every target
 //   qis-edge-mqtt.cjs             MQTT.js and the MQTT uplink, loaded by the bundle only for uplinks.mqtt
 //   qis-edge-nats.cjs             the NATS client and the JetStream uplink, loaded by the bundle only for uplinks.nats
+//   qis-edge-discovery.cjs        LAN discovery, loaded by the bundle only for discovery.enabled
+//   qis-edge-client.cjs           the client commands (observe, watch, query, stats, peers)
+//   qis-edge-control.cjs          the control socket's server, loaded by `run` when control.enabled
+//   qis-edge-signing.cjs          signed packets, loaded by the bundle only for security.signing / trust / requireSigned
 //   qis-edge                      a launcher: node with the profile's flags, then the bundle
 //   prebuilds/linux-<arch>/…      our addon for the target's architecture
 //   build/manifest.json, build/linux/<arch>/…/addon.node   zeromq's addon for it
 //   agent.json                    the target's default agent config (targets/NAME.agent.json)
 //   target.json                   the profile itself
-//   qis-edge.service              a systemd unit: own user, restart on failure, MemoryMax
+//   qis-edge.service              a systemd unit (./systemd-unit.js): Type=notify, watchdog, reload, own user, MemoryMax
 //   INSTALL                       how to install it
 // Nothing from node_modules is needed on the device (armv7 needs Debian's libzmq5 package).
 // ARM addons come from cross/build.sh, which is run when they are missing.
@@ -21,6 +25,7 @@ import { chmodSync, copyFileSync, existsSync, mkdirSync, readFileSync, readdirSy
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+import { systemdUnit, WATCHDOG_SEC } from './systemd-unit.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const pkg = JSON.parse(readFileSync(path.join(root, 'package.json'), 'utf8'));
@@ -73,8 +78,8 @@ const lay = spawnSync(process.execPath, [path.join(root, 'scripts', 'bundle.js')
 if (lay.status !== 0) die(`laying out the addons failed:\n${lay.stdout}${lay.stderr}`);
 if (!existsSync(path.join(dir, prebuild))) die(`${prebuild} was not laid out: ${lay.stdout}`);
 copyFileSync(bundle, path.join(dir, 'qis-edge.mjs'));
-// The uplinks' sidecars (scripts/bundle.js SIDECARS): loaded by the bundle only for uplinks.mqtt / uplinks.nats.
-for (const name of ['qis-edge-mqtt.cjs', 'qis-edge-nats.cjs']) {
+// The sidecars (scripts/bundle.js SIDECARS): loaded by the bundle only for uplinks.mqtt / uplinks.nats / discovery.enabled / signed packets, the control socket and the client commands.
+for (const name of ['qis-edge-mqtt.cjs', 'qis-edge-nats.cjs', 'qis-edge-discovery.cjs', 'qis-edge-signing.cjs', 'qis-edge-client.cjs', 'qis-edge-control.cjs']) {
   const sidecar = path.join(root, 'dist', name);
   if (!existsSync(sidecar)) die(`dist/${name} is missing: run npm run build first`);
   copyFileSync(sidecar, path.join(dir, name));
@@ -97,40 +102,7 @@ exec node ${flags} "$here/qis-edge.mjs" "$@"
 );
 chmodSync(path.join(dir, 'qis-edge'), 0o755);
 
-writeFileSync(
-  path.join(dir, 'qis-edge.service'),
-  `# qis-edge ${pkg.version} for ${profile.name} (${profile.description.split(':')[0]})
-[Unit]
-Description=qis-edge outcome-routing agent (${profile.name})
-Documentation=file:/opt/qis-edge/INSTALL
-Wants=network-online.target
-After=network-online.target
-
-[Service]
-Type=simple
-User=qis-edge
-Group=qis-edge
-# /var/lib/qis-edge: node id, lock and store file (created for the user by systemd)
-StateDirectory=qis-edge
-WorkingDirectory=/var/lib/qis-edge
-# Two malloc arenas instead of one per thread (libzmq's and libuv's): less resident memory.
-Environment=MALLOC_ARENA_MAX=2
-ExecStart=/usr/bin/env node ${flags} /opt/qis-edge/qis-edge.mjs run --config /etc/qis-edge/agent.json
-Restart=on-failure
-RestartSec=2
-KillSignal=SIGTERM
-TimeoutStopSec=15
-MemoryMax=${profile.systemd.MemoryMax}
-NoNewPrivileges=yes
-ProtectSystem=strict
-ProtectHome=yes
-PrivateTmp=yes
-ReadWritePaths=/var/lib/qis-edge
-
-[Install]
-WantedBy=multi-user.target
-`,
-);
+writeFileSync(path.join(dir, 'qis-edge.service'), systemdUnit({ version: pkg.version, profile }));
 
 const apt = profile.devicePackages.length > 0 ? `sudo apt-get install -y ${profile.devicePackages.join(' ')}\n` : '';
 writeFileSync(
@@ -155,12 +127,16 @@ sudo -u qis-edge /opt/qis-edge/qis-edge selftest --require-native --state-dir /v
 sudo cp /opt/qis-edge/qis-edge.service /etc/systemd/system/
 sudo systemctl daemon-reload && sudo systemctl enable --now qis-edge
 journalctl -u qis-edge -f                                         # JSON log lines; "ready" names the endpoints
+sudo -u qis-edge /opt/qis-edge/qis-edge peers --config /etc/qis-edge/agent.json   # also stats, query, watch, observe
 
 The agent publishes on tcp port 5600 and serves its store on 5601 (agent.json), secured with
 CURVE: only peers whose public key is in agent.json (peers[].publicKey, security.allow) get in,
 and each peer entry needs that peer's public key ("qis-edge keygen --show FILE" prints it). The
 key file is created on first start if keygen was skipped. See docs/security.md. It runs as the
 user qis-edge, restarts on failure and is limited to MemoryMax=${profile.systemd.MemoryMax} by systemd.
+systemd counts it started once it says it is ready (Type=notify: endpoints bound, store open) and
+restarts it if it stops answering for ${WATCHDOG_SEC} s (WatchdogSec); both need the native addon that
+selftest --require-native checks. "systemctl reload qis-edge" sends it SIGHUP to re-read agent.json.
 Node runs with ${flags}. Upgrading: extract the new tarball over /opt/qis-edge and restart.
 `,
 );

@@ -4,9 +4,11 @@
 # Python nodes (test/fixtures/legacy_node.py); Debian's mosquitto is the real MQTT broker of the
 # uplink tests (test/link/mosquitto.ts starts it on a free loopback port, never as a service),
 # and mosquitto-clients gives them mosquitto_sub; promtool (Debian's prometheus package, the only
-# one with it) checks the /metrics output (test/metrics/); Debian's nats-server (with -js) is the real
-# JetStream server of the NATS uplink tests (test/link/nats-server.ts, same rules), and nats-py
-# goes into the project-local venv .venv-nats for the interop tests. As root it installs with apt-get; otherwise it
+# one with it) checks the /metrics output (test/metrics/); systemd-analyze (Debian's systemd
+# package; nothing is started) verifies the packaged unit (test/ship/systemd-unit.test.ts);
+# Debian's nats-server (with -js) is the real JetStream server of the NATS uplink tests
+# (test/link/nats-server.ts, same rules), and nats-py goes into the project-local venv
+# .venv-nats for the interop tests. As root it installs with apt-get; otherwise it
 # says what to install and the tests that need it fail with the same hint.
 set -euo pipefail
 
@@ -27,6 +29,7 @@ missing=()
 command -v mosquitto >/dev/null || [ -x /usr/sbin/mosquitto ] || missing+=(mosquitto)
 command -v mosquitto_sub >/dev/null || missing+=(mosquitto-clients)
 command -v promtool >/dev/null || missing+=(prometheus)
+command -v systemd-analyze >/dev/null || missing+=(systemd)
 command -v nats-server >/dev/null || [ -x /usr/sbin/nats-server ] || missing+=(nats-server)
 /usr/bin/python3 -c 'import ensurepip' 2>/dev/null || missing+=(python3-venv)
 

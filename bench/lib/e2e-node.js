@@ -1,7 +1,9 @@
 /**
  * One side of bench/e2e.js, in its own process (forked with an IPC channel):
  *
- *   raw-pub | raw-sub      zeromq.js PUB/SUB, one 512-byte payload per message (the baseline)
+ *   raw-pub | raw-sub      zeromq.js PUB/SUB, one 512-byte payload per message (the baseline);
+ *                          with arguments: k packets per message in the agent's 3 frames, and
+ *                          optionally CURVE (what libzmq's CURVE costs without any agent)
  *   agent-send | agent-recv two qis-edge agents (dist/), the receiver subscribed to the sender
  *                          (a last argument: their `security` config, for CURVE)
  *
@@ -9,7 +11,7 @@
  * the machine, so the parent can subtract a child's time from another's.
  * Parent → child {op, ...}; child → parent {event, ...}.
  */
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import * as zmq from "zeromq";
@@ -19,8 +21,32 @@ const hr = () => process.hrtime.bigint();
 const send = (msg) => process.send(msg);
 const PACKET = 512;
 
-async function rawPub() {
-  const sock = new zmq.Publisher({ sendHighWaterMark: 0, sendTimeout: 0, linger: 0 });
+/** CPU time (µs) of this process's libzmq I/O threads ("ZMQbg/IO/n"), from /proc (10 ms ticks). */
+function ioThreadsUs() {
+  let ticks = 0;
+  for (const t of readdirSync("/proc/self/task")) {
+    try {
+      const st = readFileSync(`/proc/self/task/${t}/stat`, "utf8");
+      if (!st.slice(st.indexOf("(") + 1, st.lastIndexOf(")")).startsWith("ZMQbg/IO")) continue;
+      const f = st.slice(st.lastIndexOf(")") + 2).split(" ");
+      ticks += Number(f[11]) + Number(f[12]);
+    } catch {
+      // the thread ended
+    }
+  }
+  return ticks * 10_000;
+}
+
+/** CPU per packet since `from` (taken with cpuNow()): the whole process and its I/O threads. */
+const cpuNow = () => ({ cpu: process.cpuUsage(), io: ioThreadsUs() });
+function cpuSince(from, n) {
+  const c = process.cpuUsage(from.cpu);
+  return { cpuUs: (c.user + c.system) / n, ioUs: (ioThreadsUs() - from.io) / n };
+}
+
+async function rawPub(k, curve) {
+  const keys = curve ? { curveServer: true, curvePublicKey: curve.server.publicKey, curveSecretKey: curve.server.secretKey } : {};
+  const sock = new zmq.Publisher({ sendHighWaterMark: 0, sendTimeout: 0, linger: 0, ...keys });
   await sock.bind("tcp://127.0.0.1:*");
   send({ event: "ready", endpoint: sock.lastEndpoint });
   // Byte 8 tells the subscriber what a message is: 1 burst, 2 ping (bytes 0..7: a timestamp).
@@ -34,7 +60,18 @@ async function rawPub() {
         await new Promise((r) => setTimeout(r, 5));
       }
     } else if (m.op === "warm-done") stopWarm = true;
-    else if (m.op === "burst") {
+    else if (m.op === "burst" && k > 1) {
+      // The agent's framing: address, 24-byte header (byte 0: 1 = burst), k packets.
+      const address = Buffer.from("qis.bench.class-1");
+      const header = Buffer.alloc(24, 1);
+      const packets = Buffer.alloc(k * PACKET);
+      for (let i = 0, sent = 0; sent < m.n; i++, sent += k) {
+        const p = sock.send([address, header, sent + k <= m.n ? packets : packets.subarray(0, (m.n - sent) * PACKET)]);
+        if ((i & 63) === 63) await p;
+        // Like the agent's publisher: the event loop (and the I/O thread) run between chunks.
+        if ((i & 15) === 15) await new Promise((r) => setImmediate(r));
+      }
+    } else if (m.op === "burst") {
       // The fast zeromq.js idiom: un-awaited sends (sendTimeout 0), awaiting every 256th.
       for (let i = 0; i < m.n; i++) {
         const p = sock.send(payload);
@@ -53,8 +90,9 @@ async function rawPub() {
 }
 let stopWarm = false;
 
-async function rawSub(endpoint) {
-  const sock = new zmq.Subscriber({ receiveHighWaterMark: 0, linger: 0 });
+async function rawSub(endpoint, curve) {
+  const keys = curve ? { curveServerKey: curve.server.publicKey, curvePublicKey: curve.client.publicKey, curveSecretKey: curve.client.secretKey } : {};
+  const sock = new zmq.Subscriber({ receiveHighWaterMark: 0, linger: 0, ...keys });
   sock.connect(endpoint);
   sock.subscribe();
   let mode = "warm";
@@ -73,10 +111,13 @@ async function rawSub(endpoint) {
     } else if (m.op === "exit") process.exit(0);
   });
   send({ event: "ready" });
-  for await (const [msg] of sock) {
+  for await (const [msg, header, packets] of sock) {
     if (mode === "warm") {
       send({ event: "warm" });
       mode = "idle";
+    } else if (mode === "burst" && packets !== undefined && header[0] === 1) {
+      count += packets.length / PACKET;
+      if (count >= expect) send({ event: "done", t: String(hr()) });
     } else if (mode === "burst" && msg[8] === 1) {
       if (++count === expect) send({ event: "done", t: String(hr()) });
     } else if (mode === "ping" && msg[8] === 2) {
@@ -96,7 +137,10 @@ async function agent(kind, synth, peer, security) {
       synth,
       // The sender's store holds a whole burst: packets PUB drops at its HWM (more of them with
       // CURVE on a loaded machine) can then always be caught up, so a round always completes.
-      ...(kind === "send" ? { store: { capacity: 262_144 } } : {}),
+      // The receiver's store holds more than the sender's: a packet the sender re-sends by
+      // catch-up is then always a duplicate, never stored again after eviction and counted as
+      // received (which would end a round before it holds all N).
+      ...(kind === "send" ? { store: { capacity: 262_144 } } : { store: { capacity: 524_288 } }),
       ...(peer ? { peers: [peer] } : {}),
       ...(security ? { security } : {}),
     },
@@ -126,6 +170,8 @@ async function agent(kind, synth, peer, security) {
         send({ event: "prepared" });
       } else if (m.op === "burst") {
         const CHUNK = 1024;
+        burstCpu = cpuNow();
+        burstN = m.n;
         const cpu0 = process.cpuUsage();
         for (let i = 0; i < m.n; i += CHUNK) {
           a.publish(prepared.subarray(i * PACKET_SIZE, Math.min(m.n, i + CHUNK) * PACKET_SIZE));
@@ -134,6 +180,9 @@ async function agent(kind, synth, peer, security) {
         }
         const cpu = process.cpuUsage(cpu0);
         send({ event: "sent-burst", cpuUs: (cpu.user + cpu.system) / m.n });
+      } else if (m.op === "cpu") {
+        // Asked once the receiver holds the burst: includes what the I/O thread did after the last publish().
+        send({ event: "cpu", ...cpuSince(burstCpu, burstN) });
       } else if (m.op === "ping") {
         const sent = {};
         for (let i = 0; i < m.n; i++) {
@@ -164,12 +213,11 @@ async function agent(kind, synth, peer, security) {
         a.removeAllListeners("packet");
         a.removeAllListeners("synthesis");
         expect = a.counters.received + m.n;
-        const cpu0 = process.cpuUsage();
+        const cpu0 = cpuNow();
         const poll = setInterval(() => {
           if (a.counters.received >= expect) {
             clearInterval(poll);
-            const cpu = process.cpuUsage(cpu0);
-            send({ event: "done", t: String(hr()), cpuUs: (cpu.user + cpu.system) / m.n, stats: { received: a.counters.received, synthOffered: a.synth.counters.offered, invalid: a.stats().peers[0].invalidPackets, gaps: a.stats().peers[0].gaps, caughtUp: a.stats().peers[0].caughtUpPackets } });
+            send({ event: "done", t: String(hr()), ...cpuSince(cpu0, m.n), stats: { received: a.counters.received, synthOffered: a.synth.counters.offered, invalid: a.stats().peers[0].invalidPackets, gaps: a.stats().peers[0].gaps, caughtUp: a.stats().peers[0].caughtUpPackets } });
           }
         }, 1);
       } else if (m.op === "collect") send({ event: "synth", synth });
@@ -183,9 +231,11 @@ async function agent(kind, synth, peer, security) {
   }
 }
 let prepared = null;
+let burstCpu = null;
+let burstN = 1;
 
-if (role === "raw-pub") await rawPub();
-else if (role === "raw-sub") await rawSub(process.argv[3]);
+if (role === "raw-pub") await rawPub(Number(process.argv[3] ?? 1), JSON.parse(process.argv[4] ?? "null"));
+else if (role === "raw-sub") await rawSub(process.argv[3], JSON.parse(process.argv[4] ?? "null"));
 else if (role === "agent-send") await agent("send", JSON.parse(process.argv[3]), null, JSON.parse(process.argv[4] ?? "null"));
 else if (role === "agent-recv") await agent("recv", JSON.parse(process.argv[3]), JSON.parse(process.argv[4]), JSON.parse(process.argv[5] ?? "null"));
 else throw new Error(`unknown role ${role}`);

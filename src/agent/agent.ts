@@ -35,6 +35,11 @@ import type { OutboxUplink } from "../link/uplink/uplink.js";
 import type { UplinkStateEvent } from "../link/uplink/types.js";
 import { openLinkSecurity, type LinkSecurity } from "./link-security.js";
 import { ADMIT, ADMIT_CLAMPED, clampedCopy, REFUSED, SynthAdmission } from "./admission.js";
+import { openSignatures } from "./signatures.js";
+import type { PacketSecurity } from "../security/packet-security.js";
+import type { ZapHandler } from "../link/zmq/zap.js";
+import type { Discovery } from "./discovery/discovery.js";
+import { explainHeldBack } from "./synth-debug.js";
 
 export interface AgentOptions {
   /** where the agent logs (createLogger); default none: a library writes nothing unless given one */
@@ -110,8 +115,12 @@ export class Agent extends EventEmitter {
   #legacy!: LegacyLinks;
   /** brokers beyond the LAN (uplinks.*); their modules are loaded only when configured */
   readonly #uplinks: OutboxUplink[] = [];
+  /** LAN discovery (discovery.enabled; loaded only then) */
+  discovery: Discovery | null = null;
   /** the agent's ZeroMQ context, CURVE keys and ZAP handler */
   #security: LinkSecurity | null = null;
+  /** signing and signature checks (src/security/), loaded only when configured */
+  #signatures: PacketSecurity | null = null;
   readonly #patterns = new Map<string, AddressPattern>();
   readonly #seq: SequenceCounter;
   /** the clock of the store and the engine */
@@ -186,8 +195,8 @@ export class Agent extends EventEmitter {
       nextSeq: this.#seq.next,
       onEmit: (p) => this.#onSynthesized(p),
     });
-    // Every packet from a link passes the gate, whatever node id it names: ids are not
-    // authenticated (signed packets are issue 21), so "ours" could be forged.
+    // Every packet from a link passes the gate, whatever node id it names: ids are authenticated
+    // only by signatures, where verified (src/security/), so "ours" could be forged.
     this.admission = new SynthAdmission(s);
     for (const p of config.subscribe) this.#patterns.set(p, compilePattern(p));
   }
@@ -209,6 +218,7 @@ export class Agent extends EventEmitter {
     const c = this.config;
     this.#security = await openLinkSecurity(c, this.log);
     const env = this.#security.env;
+    this.#signatures = await openSignatures(c, { nodeId: this.nodeIdBytes, logger: this.log, maxBatch: this.#statuses.length, onError: (err, peer) => this.#error(err, { peer }) });
     this.#publisher = await binding("pub.bind", c.pub.bind, () =>
       ZmqPublisher.bind(c.pub.bind, { batchSize: c.batch.size, lingerMs: c.batch.lingerMs, sendHwm: c.hwm.send, epoch: this.epoch, env }),
     );
@@ -242,6 +252,10 @@ export class Agent extends EventEmitter {
     };
     for (const p of c.peers) if (p.codec !== "legacy") this.#startPeer(p);
     this.#legacy.startSubscribers(c.peers.filter((p) => p.codec === "legacy"), [...this.#patterns.values()]);
+    if (c.discovery.enabled) {
+      const { Discovery } = await import("./discovery/discovery.js");
+      this.discovery = await binding("discovery", `udp://${c.discovery.group}:${c.discovery.port}`, () => Discovery.open(this, this.#now));
+    }
     const sweep = setInterval(() => this.#sweep(), c.synth.sweepIntervalMs);
     sweep.unref();
     this.#timers.push(sweep);
@@ -264,6 +278,7 @@ export class Agent extends EventEmitter {
       native: nativeStatus.loaded,
       security: this.#security.mode,
       publicKey: this.#security.publicKey,
+      ...(this.#signatures?.signingKey ? { signingKeyId: this.#signatures.signingKey.keyIdHex } : {}),
     });
   }
 
@@ -286,6 +301,7 @@ export class Agent extends EventEmitter {
     this.counters.observed++;
     this.counters.published++;
     this.synth.addAt(buf, 0);
+    if (this.log.enabled("debug")) explainHeldBack(this.synth, this.log, "local", buf, 1, null, this.#synthPackets);
     if (this.listenerCount("packet") > 0) this.#emitPacket("local", buf, 0, cursor);
     this.#flushSynthEvents();
     this.#flushUplinks();
@@ -338,6 +354,7 @@ export class Agent extends EventEmitter {
       this.counters.observed += stored;
       this.counters.published += stored;
       this.#synthesizeStored(buf, n, statuses);
+      if (this.log.enabled("debug")) explainHeldBack(this.synth, this.log, "local", buf, n, statuses, this.#synthPackets);
       this.#flushSynthEvents();
       this.#flushUplinks();
     }
@@ -352,6 +369,7 @@ export class Agent extends EventEmitter {
     const seq = this.#seq.next();
     const fields: PacketFields = observationToFields(obs, { nodeId: this.nodeIdBytes, seq });
     codec.encode(fields, buf, offset);
+    this.#signatures?.sign(buf, offset);
     return { address: fields.address, seq };
   }
 
@@ -409,7 +427,7 @@ export class Agent extends EventEmitter {
   /** Packets from a broker: verified by the uplink (codes), then like packets from a peer. */
   #uplinkSink() {
     // null: the agent is closing and stored nothing (a JetStream message is then not acknowledged).
-    return { deliver: (source: string, packets: Uint8Array, count: number, codes: Uint8Array) => this.#ingest(source, packets, count, codes) !== null };
+    return { deliver: (source: string, packets: Uint8Array, count: number, codes: Uint8Array) => this.#ingest(source, packets, count, codes, true) !== null };
   }
 
   get uplinks(): readonly OutboxUplink[] {
@@ -434,7 +452,8 @@ export class Agent extends EventEmitter {
 
   #peerSink(): PeerSink {
     return {
-      deliver: (peer, packets, count, codes) => this.#ingest(peer.name, packets, count, codes),
+      // Catch-up relays other nodes' packets, and a plain link authenticates no one: trust boundaries.
+      deliver: (peer, packets, count, codes, source) => this.#ingest(peer.name, packets, count, codes, source === "catch-up" || peer.settings.publicKey === null),
       invalid: (peer, code, reason, packets) => {
         this.log.warn("invalid from peer", { peer: peer.name, code, reason, packets });
         this.#error(new QisError(code, `peer ${peer.name}: ${reason}`), { peer: peer.name });
@@ -454,8 +473,9 @@ export class Agent extends EventEmitter {
     return {
       packet: (peer, buf, offset) => {
         if (this.#closed) return false;
-        // decodeLegacy wrote and sealed the packet itself: its verdict is 0.
-        const status = this.#ingest(peer, buf.subarray(offset, offset + PACKET_SIZE), 1, this.#legacyCode);
+        // decodeLegacy wrote and sealed the packet itself: its verdict is 0 (a signature check may have set it).
+        this.#legacyCode[0] = 0;
+        const status = this.#ingest(peer, buf.subarray(offset, offset + PACKET_SIZE), 1, this.#legacyCode, true);
         return status === InsertStatus.EXPIRED;
       },
       invalid: (peer, err) => {
@@ -482,8 +502,9 @@ export class Agent extends EventEmitter {
    * Stores, synthesizes and announces `count` packets; returns the first one's InsertStatus,
    * read before any listener runs (a listener may reuse the status buffer by publishing).
    */
-  #ingest(source: string, packets: Uint8Array, count: number, codes: Uint8Array): InsertStatus | null {
+  #ingest(source: string, packets: Uint8Array, count: number, codes: Uint8Array, boundary: boolean): InsertStatus | null {
     if (this.#closed) return null;
+    this.#signatures?.check(source, boundary, packets, count, codes);
     const statuses = this.#statuses;
     let cursor = this.store.cursor;
     const stored = this.store.insertBatch(packets, count, codes, statuses);
@@ -491,6 +512,7 @@ export class Agent extends EventEmitter {
     this.counters.received += stored;
     if (stored < count) for (let i = 0; i < count; i++) if (statuses[i] === InsertStatus.DUPLICATE) this.counters.duplicates++;
     this.#synthesizeAdmitted(source, packets, count, statuses);
+    if (this.log.enabled("debug")) explainHeldBack(this.synth, this.log, source, packets, count, statuses, this.#synthPackets);
     if (this.listenerCount("packet") > 0) {
       for (let i = 0; i < count; i++) if (statuses[i] === InsertStatus.STORED) this.#emitPacket(source, packets, i * PACKET_SIZE, ++cursor);
     }
@@ -503,7 +525,8 @@ export class Agent extends EventEmitter {
     const now = this.#now();
     let runStart = -1;
     for (let i = 0; i <= count; i++) {
-      const v = i < count && statuses[i] === InsertStatus.STORED ? this.admission.check(peer, packets, i * PACKET_SIZE, now) : REFUSED;
+      const signed = this.#signatures === null || this.#signatures.synthOk[i] === 1;
+      const v = i < count && statuses[i] === InsertStatus.STORED && signed ? this.admission.check(peer, packets, i * PACKET_SIZE, now) : REFUSED;
       if (v === ADMIT) {
         if (runStart < 0) runStart = i;
         continue;
@@ -563,6 +586,7 @@ export class Agent extends EventEmitter {
     const buf = this.#synthScratch;
     for (const p of packets) {
       codec.encode(p, buf, 0);
+      this.#signatures?.sign(buf, 0);
       if (this.store.insert(buf, 0) !== InsertStatus.STORED) continue;
       this.counters.synthesized++;
       this.#send(buf, 0, this.store.cursor, "synthesis", emitPackets);
@@ -603,6 +627,20 @@ export class Agent extends EventEmitter {
     this.#startPeer({ name, pub: peer.pub, store: peer.store ?? null, codec: "qis", publicKey: peer.publicKey ?? null });
     // A peer we subscribe to is let in too, like a configured one.
     if (peer.publicKey) this.#security?.zap?.allow(peer.publicKey);
+  }
+
+  /** Disconnects a qis peer, configured or added at run time; false when none has that name (runtime.ts keeps the allowlist). */
+  removePeer(name: string): boolean {
+    this.#assertOpen();
+    const i = this.#peers.findIndex((p) => p.name === name);
+    if (i < 0) return false;
+    this.#peers.splice(i, 1)[0]!.close();
+    return true;
+  }
+
+  /** The CURVE allowlist (ZAP); null with plain links. */
+  get allowlist(): ZapHandler | null {
+    return this.#security?.zap ?? null;
   }
 
   #startPeer(p: PeerConfig): void {
@@ -647,7 +685,7 @@ export class Agent extends EventEmitter {
   }
 
   stats(): AgentStats {
-    return agentStats(this, this.#publisher, this.#storeServer, this.#peers, this.#legacy, this.#uplinks, this.#security);
+    return agentStats(this, this.#publisher, this.#storeServer, this.#peers, this.#legacy, this.#uplinks, this.#security, this.#signatures?.stats() ?? null);
   }
 
   /** Sends whatever the publisher holds now, without waiting for the end of the turn. */
@@ -659,6 +697,7 @@ export class Agent extends EventEmitter {
     if (this.#closed) return;
     this.#closed = true;
     for (const t of this.#timers) clearInterval(t);
+    this.discovery?.close();
     for (const peer of this.#peers) peer.close();
     this.#publisher?.close();
     this.#storeServer?.close();

@@ -61,8 +61,38 @@ export interface AgentConfig {
     secretKeyFile: string | null;
     /** more client keys let in besides the peers': Z85 keys, or files of keys (one per line) */
     allow: string[];
+    /** signed packets (src/security/): this node's Ed25519 key file, resolved against stateDir; null: packets go unsigned */
+    signing: { keyFile: string | null };
+    /** trusted signing keys and the node ids each may sign for; `file` (resolved against the working directory) adds more */
+    trust: { keys: { publicKey: string; nodeIds: string[]; name?: string }[]; file: string | null };
+    /** address patterns whose packets must carry a valid signature, on every link */
+    requireSigned: string[];
+    /** only validly signed packets of peers reach synthesis (and so consensus alerts) */
+    alertsRequireSigned: boolean;
+    /** verdicts cached by (node id, seq), 500 bytes each */
+    verifyCacheSize: number;
   };
   metrics: { listen: string | null; allowRemote: boolean };
+  /** LAN discovery by UDP multicast beacons (docs/discovery.md); off unless enabled */
+  discovery: DiscoveryConfig;
+  /** `run`'s control socket (docs/operations.md); `path` null: STATEDIR/control.sock (resolved by resolveConfig) */
+  control: { enabled: boolean; path: string | null; maxClients: number };
+}
+
+export interface DiscoveryConfig {
+  enabled: boolean;
+  /** an IPv4 multicast group */
+  group: string;
+  port: number;
+  /** the IPv4 address of the interface beacons are sent and received on; null: the system's choice */
+  interface: string | null;
+  /** a beacon every minIntervalMs..maxIntervalMs (a random draw each time) */
+  minIntervalMs: number;
+  maxIntervalMs: number;
+  /** discovered peers connected at once at most */
+  maxPeers: number;
+  /** connect discovered peers over plain links (no CURVE key to check them against) */
+  allowInsecure: boolean;
 }
 
 /** `uplinks.mqtt` resolved (docs/uplink.md): every key filled in, paths absolute. */
@@ -130,6 +160,10 @@ export interface NatsUplinkConfig {
   ackTimeoutMs: number;
   reconnect: { minMs: number; maxMs: number };
   outbox: { file: string | null; capacity: number; sync: boolean };
+  /** what a message holds: our 512-byte packets, or the reference router's JSON packets (one per message) */
+  codec: "qis" | "reference-json";
+  /** the mapping of the reference router's JSON packets (codec "reference-json"; docs/uplink.md) */
+  referenceJson: { ttlS: number; conclusions: Record<string, number>; defaultDelta: number };
 }
 
 /** The defaults of `uplinks.nats` (all but `servers`, which is required): the stream as the reference router's (QIS_OUTCOMES over qis.iot.>). */
@@ -165,6 +199,9 @@ export const NATS_DEFAULTS: Omit<NatsUplinkConfig, "servers"> = {
   ackTimeoutMs: 5000,
   reconnect: { minMs: 500, maxMs: 30_000 },
   outbox: { file: null, capacity: 65_536, sync: false },
+  codec: "qis",
+  // A day, as long as the reference's stream keeps a packet (max_age 24 h).
+  referenceJson: { ttlS: 86_400, conclusions: {}, defaultDelta: 0 },
 };
 
 /** The defaults of `uplinks.mqtt` (all but `url`, which is required). */
@@ -234,8 +271,19 @@ export const CONFIG_DEFAULTS: AgentConfig = deepFreeze({
   // No uplink: the file has no uplinks.mqtt or uplinks.nats (the schema has no null for them);
   // resolveConfig sets them to null then.
   uplinks: {} as AgentConfig["uplinks"],
-  security: { mode: "auto", secretKeyFile: null, allow: [] },
+  security: {
+    mode: "auto",
+    secretKeyFile: null,
+    allow: [],
+    signing: { keyFile: null },
+    trust: { keys: [], file: null },
+    requireSigned: [],
+    alertsRequireSigned: false,
+    verifyCacheSize: 1024,
+  },
   metrics: { listen: null, allowRemote: false },
+  discovery: { enabled: false, group: "239.255.81.1", port: 5681, interface: null, minIntervalMs: 1000, maxIntervalMs: 5000, maxPeers: 32, allowInsecure: false },
+  control: { enabled: true, path: null, maxClients: 8 },
 });
 
 export interface ConfigProblem {

@@ -52,6 +52,7 @@ export const ENV_OVERRIDES: readonly { name: string; key: readonly string[]; par
   { name: "QIS_EDGE_SUBSCRIBE", key: ["subscribe"], parse: list, help: "PATTERN,..." },
   { name: "QIS_EDGE_LOG_LEVEL", key: ["log", "level"], parse: text, help: "debug|info|warn|error|silent" },
   { name: "QIS_EDGE_METRICS_LISTEN", key: ["metrics", "listen"], parse: nullable, help: 'HOST:PORT, or "none"' },
+  { name: "QIS_EDGE_CONTROL_PATH", key: ["control", "path"], parse: text, help: "path (relative to the state dir)" },
 ];
 
 /** The overrides set in `env`. An empty value counts as unset (`VAR= cmd` is a common way to clear one). */

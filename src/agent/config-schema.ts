@@ -22,6 +22,11 @@ const STREAM_NAME = "^[A-Za-z0-9_-]{1,64}$";
 const TOPIC_PREFIX = "^(?:[^+#/\\u0000]+(?:/[^+#/\\u0000]+)*)?$";
 const ENV_NAME = "^[A-Za-z_][A-Za-z0-9_]*$";
 const Z85_KEY = "^[0-9a-zA-Z.\\-:+=^!/*?&<>()\\[\\]{}@%$#]{40}$";
+const ED25519_KEY = "^[0-9a-fA-F]{64}$";
+const TRUSTED_NODE = "^(?:[0-9a-fA-F]{32}|\\*)$";
+const IPV4 = "(?:25[0-5]|2[0-4][0-9]|1[0-9]{2}|[1-9]?[0-9])";
+const MULTICAST = `^(?:22[4-9]|23[0-9])(?:\\.${IPV4}){3}$`;
+const IPV4_ADDR = `^${IPV4}(?:\\.${IPV4}){3}$`;
 /** What a pattern means, in words, for "expected ..." (a regex is no help to a reader). */
 const PATTERN_TEXT = new Map([
   [BIND, "a ZeroMQ bind endpoint: tcp://HOST:PORT, tcp://HOST:* (a free port), ipc://PATH or inproc://NAME"],
@@ -34,6 +39,10 @@ const PATTERN_TEXT = new Map([
   [TOPIC_PREFIX, 'MQTT topic levels joined by "/" (e.g. "site-7/edge"), without "+", "#" or an empty level, or ""'],
   [ENV_NAME, "an environment variable name (letters, digits, _)"],
   [Z85_KEY, "a CURVE public key: 40 characters of Z85 (qis-edge keygen prints one)"],
+  [ED25519_KEY, "an Ed25519 public key: 64 hex digits"],
+  [TRUSTED_NODE, 'a node id (32 hex digits) or "*" (any node)'],
+  [MULTICAST, "an IPv4 multicast group (224.0.0.0 to 239.255.255.255; 239.x.x.x for a site's own use)"],
+  [IPV4_ADDR, "an IPv4 address of this machine's interface, e.g. 192.168.1.20 or 127.0.0.1"],
 ]);
 
 const D = CONFIG_DEFAULTS;
@@ -170,6 +179,15 @@ const NatsSchema = Type.Object(
       capacity: int(1, 4_194_304, N.outbox.capacity, "Packets held at most"),
       sync: Type.Optional(Type.Boolean({ default: N.outbox.sync, description: `fdatasync per append batch.${dflt(N.outbox.sync)}` })),
     }),
+    codec: Type.Optional(
+      Type.Enum(["qis", "reference-json"], { default: N.codec, description: `"qis": 512-byte packets; "reference-json": the reference router's JSON, one packet a message.${dflt(N.codec)}` }),
+    ),
+    referenceJson: obj("Reading the reference router's JSON packets (codec reference-json).", {
+      ttlS: int(0, 0xffff_ffff, N.referenceJson.ttlS, "ttl_s of a reference packet; 0: none"),
+      // Checked in config.ts (natsProblems): a schema of arbitrary keys costs the bundle 40 kB of typebox.
+      conclusions: Type.Optional(Type.Unknown({ default: N.referenceJson.conclusions, description: "outcome_delta (-1..1) by conclusion text (1..512 characters; 1024 at most). Default: {}." })),
+      defaultDelta: num(-1, 1, N.referenceJson.defaultDelta, "outcome_delta of another conclusion"),
+    }),
   },
   { additionalProperties: false },
 );
@@ -244,7 +262,7 @@ export const AgentConfigSchema = Type.Object(
       maxNodes: int(1, 1 << 20, D.synth.maxNodes, "Distinct contributing nodes, over all addresses"),
       maxNodesPerAddress: int(1, 1024, D.synth.maxNodesPerAddress, "Distinct contributing nodes per address"),
       maxHops: int(0, 255, D.synth.maxHops, "Largest hop count accepted and emitted; 0: never re-synthesize"),
-      alertThreshold: num(0, 1, D.synth.alertThreshold, "A domain's consensus alerts when its strength reaches this"),
+      alertThreshold: num(0, 1, D.synth.alertThreshold, "A domain's consensus alerts when its strength is strictly above this (as the reference NATS router)"),
       confidenceScale: Type.Optional(
         Type.Number({ exclusiveMinimum: 0, default: D.synth.confidenceScale, description: `k in confidence = (1 - exp(-W/k)) * (1 - sigma) (> 0).${dflt(D.synth.confidenceScale)}` }),
       ),
@@ -304,6 +322,39 @@ export const AgentConfigSchema = Type.Object(
           description: "Client keys let in besides the peers' publicKeys: a Z85 key, or a file (relative to the working directory) of keys, one per line; # starts a comment at the start of a line or after a space (Z85 keys may contain #). Default: [].",
         }),
       ),
+      signing: obj("Signing this node's packets (docs/security.md).", {
+        keyFile: Type.Optional(
+          Type.Union([Type.String({ minLength: 1 }), Type.Null()], {
+            default: null,
+            description: "Ed25519 signing key, PEM (relative: in stateDir); created 0600 when missing. Default: null (unsigned).",
+          }),
+        ),
+      }),
+      trust: obj("Trusted signing keys and the node ids each may sign for.", {
+        keys: Type.Optional(
+          Type.Array(
+            Type.Object(
+              {
+                publicKey: Type.String({ pattern: ED25519_KEY }),
+                nodeIds: Type.Array(Type.String({ pattern: TRUSTED_NODE }), { minItems: 1, maxItems: 4096 }),
+                name: Type.Optional(Type.String({ minLength: 1, maxLength: 128 })),
+              },
+              { additionalProperties: false },
+            ),
+            { maxItems: 4096, default: [], description: "Default: []." },
+          ),
+        ),
+        file: Type.Optional(
+          Type.Union([Type.String({ minLength: 1 }), Type.Null()], { default: null, description: 'JSON { "keys": [...] } of more trusted keys. Default: null.' }),
+        ),
+      }),
+      requireSigned: Type.Optional(
+        Type.Array(Type.String({ minLength: 1 }), { maxItems: 256, default: [], description: "Address patterns whose packets must be validly signed. Default: []." }),
+      ),
+      alertsRequireSigned: Type.Optional(
+        Type.Boolean({ default: D.security.alertsRequireSigned, description: `Only validly signed peer packets reach synthesis.${dflt(D.security.alertsRequireSigned)}` }),
+      ),
+      verifyCacheSize: int(0, 65_536, D.security.verifyCacheSize, "Signature verdicts cached, 500 bytes each"),
     }),
     metrics: obj("Prometheus metrics and a health check over HTTP (docs/operations.md). Off unless listen is set.", {
       listen: Type.Optional(
@@ -315,6 +366,27 @@ export const AgentConfigSchema = Type.Object(
       allowRemote: Type.Optional(
         Type.Boolean({ default: D.metrics.allowRemote, description: `Allow a listen address other than loopback (the endpoint has no authentication).${dflt(D.metrics.allowRemote)}` }),
       ),
+    }),
+    discovery: obj("LAN discovery: UDP multicast beacons (TTL 1) announcing this agent; discovered peers are connected when their CURVE key is allowed (docs/discovery.md). Off unless enabled.", {
+      enabled: Type.Optional(Type.Boolean({ default: D.discovery.enabled, description: `Send and listen to beacons.${dflt(D.discovery.enabled)}` })),
+      group: Type.Optional(Type.String({ pattern: MULTICAST, default: D.discovery.group, description: `IPv4 multicast group.${dflt(D.discovery.group)}` })),
+      port: int(1, 65_535, D.discovery.port, "UDP port of the group"),
+      interface: Type.Optional(
+        Type.Union([Type.String({ pattern: IPV4_ADDR }), Type.Null()], { default: null, description: "IPv4 address of the interface to send and listen on; null: the system's choice (the default route's). Default: null." }),
+      ),
+      minIntervalMs: int(100, 60_000, D.discovery.minIntervalMs, "Shortest time between two beacons (each is drawn in minIntervalMs..maxIntervalMs)"),
+      maxIntervalMs: int(100, 60_000, D.discovery.maxIntervalMs, "Longest time between two beacons; a peer is dropped after 3 of its own longest intervals without a beacon"),
+      maxPeers: int(1, 256, D.discovery.maxPeers, "Discovered peers connected at once"),
+      allowInsecure: Type.Optional(
+        Type.Boolean({ default: D.discovery.allowInsecure, description: `Connect discovered peers over plain links, without a CURVE key to check (loopback binds, or security.mode "insecure").${dflt(D.discovery.allowInsecure)}` }),
+      ),
+    }),
+    control: obj("`run`'s control socket: the stdio protocol (NDJSON) on a Unix socket, mode 0600, for observe, watch, query, stats and peers (docs/operations.md).", {
+      enabled: Type.Optional(Type.Boolean({ default: D.control.enabled, description: `Open the control socket.${dflt(D.control.enabled)}` })),
+      path: Type.Optional(
+        Type.Union([Type.String({ minLength: 1 }), Type.Null()], { default: null, description: "The socket's path, relative to stateDir (at most 107 bytes once resolved). null: stateDir/control.sock. Default: null." }),
+      ),
+      maxClients: int(1, 64, D.control.maxClients, "Clients connected at once; more are refused with ERR_CONTROL_BUSY"),
     }),
   },
   { additionalProperties: false, title: "qis-edge agent config", description: "Every key is optional; unknown keys are errors. See docs/config.md." },

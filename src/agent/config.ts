@@ -9,7 +9,7 @@ import { readFileSync } from "node:fs";
 import { resolve as resolvePath } from "node:path";
 import { AddressError, compilePattern } from "../address/index.js";
 import { QisError } from "../errors.js";
-import { consumerSuffix, subjectCovers } from "../link/nats/names.js";
+import { consumerSuffix, REFERENCE_JSON_UP, subjectCovers } from "../link/nats/names.js";
 import { Z85_KEY } from "../link/zmq/z85.js";
 import { CONFIG_DEFAULTS, MQTT_DEFAULTS, NATS_DEFAULTS, type AgentConfig, type ConfigProblem, type MqttUplinkConfig, type NatsUplinkConfig } from "./config-defaults.js";
 import { checkConfig } from "./config-check.js";
@@ -17,6 +17,7 @@ import { parseJsonText, pointer, readEnv, type EnvOverride } from "./config-env.
 import { configSchema } from "./schemas.js";
 import { isLoopback, parseListen } from "../metrics/listen.js";
 import { securityProblems } from "./config-security.js";
+import { discoveryProblems } from "./config-discovery.js";
 
 export {
   CONFIG_DEFAULTS,
@@ -82,6 +83,7 @@ function crossProblems(merged: Rec, where: (keys: (string | number)[]) => string
     });
   };
   patterns(merged.subscribe, ["subscribe"]);
+  patterns(sub("security").requireSigned, ["security", "requireSigned"]);
   const mqtt = isRec(sub("uplinks").mqtt) ? (sub("uplinks").mqtt as Rec) : null;
   if (mqtt !== null) {
     patterns(mqtt.up, ["uplinks", "mqtt", "up"]);
@@ -139,6 +141,7 @@ function crossProblems(merged: Rec, where: (keys: (string | number)[]) => string
     if (at0 !== null && !isLoopback(at0.host)) at(["metrics", "listen"], "a loopback address (127.0.0.1, [::1], localhost) unless metrics.allowRemote is true", JSON.stringify(metrics.listen));
   }
   securityProblems(merged, at);
+  discoveryProblems(merged, at);
   // Two sockets cannot bind one endpoint; a "*" port is a fresh free port each time, so it never clashes.
   const binds = new Map<string, (string | number)[]>();
   for (const keys of [["pub", "bind"], ["store", "bind"], ["legacy", "pub"], ["legacy", "rep"]]) {
@@ -240,6 +243,11 @@ function resolve(input: unknown, options: ResolveOptions, extra: ConfigProblem[]
   const keyFile = c.security.secretKeyFile ?? (c.security.mode === "curve" ? "curve.key" : null);
   c.security.secretKeyFile = keyFile === null ? null : resolvePath(c.stateDir, keyFile);
   c.security.allow = c.security.allow.map((a) => (Z85_KEY.test(a) ? a : resolvePath(cwd, a)));
+  c.control.path = resolvePath(c.stateDir, c.control.path ?? "control.sock");
+  // The signing key lives with the node id (stateDir), like the CURVE key; the trust file is the operator's.
+  if (c.security.signing.keyFile !== null) c.security.signing.keyFile = resolvePath(c.stateDir, c.security.signing.keyFile);
+  if (c.security.trust.file !== null) c.security.trust.file = resolvePath(cwd, c.security.trust.file);
+  c.security.trust.keys = c.security.trust.keys.map((k) => ({ ...k, publicKey: k.publicKey.toLowerCase(), nodeIds: k.nodeIds.map((n) => n.toLowerCase()) }));
   const s = isRec(merged.synth) ? merged.synth : {};
   if (s.minContributors === undefined) c.synth.minContributors = Math.min(D.synth.minContributors, c.synth.maxNodesPerAddress);
   return c;
@@ -307,6 +315,25 @@ function natsProblems(n: Rec, at: At, patterns: (list: unknown, keys: string[]) 
     if (rc.maxMs !== undefined) at(K("reconnect", "maxMs"), `an integer >= uplinks.nats.reconnect.minMs (${rlo})`, String(rhi));
     else at(K("reconnect", "minMs"), `an integer <= uplinks.nats.reconnect.maxMs (${rhi})`, String(rlo));
   }
+  const rj = isRec(n.referenceJson) ? n.referenceJson : {};
+  if (rj.conclusions !== undefined) {
+    if (!isRec(rj.conclusions)) at(K("referenceJson", "conclusions"), "an object: conclusion text → outcome delta", Array.isArray(rj.conclusions) ? "an array" : JSON.stringify(rj.conclusions));
+    else {
+      const entries = Object.entries(rj.conclusions);
+      if (entries.length > 1024) at(K("referenceJson", "conclusions"), "at most 1024 conclusions", `${entries.length}`);
+      for (const [text, delta] of entries) {
+        if (text.length === 0 || text.length > 512) at(K("referenceJson", "conclusions", text), "a conclusion text of 1..512 characters", `${text.length} characters`);
+        else if (typeof delta !== "number" || !(delta >= -1 && delta <= 1)) at(K("referenceJson", "conclusions", text), "an outcome delta, a number in -1..1", JSON.stringify(delta) ?? String(delta));
+      }
+    }
+  }
+  if (n.codec === "reference-json") {
+    // The reference router's subjects are qis.iot.<domain>.<problem_class>: a packet elsewhere has none.
+    (Array.isArray(n.up) ? n.up : []).forEach((p, i) => {
+      if (typeof p === "string" && compiles(p) && !subjectCovers(REFERENCE_JSON_UP, p))
+        at(K("up", i), 'with codec "reference-json", up patterns within qis.iot.*.> (the reference router\'s subjects qis.iot.<domain>.<problem_class>)', JSON.stringify(p));
+    });
+  }
   const age = Number.isInteger(stream.maxAgeS) ? (stream.maxAgeS as number) : NATS_DEFAULTS.stream.maxAgeS;
   const dup = Number.isInteger(stream.duplicateWindowS) ? (stream.duplicateWindowS as number) : NATS_DEFAULTS.stream.duplicateWindowS;
   if (age > 0 && dup > age) {
@@ -319,6 +346,11 @@ function natsProblems(n: Rec, at: At, patterns: (list: unknown, keys: string[]) 
 function resolveNats(given: unknown, cwd: string): NatsUplinkConfig | null {
   if (!isRec(given)) return null;
   const n = withDefaults({ servers: given.servers, ...NATS_DEFAULTS }, given) as NatsUplinkConfig;
+  // qis.iot.> would also take qis.iot.<class> addresses, for which the reference has no subject.
+  if (n.codec === "reference-json" && given.up === undefined) n.up = [REFERENCE_JSON_UP];
+  // A map of the user's keys (withDefaults keeps only the keys the defaults have).
+  const rj = isRec(given.referenceJson) ? given.referenceJson : {};
+  n.referenceJson.conclusions = isRec(rj.conclusions) ? { ...(rj.conclusions as Record<string, number>) } : {};
   const abs = (p: string | null): string | null => (p === null ? null : resolvePath(cwd, p));
   n.passwordFile = abs(n.passwordFile);
   n.tokenFile = abs(n.tokenFile);

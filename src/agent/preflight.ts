@@ -8,9 +8,11 @@ import { accessSync, constants, statSync } from "node:fs";
 import { dirname } from "node:path";
 import { QisError } from "../errors.js";
 import type { AgentConfig, ConfigProblem } from "./config-defaults.js";
+import { MAX_SOCKET_PATH_BYTES } from "../control/errors.js";
 import { readKeyFile } from "./keys.js";
 import { readAllowList } from "./link-security.js";
 import { openFileLimit, socketBudget, ZMQ_MAX_SOCKETS_LIMIT } from "./limits.js";
+import { signaturesConfigured } from "./signatures.js";
 
 type Kind = "dir" | "file" | "missing" | "other";
 
@@ -129,9 +131,17 @@ export async function preflightProblems(c: AgentConfig): Promise<ConfigProblem[]
       add(`/security/allow/${i}`, "a CURVE public key or a readable file of them", (e as QisError).message);
     }
   });
+  if (signaturesConfigured(c.security)) {
+    const { signingProblems } = await import("../security/index.js");
+    signingProblems(c.security, c.stateDir, add);
+  }
   for (const [path, file] of uplinkFiles(c)) {
     const why = file === null ? null : unreadable(file);
     if (why !== null) add(path, "a readable file", why);
+  }
+  if (c.control.enabled && c.control.path !== null) {
+    const why = controlPathProblem(c.control.path, c.stateDir);
+    if (why !== null) add("/control/path", `a path for a Unix socket (at most ${MAX_SOCKET_PATH_BYTES} bytes) in a directory that exists`, why);
   }
   const binds: [string, string | null][] = [
     ["/pub/bind", c.pub.bind],
@@ -144,6 +154,9 @@ export async function preflightProblems(c: AgentConfig): Promise<ConfigProblem[]
     const why = await bindHostProblem(endpoint);
     if (why !== null) add(path, "an endpoint on a host this machine can bind: one of its addresses, an interface name or *", `${JSON.stringify(endpoint)}: ${why}`);
   }
+  const iface = c.discovery.enabled ? c.discovery.interface : null;
+  const ifaceWhy = iface === null ? null : await bindHostProblem(`tcp://${iface}:*`);
+  if (ifaceWhy !== null) add("/discovery/interface", "an IPv4 address of one of this machine's interfaces", `${JSON.stringify(iface)}: ${ifaceWhy}`);
   const budget = socketBudget(c);
   if (budget.sockets > ZMQ_MAX_SOCKETS_LIMIT) {
     add("/peers", `at most ${ZMQ_MAX_SOCKETS_LIMIT} ZeroMQ sockets (libzmq's limit per context)`, `${c.peers.length} peers, which need ${budget.sockets}`);
@@ -153,4 +166,14 @@ export async function preflightProblems(c: AgentConfig): Promise<ConfigProblem[]
     add("/peers", `peers whose links fit in this process's open-file limit (${files}, ulimit -n; systemd: LimitNOFILE=)`, `${c.peers.length} peers, which need about ${budget.fds} file descriptors`);
   }
   return problems;
+}
+
+/** Why control.path cannot be the control socket (src/control/server.ts checks the same at start), or null. */
+function controlPathProblem(path: string, stateDir: string): string | null {
+  const bytes = Buffer.byteLength(path);
+  if (bytes > MAX_SOCKET_PATH_BYTES) return `${path}, ${bytes} bytes long`;
+  const k = kindOf(path);
+  if (k === "file" || k === "dir") return `${path}, which exists and is not a socket`;
+  if (kindOf(dirname(path)) !== "dir" && dirname(path) !== stateDir) return `${path}, whose directory ${dirname(path)} does not exist`;
+  return null;
 }

@@ -9,6 +9,8 @@ import type { LegacyLinks } from "./legacy-links.js";
 import type { UplinkStats } from "../link/uplink/types.js";
 import type { LinkSecurity } from "./link-security.js";
 import type { AdmissionCounters } from "./admission.js";
+import type { SignatureStats } from "../security/packet-security.js";
+import type { DiscoveryStats } from "./discovery/discovery.js";
 
 export interface PeerStats extends PeerCounters {
   name: string;
@@ -46,9 +48,13 @@ export interface AgentStats {
   admission: { peerAddresses: number; perPeer: Record<string, AdmissionCounters> };
   /** peer link security: CURVE or plain; with CURVE, the keys let in and the denials per client key */
   security: { mode: "curve" | "plain"; publicKey: string | null; allowedKeys: number; accepted: number; denied: number; deniedKeys: Record<string, number> };
+  /** signed packets (docs/security.md): what was signed, verified and refused, per peer; null: not configured */
+  signatures: SignatureStats | null;
+  /** LAN discovery's beacons and peers (docs/discovery.md); null when off */
+  discovery: DiscoveryStats | null;
 }
 
-export function agentStats(agent: Agent, pub: ZmqPublisher, server: StoreServer | null, peers: readonly ZmqPeer[], legacy: LegacyLinks, uplinks: readonly { name: string; stats(): UplinkStats }[], security: LinkSecurity | null): AgentStats {
+export function agentStats(agent: Agent, pub: ZmqPublisher, server: StoreServer | null, peers: readonly ZmqPeer[], legacy: LegacyLinks, uplinks: readonly { name: string; stats(): UplinkStats }[], security: LinkSecurity | null, signatures: SignatureStats | null = null): AgentStats {
   const zap = security?.zap ?? null;
   return {
     nodeId: agent.nodeId,
@@ -69,5 +75,7 @@ export function agentStats(agent: Agent, pub: ZmqPublisher, server: StoreServer 
       denied: zap?.deniedTotal ?? 0,
       deniedKeys: zap === null ? {} : Object.fromEntries(zap.denied),
     },
+    signatures,
+    discovery: agent.discovery?.stats() ?? null,
   };
 }

@@ -33,7 +33,7 @@ const clamp = (v: number, lo: number, hi: number): number => (v < lo ? lo : v > 
 const round3 = (v: number): number => Math.round(v * 1000) / 1000;
 
 /** Period of the shared HVAC wave (s), its mean and amplitude: with drifts around ±0.2, the
- * consensus swings from "down" to an alert (strength ≥ 0.6) and back about once a minute. */
+ * consensus swings from "down" to an alert (strength > 0.6) and back about once a minute. */
 const HVAC_PERIOD_S = 60;
 const HVAC_MEAN = 0.3;
 const HVAC_AMPLITUDE = 0.4;

@@ -4,7 +4,7 @@ import { codec, packetToJson, PacketError, PACKET_SIZE, type Packet } from "../p
 import { parseHex, readInput } from "./io.js";
 import type { CommandContext } from "./main.js";
 
-export const inspectHelp = `Usage: qis-edge inspect [FILE|-] [--hex]
+export const inspectHelp = `Usage: qis-edge inspect [FILE|-] [--hex] [--trust TRUSTFILE]
 
 Verifies one 512-byte outcome packet (from FILE, or stdin when FILE is - or absent) and prints
 it as JSON. "expiresAt" is when the packet's TTL runs out (timestampMs + ttlS·1000; null for
@@ -12,6 +12,8 @@ ttlS 0, which never expires) and "expired" whether that is not after now.
 
 Options:
       --hex       the input is hex text (as written by pack --hex), not binary
+      --trust F   check the signature against the trust file F (docs/security.md): the
+                  output's "signatureVerdict" says "valid …" or "unsigned …"
   -h, --help      show this help
 
 Exit status:
@@ -19,7 +21,8 @@ Exit status:
      An expired packet is still valid (its bytes are intact; an agent would drop it on
      arrival): it is printed with "expired": true, and a note on stderr says since when
   1  the packet is invalid; stderr has one line: the error code and the reason,
-     e.g. "ERR_PACKET_CRC: CRC-32C mismatch: the packet is corrupt (field crc32c)"
+     e.g. "ERR_PACKET_CRC: CRC-32C mismatch: the packet is corrupt (field crc32c)";
+     with --trust, a signature that fails: "ERR_PACKET_SIGNATURE: bad signature: …"
   2  usage error or unreadable input
 
 Example:
@@ -27,7 +30,7 @@ Example:
 `;
 
 export async function inspect(argv: string[], ctx: CommandContext): Promise<number> {
-  const { values, positionals } = parseCommandArgs("inspect", argv, { hex: { type: "boolean" }, help: { type: "boolean", short: "h" } });
+  const { values, positionals } = parseCommandArgs("inspect", argv, { hex: { type: "boolean" }, trust: { type: "string" }, help: { type: "boolean", short: "h" } });
   if (values.help) {
     ctx.stdout.write(inspectHelp);
     return 0;
@@ -44,8 +47,17 @@ export async function inspect(argv: string[], ctx: CommandContext): Promise<numb
     ctx.stderr.write(`${e.code}: ${e.message}${hint}\n`);
     return 1;
   }
+  let signature: string | undefined;
+  if (values.trust !== undefined) {
+    const sig = (await import("../security/index.js")).signatureVerdict(bytes, values.trust);
+    if (!sig.ok) {
+      ctx.stderr.write(`ERR_PACKET_SIGNATURE: ${sig.text}\n`);
+      return 1;
+    }
+    signature = sig.text;
+  }
   const expiry = expiryOf(packet, Date.now());
-  const json: Record<string, unknown> = { verdict: "OK" };
+  const json: Record<string, unknown> = { verdict: "OK", ...(signature !== undefined ? { signatureVerdict: signature } : {}) };
   for (const [k, v] of Object.entries(packetToJson(packet))) {
     json[k] = v;
     if (k === "ttlS") Object.assign(json, { expiresAt: expiry.at, expired: expiry.expired });

@@ -40,6 +40,26 @@ const commands: Record<string, { load: () => Promise<{ run: Command; help: strin
     summary: "write a CURVE key pair for secured peer links (--show: print the public key)",
     load: async () => import("./keygen.js").then((m) => ({ run: m.keygen, help: m.keygenHelp })),
   },
+  observe: {
+    summary: "send observations to the running agent (its control socket)",
+    load: async () => import("./client/index.js").then((m) => ({ run: m.observe, help: m.observeHelp })),
+  },
+  watch: {
+    summary: "print the running agent's packets and syntheses for a pattern until Ctrl-C",
+    load: async () => import("./client/index.js").then((m) => ({ run: m.watch, help: m.watchHelp })),
+  },
+  query: {
+    summary: "print packets from the running agent's store",
+    load: async () => import("./client/index.js").then((m) => ({ run: m.query, help: m.queryHelp })),
+  },
+  stats: {
+    summary: "print the running agent's counters as JSON",
+    load: async () => import("./client/index.js").then((m) => ({ run: m.stats, help: m.statsHelp })),
+  },
+  peers: {
+    summary: "the running agent's peers: a table on a terminal, JSON in a pipe",
+    load: async () => import("./client/index.js").then((m) => ({ run: m.peers, help: m.peersHelp })),
+  },
   selftest: {
     summary: "check on this device what a flash needs: addon, codec, ZeroMQ, store file",
     load: async () => import("./selftest.js").then((m) => ({ run: m.selftest, help: m.selftestHelp })),

@@ -11,8 +11,11 @@ import { QisError, UsageError } from "../errors.js";
 import { parseCommandArgs } from "./args.js";
 import { FRAMINGS, type Framing } from "../stdio/framings.js";
 import type { CommandContext } from "./main.js";
+import { RunControl } from "./run-control.js";
 import { RunMetrics } from "./run-metrics.js";
+import type { SystemdNotify } from "../systemd/notify.js";
 import { writeStartFailure } from "./start-failure.js";
+import { SighupReload } from "./run-reload.js";
 
 export const runHelp = `Usage: qis-edge run [--config FILE] [--log-level LEVEL] [--stdio [--framing ndjson|cbor]]
 
@@ -46,7 +49,8 @@ Options:
 
 Environment overrides (they win over the file): QIS_EDGE_NODE_ID, QIS_EDGE_STATE_DIR,
 QIS_EDGE_PUB_BIND, QIS_EDGE_STORE_BIND, QIS_EDGE_STORE_CAPACITY, QIS_EDGE_STORE_FILE,
-QIS_EDGE_PEERS, QIS_EDGE_SUBSCRIBE, QIS_EDGE_LOG_LEVEL, QIS_EDGE_METRICS_LISTEN.
+QIS_EDGE_PEERS, QIS_EDGE_SUBSCRIBE, QIS_EDGE_LOG_LEVEL, QIS_EDGE_METRICS_LISTEN,
+QIS_EDGE_CONTROL_PATH.
 
 Logs: one JSON object per line on stderr ({"time","level","msg",...}); the "ready" line names
 the version, the node id and the bound endpoints; "peer up", "peer down" and "peer unreachable"
@@ -54,8 +58,19 @@ the version, the node id and the bound endpoints; "peer up", "peer down" and "pe
 Metrics: with metrics.listen (e.g. QIS_EDGE_METRICS_LISTEN=127.0.0.1:9464), GET /metrics in the
 Prometheus text format and GET /healthz (200 ready, 503 starting or stopping); off by default,
 loopback only unless metrics.allowRemote. See docs/operations.md.
+Control socket: STATEDIR/control.sock (mode 0600; config control.*), the stdio protocol for the
+client commands qis-edge observe, watch, query, stats and peers; "control": {"enabled": false}
+turns it off.
+SIGHUP reloads the --config file (with the same environment overrides): qis peers, subscriptions,
+log.level and the synthesis thresholds change live, without dropping the store or unchanged
+peers' connections; an invalid file is refused ("reload refused", every problem logged) and the
+running config kept; keys applied at start only are logged as "reload: restart needed".
+Without --config, SIGHUP is logged and ignored.
 SIGINT / SIGTERM close the sockets and the store and exit 0. With --stdio, so do the end of
 stdin, a "shutdown" request and the death of the parent process (no orphan).
+Under systemd (Type=notify, NOTIFY_SOCKET set): READY=1 once the sockets are bound and the
+store is open, WATCHDOG=1 every half WATCHDOG_USEC, STOPPING=1 at the signal; this needs the
+native addon (docs/operations.md, "systemd").
 
 Exit status: 0 after a signal, 2 bad config or usage (every problem listed) or a start failure
 (e.g. an endpoint already in use: one JSON line at level "fatal" with its code, the config key
@@ -117,15 +132,25 @@ export async function runCommand(argv: string[], ctx: CommandContext): Promise<n
     process.once("SIGINT", () => stopped("SIGINT"));
     process.once("SIGTERM", () => stopped("SIGTERM"));
   }
+  // SIGHUP re-reads --config (./run-reload.ts); installed now, as Node's default is to exit.
+  const reload = new SighupReload({ file: values.config, level: values["log-level"] as LogLevel | undefined, logger });
   // Loaded before the agent starts: the session must listen from the agent's first event on.
   const stdio = values.stdio ? await import("../stdio/session.js") : null;
+  // Under systemd's Type=notify only (docs/operations.md, "systemd"): READY=1, watchdog, STOPPING=1.
+  const systemd = process.env.NOTIFY_SOCKET ? (await import("../systemd/notify.js")).SystemdNotify.open(process.env, logger) : null;
   const started = await start(config, logger, ctx);
   if (started === null) return 2;
-  const { agent, metrics } = started;
-  if (stdio !== null) return runStdio(stdio.StdioSession, agent, metrics, framing as Framing, logger, ctx);
+  const { agent, metrics, control } = started;
+  reload.attach(agent);
+  systemd?.ready(agent);
+  if (stdio !== null) return runStdio(stdio.StdioSession, agent, metrics, control, framing as Framing, logger, ctx, systemd);
   agent.on("error", () => undefined); // already logged by the agent; listening keeps it from throwing
-  logger.info("stopping", { signal: await stop });
+  const signal = await stop;
+  logger.info("stopping", { signal });
+  reload.detach();
+  systemd?.stopping(signal);
   metrics?.stopping();
+  await control?.close();
   await agent.close();
   await metrics?.close();
   // Should a socket or timer outlive close(), do not hang the supervisor's restart.
@@ -137,31 +162,41 @@ export async function runCommand(argv: string[], ctx: CommandContext): Promise<n
  * `run --stdio`: the agent as a supervisor's child. Exits (process.exit, so that no socket or
  * timer can keep an orphan alive) once the session is over and stdout has taken the last messages.
  */
-async function runStdio(StdioSession: typeof import("../stdio/session.js").StdioSession, agent: Agent, metrics: RunMetrics | null, framing: Framing, logger: Logger, ctx: CommandContext): Promise<number> {
+async function runStdio(StdioSession: typeof import("../stdio/session.js").StdioSession, agent: Agent, metrics: RunMetrics | null, control: RunControl | null, framing: Framing, logger: Logger, ctx: CommandContext, systemd: SystemdNotify | null): Promise<number> {
   const session = new StdioSession(agent, { framing, input: ctx.stdin, output: ctx.stdout, logger });
-  const stop = (signal: string): void => void session.end(signal);
+  const stop = (signal: string): void => {
+    systemd?.stopping(signal);
+    void session.end(signal);
+  };
   process.once("SIGINT", stop);
   process.once("SIGTERM", stop);
   const code = await session.done;
+  systemd?.stopping("the stdio session ended");
+  await control?.close();
   metrics?.stopping();
   await metrics?.close();
   process.exit(code);
 }
 
 /**
- * The metrics listener (when configured), then the agent. A start failure is one JSON "fatal"
- * line naming what failed (./start-failure.ts), and null: exit 2.
+ * The metrics listener (when configured), then the agent, then the control socket (its path
+ * checked before the agent starts). A start failure is one JSON "fatal" line naming what failed
+ * (./start-failure.ts), and null: exit 2.
  */
-async function start(config: AgentConfig, logger: Logger, ctx: CommandContext): Promise<{ agent: Agent; metrics: RunMetrics | null } | null> {
+async function start(config: AgentConfig, logger: Logger, ctx: CommandContext): Promise<{ agent: Agent; metrics: RunMetrics | null; control: RunControl | null } | null> {
   let metrics: RunMetrics | null = null;
+  let agent: Agent | null = null;
   try {
     metrics = await RunMetrics.open(config, logger);
+    const control = await RunControl.check(config);
     await startGate(process.env.QIS_EDGE_TEST_START_GATE);
-    const agent = await createAgent(config, { logger });
+    agent = await createAgent(config, { logger });
+    await control?.open(agent, logger);
     metrics?.attach(agent);
-    return { agent, metrics };
+    return { agent, metrics, control };
   } catch (err) {
     if (!(err instanceof QisError)) throw err;
+    await agent?.close();
     await metrics?.close();
     writeStartFailure(err, config, ctx.stderr);
     return null;

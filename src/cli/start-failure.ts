@@ -9,11 +9,12 @@ import type { QisError } from "../errors.js";
 
 /** `where` and `endpoint`/`file` of a start failure, from the error and the config it ran with. */
 export function startFailureFields(err: QisError, config: AgentConfig): Record<string, unknown> {
-  const e = err as QisError & { where?: unknown; endpoint?: unknown; path?: unknown };
+  const e = err as QisError & { where?: unknown; endpoint?: unknown; path?: unknown; file?: unknown };
   const fields: Record<string, unknown> = { code: err.code };
   if (typeof e.where === "string") {
     fields.where = e.where;
     if (typeof e.endpoint === "string") fields.endpoint = e.endpoint;
+    else if (typeof e.file === "string") fields.file = e.file;
   } else if (err.code === "ERR_STORE_FILE" || err.code === "ERR_STORE_IO") {
     fields.where = "store.file";
     fields.file = typeof e.path === "string" ? e.path : config.store.file;

@@ -13,6 +13,7 @@ import type { AdmissionCounters } from "../agent/admission.js";
 import type { AgentStats, PeerStats } from "../agent/stats.js";
 import type { UplinkState, UplinkStats } from "../link/uplink/types.js";
 import type { SynthCounters } from "../synth/index.js";
+import type { SignatureCounters } from "../security/packet-security.js";
 import { escapeLabel, familyHeader, formatValue } from "./text-format.js";
 
 // Sample values: a finite number (nearly always) is interpolated in place, formatValue() called
@@ -91,6 +92,16 @@ const ADMISSION_REASONS: readonly (readonly [string, keyof AdmissionCounters])[]
   ["max_addresses", "addresses"],
   ["address_rate", "addressRate"],
   ["max_nodes_per_address", "nodesPerAddress"],
+];
+
+const SIGNATURE_VERDICTS: readonly (readonly [string, keyof SignatureCounters])[] = [
+  ["valid", "verified"],
+  ["unsigned", "unsigned"],
+  ["not_synthesized", "notSynthesized"],
+  ["unsigned_refused", "refusedUnsigned"],
+  ["bad_signature", "badSignature"],
+  ["unknown_key", "unknownKey"],
+  ["key_not_allowed", "keyNotAllowed"],
 ];
 
 const SYNTH_REFUSALS: readonly (readonly [string, keyof SynthCounters])[] = [
@@ -193,4 +204,23 @@ export const AGENT_FAMILIES: readonly MetricFamily[] = [
   counter("qis_edge_legacy_received_packets_total", "Packets received from legacy peers.", (s) => s.legacy.received),
   counter("qis_edge_legacy_invalid_packets_total", "Messages from legacy peers refused.", (s) => s.legacy.invalid),
   counter("qis_edge_legacy_expired_packets_total", "Packets from legacy peers expired on arrival.", (s) => s.legacy.expired),
+  // ---- signed packets (docs/security.md, "Signed packets"); absent unless configured
+  counter("qis_edge_signature_signed_packets_total", "Own packets signed.", (s) => s.signatures?.signed ?? null),
+  counter("qis_edge_signature_verifications_total", "Ed25519 verifications run (cache misses).", (s) => s.signatures?.verifications ?? null),
+  perEntry("counter", "qis_edge_signature_peer_packets_total", "Peer packets whose signature was checked, by verdict.", (s) =>
+    Object.entries(s.signatures?.perPeer ?? {}).flatMap(([peer, c]) => SIGNATURE_VERDICTS.map(([verdict, key]) => [`peer="${escapeLabel(peer)}",verdict="${verdict}"`, c[key]] as const)),
+  ),
+  // ---- LAN discovery (docs/discovery.md); absent when off
+  gauge("qis_edge_discovery_peers", "Discovered agents connected now.", (s) => s.discovery?.peers ?? null),
+  counter("qis_edge_discovery_beacons_sent_total", "Beacons sent.", (s) => s.discovery?.beaconsSent ?? null),
+  counter("qis_edge_discovery_send_errors_total", "Beacons that could not be sent.", (s) => s.discovery?.sendErrors ?? null),
+  counter("qis_edge_discovery_beacons_received_total", "Valid beacons from other agents.", (s) => s.discovery?.beaconsReceived ?? null),
+  perEntry("counter", "qis_edge_discovery_malformed_beacons_total", "Datagrams on the group that are not beacons, by reason.", (s) =>
+    s.discovery === null ? [] : Object.entries(s.discovery.malformed).map(([reason, n]) => [`reason="${reason}"`, n] as const),
+  ),
+  counter("qis_edge_discovery_discovered_total", "Discovered agents connected.", (s) => s.discovery?.discovered ?? null),
+  counter("qis_edge_discovery_expired_total", "Discovered agents dropped after 3 missed beacons.", (s) => s.discovery?.expired ?? null),
+  perEntry("counter", "qis_edge_discovery_refused_total", "Discovered agents not connected, by reason.", (s) =>
+    s.discovery === null ? [] : Object.entries(s.discovery.refused).map(([reason, n]) => [`reason="${reason}"`, n] as const),
+  ),
 ];

@@ -42,7 +42,9 @@ export type PacketErrorCode =
   /** a read or write past the end of the caller's buffer */
   | "ERR_OUT_OF_BOUNDS"
   /** encode: a field is missing or of the wrong JavaScript type */
-  | "ERR_PACKET_TYPE";
+  | "ERR_PACKET_TYPE"
+  /** an agent's signature check refused it (src/security/; not a codec verdict: it needs the trusted keys) */
+  | "ERR_PACKET_SIGNATURE";
 
 export interface PacketErrorDetail {
   /** the field at fault, named as in docs/packet.md (or the input field when encoding) */

@@ -27,6 +27,8 @@ interface AddonLayout {
   synth?: BoundLayout;
   /** The same for the store's insert path (native/store.h). */
   store?: BoundLayout;
+  /** The systemd notify sender (native/notify.h): the most sun_path bytes an address takes. */
+  notify?: { pathMax: number };
 }
 
 export interface BoundLayout {
@@ -60,12 +62,24 @@ export interface NativeStoreBinding {
   ): number;
 }
 
+/** The systemd notify datagram in C (native/notify.h); src/systemd/notify.ts is its only user. */
+export interface NativeNotify {
+  /** The most bytes `path` may have (sizeof sun_path). */
+  pathMax: number;
+  /**
+   * Sends `message` as one datagram to the AF_UNIX socket whose sun_path bytes are `path` (a
+   * leading 0 byte for the abstract namespace), without blocking; returns 0 or the errno.
+   */
+  send(path: Uint8Array, message: Uint8Array): number;
+}
+
 interface Addon extends Omit<CodecBackend, "name"> {
   layout(): AddonLayout;
   synthBind: NativeSynth["bind"];
   synthRun: NativeSynth["run"];
   storeBind: NativeStoreBinding["bind"];
   storeRun: NativeStoreBinding["run"];
+  sdNotify: NativeNotify["send"];
 }
 
 export interface NativeStatus {
@@ -100,11 +114,19 @@ export function assertLayout(layout: AddonLayout): void {
     throw new QisError("ERR_NATIVE_LAYOUT", `native addon packet layout differs from docs/packet.md: ${problems.join("; ")}`);
 }
 
-function load(): { backend: CodecBackend | null; synth: NativeSynth | null; store: NativeStoreBinding | null; status: NativeStatus } {
+interface Loaded {
+  backend: CodecBackend | null;
+  synth: NativeSynth | null;
+  store: NativeStoreBinding | null;
+  notify: NativeNotify | null;
+  status: NativeStatus;
+}
+
+function load(): Loaded {
   const status: NativeStatus = { loaded: false, reason: "", crc: "", path: "" };
   if (process.env.QIS_EDGE_NO_NATIVE === "1") {
     status.reason = "disabled by QIS_EDGE_NO_NATIVE=1";
-    return { backend: null, synth: null, store: null, status };
+    return { backend: null, synth: null, store: null, notify: null, status };
   }
   const root = packageRoot();
   let addon: Addon;
@@ -115,7 +137,7 @@ function load(): { backend: CodecBackend | null; synth: NativeSynth | null; stor
     addon = nodeGypBuild(root) as Addon;
   } catch (e) {
     status.reason = `not available (${(e as Error).message.split("\n")[0]}); run npm run build:native`;
-    return { backend: null, synth: null, store: null, status };
+    return { backend: null, synth: null, store: null, notify: null, status };
   }
   const layout = addon.layout();
   assertLayout(layout);
@@ -134,7 +156,8 @@ function load(): { backend: CodecBackend | null; synth: NativeSynth | null; stor
   // An addon built before the synthesis or store path existed still serves the codec.
   const synth = layout.synth === undefined ? null : { layout: layout.synth, bind: addon.synthBind, run: addon.synthRun };
   const store = layout.store === undefined ? null : { layout: layout.store, bind: addon.storeBind, run: addon.storeRun };
-  return { backend, synth, store, status };
+  const notify = layout.notify === undefined ? null : { pathMax: layout.notify.pathMax, send: addon.sdNotify };
+  return { backend, synth, store, notify, status };
 }
 
 const loaded = load();
@@ -146,6 +169,8 @@ export const nativeStatus: Readonly<NativeStatus> = loaded.status;
 export const nativeSynth: NativeSynth | null = loaded.synth;
 /** The store's C insert path, or null (src/store/native.ts checks its layout). */
 export const nativeStore: NativeStoreBinding | null = loaded.store;
+/** The systemd notify sender, or null (an addon absent, disabled or built before it existed). */
+export const nativeNotify: NativeNotify | null = loaded.notify;
 
 /**
  * Refuses an addon whose bound-state layout (native/<owner>.h: how many arrays, dims and regs

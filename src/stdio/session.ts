@@ -16,6 +16,8 @@
  * The session ends on stdin EOF, a `shutdown` request, the parent's death (stdin EOF, a broken
  * stdout, or process.ppid changing) and SIGINT/SIGTERM: the agent is flushed and closed, the
  * queued output written (when someone is still reading) and `done` resolves with the exit code.
+ * A session of the control socket (src/control/server.ts, `ownsAgent: false`) ends the same way
+ * but leaves the agent open, and drops only the subscriptions it made.
  */
 import type { UplinkStateEvent } from "../link/uplink/types.js";
 import { readFileSync } from "node:fs";
@@ -51,6 +53,21 @@ export interface StdioOptions {
   /** how long the end waits for stdout to take the last messages, ms (default 500) */
   drainTimeoutMs?: number;
   maxMessageBytes?: number;
+  /** false: the session is one of several clients (src/control): its end leaves the agent open (default true) */
+  ownsAgent?: boolean;
+  /** where subscribe/unsubscribe go (default: the agent); a control client's are counted per client (src/control/subscriptions.ts) */
+  subscriptions?: SessionSubscriptions;
+  /** `packet` events for the agent's own observations too (a control client's watch sees other clients' observations) */
+  localPackets?: boolean;
+}
+
+/** The agent's subscriptions as a session changes them. */
+export interface SessionSubscriptions {
+  subscribe(pattern: string): void;
+  unsubscribe(pattern: string): boolean;
+  readonly patterns: string[];
+  /** the session ended: drop what it subscribed */
+  release?(): void;
 }
 
 export interface StdioCounters {
@@ -93,6 +110,9 @@ export class StdioSession {
   readonly #maxQueuedBytes: number;
   readonly #drainTimeoutMs: number;
   readonly #maxMessageBytes: number;
+  readonly #ownsAgent: boolean;
+  readonly #subs: SessionSubscriptions;
+  readonly #localPackets: boolean;
   readonly counters: StdioCounters = {
     requests: 0,
     acks: 0,
@@ -127,6 +147,9 @@ export class StdioSession {
     this.#maxQueuedBytes = options.maxQueuedBytes ?? 8 << 20;
     this.#drainTimeoutMs = options.drainTimeoutMs ?? 500;
     this.#maxMessageBytes = options.maxMessageBytes ?? MAX_MESSAGE_BYTES;
+    this.#ownsAgent = options.ownsAgent ?? true;
+    this.#subs = options.subscriptions ?? agent;
+    this.#localPackets = options.localPackets ?? false;
     this.#writer = createWriter(this.#framing);
     this.#nd = this.#writer instanceof NdjsonWriter ? this.#writer : null;
     this.#cbor = this.#framing === "cbor";
@@ -302,17 +325,17 @@ export class StdioSession {
     if (!this.#valid(checkers.subscribe, m, id, n, "subscribe")) return;
     const r = m as { pattern: string; packets?: boolean };
     const compiled = compilePattern(r.pattern); // throws AddressError (its code) for a bad pattern
-    this.#agent.subscribe(r.pattern);
+    this.#subs.subscribe(r.pattern);
     if (r.packets !== false) this.#setFilter(r.pattern, compiled);
-    this.#ack(id, "subscribe", { pattern: r.pattern, patterns: this.#agent.patterns, packetFilters: [...this.#filters.keys()] });
+    this.#ack(id, "subscribe", { pattern: r.pattern, patterns: this.#subs.patterns, packetFilters: [...this.#filters.keys()] });
   }
 
   #unsubscribe(m: Record<string, unknown>, id: RequestId | undefined, n: number): void {
     if (!this.#valid(checkers.unsubscribe, m, id, n, "unsubscribe")) return;
     const pattern = (m as { pattern: string }).pattern;
-    const removed = this.#agent.unsubscribe(pattern);
+    const removed = this.#subs.unsubscribe(pattern);
     const filtered = this.#setFilter(pattern, null);
-    this.#ack(id, "unsubscribe", { pattern, removed: removed || filtered, patterns: this.#agent.patterns, packetFilters: [...this.#filters.keys()] });
+    this.#ack(id, "unsubscribe", { pattern, removed: removed || filtered, patterns: this.#subs.patterns, packetFilters: [...this.#filters.keys()] });
   }
 
   #stats(m: Record<string, unknown>, id: RequestId | undefined, n: number): void {
@@ -435,7 +458,7 @@ export class StdioSession {
   };
 
   readonly #onPacket = (e: PacketEvent): void => {
-    if (e.source === "local" || this.#filters.size === 0) return;
+    if ((e.source === "local" && !this.#localPackets) || this.#filters.size === 0) return;
     const v = e.view;
     let match = false;
     for (const p of this.#filters.values()) {
@@ -568,11 +591,14 @@ export class StdioSession {
     a.off("peer", this.#onPeer);
     a.off("uplink", this.#onUplink);
     a.off("packet", this.#onPacket);
-    try {
-      if (!a.closed) a.flush();
-      await a.close();
-    } catch (err) {
-      this.#log.error("agent close failed", { err });
+    this.#subs.release?.();
+    if (this.#ownsAgent) {
+      try {
+        if (!a.closed) a.flush();
+        await a.close();
+      } catch (err) {
+        this.#log.error("agent close failed", { err });
+      }
     }
     a.off("error", this.#onAgentError);
     if (drain) await this.#drain();

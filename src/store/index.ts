@@ -1,5 +1,6 @@
 /** The packet store: fixed-capacity ring of 512-byte slots with identity, address and expiry indexes (docs/store.md). */
-export { expiryOf, PacketStore } from "./store.js";
+export { PacketStore } from "./store.js";
+export { expiryOf } from "./ring.js";
 export {
   InsertStatus,
   MAX_CAPACITY,

@@ -5,7 +5,7 @@
  * store and its indexes (identity.ts, addresses.ts, src/util/expiry.ts), bound once in the
  * order of native/store.h, so that TypeScript (single inserts, queries, file mode, reopening)
  * and C (insertBatch in memory) take turns on one state. The scalars travel in `regs`: the
- * store copies its own in and out around a call (store.ts #insertBatchNative), and this file those of
+ * store copies its own in and out around a call (ring.ts #insertBatchNative), and this file those of
  * the indexes. Fields of the indexes that this file reads are therefore not private.
  *
  * Both paths give the same bytes; test/store/native.test.ts compares every array and scalar
@@ -22,7 +22,7 @@ const ARRAYS = 29;
 const DIMS = 7;
 const REGS = 23;
 
-/** regs (native/store.h enum qis_store_reg): the store's own scalars, which store.ts copies */
+/** regs (native/store.h enum qis_store_reg): the store's own scalars, which ring.ts copies */
 export const R_CLOCK = 0;
 export const R_CURSOR = 1;
 export const R_HEAD = 2;

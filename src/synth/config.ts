@@ -23,7 +23,7 @@ export interface SynthConfig {
   maxNodesPerAddress?: number;
   /** Largest hop count accepted and emitted (0..255; default 3). 0 = never re-synthesize. */
   maxHops?: number;
-  /** A domain's consensus alerts when strength ≥ this (0..1; default 0.6). */
+  /** A domain's consensus alerts when strength is strictly above this (0..1; default 0.6; 1 never alerts). */
   alertThreshold?: number;
   /** k in confidence = (1 − exp(−W/k)) × (1 − σ) (finite, > 0; default 10). */
   confidenceScale?: number;

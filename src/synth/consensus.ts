@@ -12,7 +12,7 @@
 import type { AddressTable } from "./addresses.js";
 import type { ResolvedConfig } from "./config.js";
 import type { AddressSums } from "./estimates.js";
-import { signOf } from "./sums.js";
+import { ALERT_EPSILON, signOf } from "./sums.js";
 import { zeroedArrays } from "../util/zeroed.js";
 import type { ClassEstimate, DomainConsensus } from "./types.js";
 
@@ -100,7 +100,9 @@ export class ConsensusReader {
       classes: perClass.length,
       decided: pos + neg + zero,
       strength,
-      alert: e !== null && strength >= this.config.alertThreshold,
+      // Strictly above, as the reference NATS router decides (3 of 5 agreeing is not an alert),
+      // rounding errors of the sums aside.
+      alert: e !== null && strength - this.config.alertThreshold > ALERT_EPSILON,
       estimate: e,
       weight: W,
       perClass,

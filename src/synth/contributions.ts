@@ -7,7 +7,7 @@
  * Slots are 0..cap: one more than maxContributions, because a new contribution is inserted
  * before the one expiring first is dropped, so that it can be that one.
  */
-import { ExpiryQueue } from "./expiry.js";
+import { ExpiryQueue } from "../util/expiry.js";
 import { IdTable, mix2 } from "./idtable.js";
 import { zeroedArrays } from "../util/zeroed.js";
 

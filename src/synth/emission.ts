@@ -15,6 +15,21 @@ import { zeroedArrays } from "../util/zeroed.js";
 
 const U32_MAX = 0xffff_ffff;
 
+/** Why an address's estimate was not emitted (Emitter.heldBack). */
+export interface HeldBack {
+  /** no-weight: only weightless contributions; then the emission rule's order (docs/synth.md) */
+  reason: "no-weight" | "min-contributors" | "unchanged" | "min-delta" | "max-hops" | "min-interval";
+  nodes: number;
+  minContributors: number;
+  estimate?: number;
+  lastEstimate?: number;
+  minDelta?: number;
+  hops?: number;
+  maxHops?: number;
+  sinceLastMs?: number;
+  minIntervalMs?: number;
+}
+
 export class Emitter {
   private readonly config: ResolvedConfig;
   /** the engine's shared doubles: T[0] is the clock reading of the current add/sweep */
@@ -80,6 +95,11 @@ export class Emitter {
       address: "",
     };
     this.qStr = new Array<string>(A).fill("");
+  }
+
+  /** ttl_s of the packets synthesized from now on (SynthEngine.retune). */
+  setTtl(ttlS: number): void {
+    this.pkt.ttlS = ttlS;
   }
 
   /** Address a got a new id: no emission history, and a packet still queued for the old address stays, detached from the id. */
@@ -179,6 +199,30 @@ export class Emitter {
       return;
     }
     this.emit(a, hops);
+  }
+
+  /**
+   * Why check() would not emit address a now, read from the same state without changing it
+   * (for a debug log line, src/agent/synth-debug.ts); null when it would emit, or did.
+   * Keep in step with check().
+   */
+  heldBack(a: number): HeldBack | null {
+    const sums = this.sums;
+    const nodes = this.aNodes[a]!;
+    const base = { nodes, minContributors: this.config.minContributors };
+    if (sums.aWCount[a] === 0) return { reason: "no-weight", ...base };
+    if (nodes < this.config.minContributors) return { reason: "min-contributors", ...base };
+    const ai = a * 6;
+    const acc = sums.aAcc;
+    const e = (acc[ai + 2]! + acc[ai + 3]!) / (acc[ai]! + acc[ai + 1]!);
+    const had = this.aEmitted[a] === 1;
+    const last = { estimate: e, lastEstimate: this.aLastE[a]!, minDelta: this.config.minDelta };
+    if (had && this.aChanged[a] === 0) return { reason: "unchanged", ...base, ...last };
+    if (had && !(Math.abs(e - this.aLastE[a]!) >= this.config.minDelta)) return { reason: "min-delta", ...base, ...last };
+    if (sums.aMaxHops[a]! + 1 > this.config.maxHops) return { reason: "max-hops", ...base, hops: sums.aMaxHops[a]! + 1, maxHops: this.config.maxHops };
+    if (had && this.T[0]! - this.aLastT[a]! < this.config.minIntervalMs)
+      return { reason: "min-interval", ...base, ...last, sinceLastMs: this.T[0]! - this.aLastT[a]!, minIntervalMs: this.config.minIntervalMs };
+    return null;
   }
 
   private emit(a: number, hops: number): void {

@@ -23,10 +23,11 @@ import type { AddressTable } from "./addresses.js";
 import { resolveConfig, type ResolvedConfig, type SynthConfig } from "./config.js";
 import { ConsensusReader } from "./consensus.js";
 import type { Contributions } from "./contributions.js";
-import type { Emitter } from "./emission.js";
+import type { Emitter, HeldBack } from "./emission.js";
 import { describeValue, SynthError, SynthErrorCode } from "./errors.js";
 import type { AddressSums } from "./estimates.js";
 import { SynthCore } from "./ingest.js";
+import { checkThresholds, type SynthThresholds } from "./retune.js";
 import type { PairTable } from "./nodes.js";
 import { AddOutcome, type AddressEstimate, type DomainConsensus, type SynthCounters, type SynthSnapshot } from "./types.js";
 
@@ -44,7 +45,7 @@ export class SynthEngine {
   /** the state and the per-packet rules (ingest.ts); the tables below are the core's, kept here for the reads */
   private readonly core: SynthCore;
   private readonly T: Float64Array;
-  private readonly store: Contributions;
+  private readonly contributions: Contributions;
   private readonly names: AddressTable;
   private readonly pairs: PairTable;
   private readonly sums: AddressSums;
@@ -59,7 +60,7 @@ export class SynthEngine {
     const core = new SynthCore(cfg);
     this.core = core;
     this.T = core.T;
-    this.store = core.store;
+    this.contributions = core.contributions;
     this.names = core.names;
     this.pairs = core.pairs;
     this.sums = core.sums;
@@ -131,6 +132,17 @@ export class SynthEngine {
     }
   }
 
+  /**
+   * Changes the thresholds read at each emission and read (retune.ts) while the engine runs;
+   * the tables and what they hold stay. Throws ERR_SYNTH_CONFIG and changes nothing when one is out of bounds.
+   */
+  retune(thresholds: SynthThresholds): void {
+    if (this.busy) throw this.reentrant("retune");
+    const t = checkThresholds(thresholds, this.config);
+    Object.assign(this.config as { -readonly [K in keyof ResolvedConfig]: ResolvedConfig[K] }, t);
+    this.out.setTtl(t.ttlS);
+  }
+
   /** Reads the clock into T[0] (not returned: a returned double may be boxed). */
   private readClock(): void {
     const now = this.clock();
@@ -176,7 +188,19 @@ export class SynthEngine {
     this.readSweep();
     const a = this.names.byName.get(address);
     if (a === undefined || this.sums.aCount[a] === 0) return undefined;
-    return this.sums.read(a, this.names, this.store.aHead, this.pairs.aNodes[a]!);
+    return this.sums.read(a, this.names, this.contributions.aHead, this.pairs.aNodes[a]!);
+  }
+
+  /**
+   * Why the address's estimate is not being emitted now (fewer nodes than minContributors, a
+   * change under minDelta, minIntervalMs not elapsed, …), or null when nothing holds it back;
+   * "no-contribution" when the engine holds none for it (refused, or expired). A read of the
+   * emission state as the last add or sweep left it: no sweep, nothing changed.
+   */
+  heldBack(address: string): HeldBack | { reason: "no-contribution" } | null {
+    const a = this.names.byName.get(address);
+    if (a === undefined || this.names.aInUse[a] !== 1 || this.sums.aCount[a] === 0) return { reason: "no-contribution" };
+    return this.out.heldBack(a);
   }
 
   /** The consensus of one domain, or undefined when it has no live contribution. */
@@ -192,7 +216,7 @@ export class SynthEngine {
     const names = this.names;
     const addresses: AddressEstimate[] = [];
     for (let a = 0; a < names.high; a++)
-      if (names.aInUse[a] === 1 && this.sums.aCount[a]! > 0) addresses.push(this.sums.read(a, names, this.store.aHead, this.pairs.aNodes[a]!));
+      if (names.aInUse[a] === 1 && this.sums.aCount[a]! > 0) addresses.push(this.sums.read(a, names, this.contributions.aHead, this.pairs.aNodes[a]!));
     addresses.sort((x, y) => (x.address < y.address ? -1 : x.address > y.address ? 1 : 0));
     const domains: DomainConsensus[] = [];
     for (let d = 0; d < names.domHigh; d++) {
@@ -200,7 +224,7 @@ export class SynthEngine {
       if (c !== undefined) domains.push(c);
     }
     domains.sort((x, y) => (x.domain < y.domain ? -1 : x.domain > y.domain ? 1 : 0));
-    return { atMs: now, live: this.store.live, capacity: this.store.cap, addresses, domains, counters: this.counters };
+    return { atMs: now, live: this.contributions.live, capacity: this.contributions.cap, addresses, domains, counters: this.counters };
   }
 
   /** A copy of the counters. */
@@ -223,17 +247,17 @@ export class SynthEngine {
 
   /** Live contributions now (without sweeping). */
   get live(): number {
-    return this.store.live;
+    return this.contributions.live;
   }
 
   /** Bytes held by the engine's typed arrays (everything sized by the configuration). */
   get footprintBytes(): number {
-    const store = this.store;
-    let n = store.bytes + this.names.bytes + this.core.nodes.bytes;
+    const contribs = this.contributions;
+    let n = contribs.bytes + this.names.bytes + this.core.nodes.bytes;
     // every typed array of the engine and its tables, once (tables share some: T, cF, aCount, …),
     // not the caller's buffer it keeps views of
     const counted = new Set<ArrayBufferView>();
-    for (const part of [this.core, store, this.names, this.core.nodes, this.pairs, this.sums, this.cons, this.out])
+    for (const part of [this.core, contribs, this.names, this.core.nodes, this.pairs, this.sums, this.cons, this.out])
       for (const v of Object.values(part))
         if (ArrayBuffer.isView(v) && !counted.has(v)) {
           counted.add(v);

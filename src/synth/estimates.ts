@@ -32,7 +32,7 @@ export class AddressSums {
   private readonly cI: Int32Array;
   private readonly config: ResolvedConfig;
 
-  constructor(config: ResolvedConfig, store: Contributions) {
+  constructor(config: ResolvedConfig, contributions: Contributions) {
     const A = config.maxAddresses;
     const maxHops = config.maxHops;
     this.hopSlots = maxHops + 1;
@@ -40,8 +40,8 @@ export class AddressSums {
     [this.aAcc, this.aObs, this.aTsMin, this.aTsMax, this.aCount, this.aWCount, this.aSynthCount, this.aHopHist, this.aMaxHops, this.aWinDirty] = zeroedArrays(
       ["f64", A * 6], ["f64", A], ["f64", A], ["f64", A], ["i32", A], ["i32", A], ["i32", A], ["i32", A * this.hopSlots], ["i32", A], ["u8", A],
     ); // one buffer (src/util/zeroed.ts says why)
-    this.cF = store.cF;
-    this.cI = store.cI;
+    this.cF = contributions.cF;
+    this.cI = contributions.cI;
     this.config = config;
   }
 

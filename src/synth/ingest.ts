@@ -57,7 +57,7 @@ export class SynthCore {
   readonly seed: number;
   /** the C path (src/synth/native.ts), or null: this file's code does all the work */
   private readonly native: NativeIngest | null;
-  readonly store: Contributions;
+  readonly contributions: Contributions;
   readonly names: AddressTable;
   readonly nodes: NodeTable;
   readonly pairs: PairTable;
@@ -95,8 +95,8 @@ export class SynthCore {
     const seed = cfg.seed ?? randomSeed();
     this.seed = seed;
     const A = cfg.maxAddresses;
-    this.store = new Contributions(cfg.maxContributions, A, seed, this.T);
-    this.sums = new AddressSums(cfg, this.store);
+    this.contributions = new Contributions(cfg.maxContributions, A, seed, this.T);
+    this.sums = new AddressSums(cfg, this.contributions);
     this.names = new AddressTable(A, seed, this.sums.aCount);
     this.nodes = new NodeTable(cfg.maxNodes, seed);
     this.pairs = new PairTable(A, cfg.maxNodesPerAddress);
@@ -186,7 +186,7 @@ export class SynthCore {
       c.addressCollisions++;
       return AddOutcome.ADDRESS_COLLISION;
     }
-    const store = this.store;
+    const contribs = this.contributions;
     const pairs = this.pairs;
     const nodeHash = this.nodes.hash(n0, n1, n2, n3);
     let g = this.nodes.find(nodeHash, n0, n1, n2, n3);
@@ -194,9 +194,9 @@ export class SynthCore {
     const seq = (w32[wi + W_SEQ + 1]! >>> 0) * TWO32 + (seqLo >>> 0);
     this.T[2] = seq;
     let e = -1;
-    const seenHash = store.seenHash(nodeHash, seqLo);
+    const seenHash = contribs.seenHash(nodeHash, seqLo);
     if (g >= 0) {
-      if (store.findSeen(seenHash, g) >= 0) {
+      if (contribs.findSeen(seenHash, g) >= 0) {
         c.duplicates++;
         return AddOutcome.DUPLICATE;
       }
@@ -212,8 +212,8 @@ export class SynthCore {
           return AddOutcome.SHADOWED;
         }
         if (s >= 0) {
-          const sts = store.cF[s * 8 + 4]!;
-          if (ts < sts || (ts === sts && seq <= store.cF[s * 8 + 7]!)) {
+          const sts = contribs.cF[s * 8 + 4]!;
+          if (ts < sts || (ts === sts && seq <= contribs.cF[s * 8 + 7]!)) {
             c.superseded++;
             return AddOutcome.OUTDATED;
           }
@@ -241,15 +241,15 @@ export class SynthCore {
     if (e < 0) e = pairs.insert(a, g);
 
     // Commit the contribution.
-    const slot = store.take();
+    const slot = contribs.take();
     const n = w32[wi + W_NOBS]! >>> 0;
     const f32 = pw.f32;
     const delta = f32[wi + W_DELTA]!;
     let w = f32[wi + W_CONF]! * (n < LOG1P_TABLE ? LOG1P[n]! : ln1pCount(n));
     if (w < MIN_WEIGHT) w = 0;
     const wd = w * delta;
-    const cF = store.cF;
-    const cI = store.cI;
+    const cF = contribs.cF;
+    const cI = contribs.cI;
     cI[slot * 8] = a;
     cI[slot * 8 + 1] = e;
     cI[slot * 8 + 2] = g;
@@ -262,10 +262,10 @@ export class SynthCore {
     cF[slot * 8 + 7] = seq;
     cI[slot * 8 + 6] = hops;
     cI[slot * 8 + 7] = synth ? 1 : 0;
-    const q = store.expiry;
+    const q = contribs.expiry;
     q.exp[slot] = exp;
     q.ord[slot] = this.T[1]!++;
-    store.link(slot, a, seenHash, ttl);
+    contribs.link(slot, a, seenHash, ttl);
     this.nodes.nRef[g]!++;
     if (synth) pairs.pSynth[e] = slot;
     else pairs.pRaw[e]!++;
@@ -276,7 +276,7 @@ export class SynthCore {
       this.removeSlot(replaced);
       c.superseded++;
     }
-    if (store.live > store.cap) {
+    if (contribs.live > contribs.cap) {
       this.removeSlot(q.nextSlot);
       c.droppedEarly++;
     }
@@ -290,23 +290,23 @@ export class SynthCore {
     if (a < 0) return a;
     this.out.forget(a);
     this.sums.aMaxHops[a] = -1;
-    this.store.aHead[a] = -1;
+    this.contributions.aHead[a] = -1;
     return a;
   }
 
   /** Removes a live contribution exactly (expiry, early drop, or replacement). */
   removeSlot(slot: number): void {
-    const store = this.store;
-    const cI = store.cI;
+    const contribs = this.contributions;
+    const cI = contribs.cI;
     const a = cI[slot * 8]!;
     const e = cI[slot * 8 + 1]!;
     const g = cI[slot * 8 + 2]!;
-    store.unlink(slot, a);
+    contribs.unlink(slot, a);
     this.pairs.release(a, e, slot, cI[slot * 8 + 7] === 1);
     this.nodes.release(g);
     this.sums.remove(slot, a);
     this.out.markDirty(a);
-    store.free(slot);
+    contribs.free(slot);
     if (this.sums.aCount[a] === 0) this.names.emptied(a);
   }
 
@@ -318,7 +318,7 @@ export class SynthCore {
     }
     const now = this.T[0]!;
     let n = 0;
-    const q = this.store.expiry;
+    const q = this.contributions.expiry;
     while (q.nextExp <= now) {
       this.removeSlot(q.nextSlot);
       n++;

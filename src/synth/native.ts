@@ -88,25 +88,25 @@ export class NativeIngest {
 
 /** The engine's dimensions for the C (native/synth.h enum qis_synth_dim, in order); `own`: its node id as four int32 words. */
 export function bindingDims(core: SynthCore, own: readonly number[]): Int32Array {
-  const { store, names, nodes, pairs, sums } = core;
+  const { contributions: contribs, names, nodes, pairs, sums } = core;
   const cfg = core.config;
   return Int32Array.of(
     core.seed, own[0]!, own[1]!, own[2]!, own[3]!, cfg.maxHops, cfg.maxNodes, pairs.P,
-    sums.hopSlots, store.cap, cfg.maxAddresses, LOG1P_TABLE, names.table.mask, nodes.table.mask, store.seen.mask, pairs.H - 1,
+    sums.hopSlots, contribs.cap, cfg.maxAddresses, LOG1P_TABLE, names.table.mask, nodes.table.mask, contribs.seen.mask, pairs.H - 1,
   );
 }
 
 /** The engine's arrays the C works on, in the order of native/synth.h enum qis_synth_array (regs, the last, apart). */
 export function boundArrays(core: SynthCore): (Int32Array | Float64Array | Uint8Array)[] {
-  const { store, names, nodes, pairs, sums, out } = core;
-  const q = store.expiry;
+  const { contributions: contribs, names, nodes, pairs, sums, out } = core;
+  const q = contribs.expiry;
   const h = q.heap;
   return [
     core.T, LOG1P,
     names.table.cells, names.aHash, names.aLen, names.aWords, names.aEmptyListed, names.emptyStack,
     nodes.table.cells, nodes.nWords, nodes.nRef, nodes.freeNodes,
     pairs.pNode, pairs.pRaw, pairs.pSynth, pairs.aNodes, pairs.aPairHigh, pairs.pIndex,
-    store.cF, store.cI, store.freeSlots, store.aHead, store.seen.cells,
+    contribs.cF, contribs.cI, contribs.freeSlots, contribs.aHead, contribs.seen.cells,
     q.exp, q.ord, q.links, q.qTtl, q.qHead, q.qTail, q.qHeadExp, q.qHeadOrd,
     h.keys, h.slots, h.pos,
     sums.aAcc, sums.aCount, sums.aWCount, sums.aSynthCount, sums.aObs, sums.aHopHist, sums.aMaxHops,
@@ -131,8 +131,8 @@ export function stateDifference(x: SynthEngine, y: SynthEngine): string | undefi
 
 /** Copies the tables' scalar fields and the counters the C updates into R (regs layout). */
 function saveScalars(core: SynthCore, R: Float64Array): void {
-  const { c, store, nodes, names, out } = core;
-  const q = store.expiry;
+  const { c, contributions: contribs, nodes, names, out } = core;
+  const q = contribs.expiry;
   R[0] = c.offered;
   R[1] = c.added;
   R[2] = c.expired;
@@ -145,13 +145,13 @@ function saveScalars(core: SynthCore, R: Float64Array): void {
   R[9] = c.superseded;
   R[10] = c.addressCollisions;
   R[11] = c.nodesRefused;
-  R[R_FREE_TOP] = store.freeTop;
-  R[R_HIGH] = store.high;
-  R[R_LIVE] = store.live;
+  R[R_FREE_TOP] = contribs.freeTop;
+  R[R_HIGH] = contribs.high;
+  R[R_LIVE] = contribs.live;
   q.saveScalars(R, R_Q_COUNT);
   R[R_EMPTY_TOP] = names.emptyTop;
   R[R_NODE_COUNT] = nodes.table.count;
-  R[R_SEEN_COUNT] = store.seen.count;
+  R[R_SEEN_COUNT] = contribs.seen.count;
   R[R_NODE_FREE_TOP] = nodes.freeTop;
   R[R_NODE_HIGH] = nodes.high;
   R[R_DIRTY_COUNT] = out.dirtyCount;
@@ -159,8 +159,8 @@ function saveScalars(core: SynthCore, R: Float64Array): void {
 
 /** The inverse of saveScalars. */
 function loadScalars(core: SynthCore, R: Float64Array): void {
-  const { c, store, nodes, names, out } = core;
-  const q = store.expiry;
+  const { c, contributions: contribs, nodes, names, out } = core;
+  const q = contribs.expiry;
   c.offered = R[0]!;
   c.added = R[1]!;
   c.expired = R[2]!;
@@ -173,13 +173,13 @@ function loadScalars(core: SynthCore, R: Float64Array): void {
   c.superseded = R[9]!;
   c.addressCollisions = R[10]!;
   c.nodesRefused = R[11]!;
-  store.freeTop = R[R_FREE_TOP]! | 0;
-  store.high = R[R_HIGH]! | 0;
-  store.live = R[R_LIVE]! | 0;
+  contribs.freeTop = R[R_FREE_TOP]! | 0;
+  contribs.high = R[R_HIGH]! | 0;
+  contribs.live = R[R_LIVE]! | 0;
   q.loadScalars(R, R_Q_COUNT);
   names.emptyTop = R[R_EMPTY_TOP]! | 0;
   nodes.table.count = R[R_NODE_COUNT]! | 0;
-  store.seen.count = R[R_SEEN_COUNT]! | 0;
+  contribs.seen.count = R[R_SEEN_COUNT]! | 0;
   nodes.freeTop = R[R_NODE_FREE_TOP]! | 0;
   nodes.high = R[R_NODE_HIGH]! | 0;
   out.dirtyCount = R[R_DIRTY_COUNT]! | 0;

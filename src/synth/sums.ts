@@ -6,6 +6,13 @@
 
 /** Estimates within ±SIGN_EPSILON of 0 have sign 0 (compensated sums may leave ~1e-30 where the exact value is 0). */
 export const SIGN_EPSILON = 1e-12;
+
+/**
+ * A strength must exceed the alert threshold by more than this: it is a ratio of weighted sums,
+ * and 3 equal weights of 5 may come out as 0.6000000000000001, which must not alert where the
+ * reference router's 3/5 = 0.6 does not.
+ */
+export const ALERT_EPSILON = 1e-12;
 /**
  * Weights below this (2^-30 ≈ 9.3e-10: a confidence under ~1.3e-9 at n = 1) count as 0. The
  * compensated sums are accurate to about ε²·(Σ|w| ever added) in absolute terms; a floor on

@@ -129,7 +129,7 @@ export interface DomainConsensus {
   decided: number;
   /** |Σ_c W_c·e_c| / Σ_c W_c in 0..1 (0 when Σ W_c = 0) */
   strength: number;
-  /** strength ≥ alertThreshold, and Σ W_c > 0 */
+  /** strength > alertThreshold (strictly, by more than 1e-12), and Σ W_c > 0 */
   alert: boolean;
   /** Σ_c W_c·e_c / Σ_c W_c: the weighted estimate of the whole domain; null while Σ W_c = 0 */
   estimate: number | null;

@@ -3,12 +3,12 @@ import { zeroedArrays } from "./zeroed.js";
 /**
  * A 4-ary min-heap of slots (ints 0..capacity-1) in preallocated typed arrays, keyed by the
  * owner's per-slot key array (`keyOf[slot]`, e.g. expiry times) and, when `orderOf` is given, by
- * the owner's per-slot order on equal keys (the synthesis engine expires equal times in arrival
- * order; the store does not care). `slots` and `keys` sit side by side (a node's four children
- * share a cache line of keys) and `pos` holds each slot's index + 1 (0: not in the heap, so a new
- * heap is all zeros and its pages stay untouched until used), so a slot
- * freed early leaves in O(log₄ n). Used by the store (src/store/expiry.ts) and, as the fallback
- * for out-of-order expiries, by the ExpiryQueue of both (src/util/expiry.ts).
+ * the owner's per-slot order on equal keys (the expiry queues give one: equal times expire in
+ * arrival order). `slots` and `keys` sit side by side (a node's four children share a cache line
+ * of keys) and `pos` holds each slot's index + 1 (0: not in the heap, so a new heap is all zeros
+ * and its pages stay untouched until used), so a slot freed early leaves in O(log₄ n). The
+ * fallback for out-of-order expiries of the ExpiryQueue (src/util/expiry.ts) that the store and
+ * the synthesis engine share; native/expiry.h is its C.
  *
  * Keys are always read from the owner's arrays, never passed: a double argument to a call V8
  * does not inline is boxed (a heap allocation). After changing `keyOf[slot]` for a slot in the

@@ -93,7 +93,23 @@ describe("uplinks.nats", () => {
     ["ackTimeoutMs 10", nats({ ackTimeoutMs: 10 }), "/uplinks/nats/ackTimeoutMs"],
     ["reconnect.maxMs < minMs", nats({ reconnect: { minMs: 5000, maxMs: 1000 } }), "/uplinks/nats/reconnect/maxMs"],
     ["outbox.capacity 0", nats({ outbox: { capacity: 0 } }), "/uplinks/nats/outbox/capacity"],
+    ["codec unknown", nats({ codec: "json" }), "/uplinks/nats/codec"],
+    ["reference-json up outside qis.iot.*.>", nats({ codec: "reference-json", up: ["qis.iot.*.>", "qis.iot.hvac"] }), "/uplinks/nats/up/1"],
+    ["reference-json up qis.iot.>", nats({ codec: "reference-json", up: ["qis.iot.>"] }), "/uplinks/nats/up/0"],
+    ["referenceJson conclusion delta 2", nats({ referenceJson: { conclusions: { wear: 2 } } }), "/uplinks/nats/referenceJson/conclusions/wear"],
+    ["referenceJson defaultDelta -1.5", nats({ referenceJson: { defaultDelta: -1.5 } }), "/uplinks/nats/referenceJson/defaultDelta"],
+    ["referenceJson unknown key", nats({ referenceJson: { ttl: 1 } }), "/uplinks/nats/referenceJson/ttl"],
+    ["referenceJson conclusions an array", nats({ referenceJson: { conclusions: [] } }), "/uplinks/nats/referenceJson/conclusions"],
+    ["referenceJson conclusion empty text", nats({ referenceJson: { conclusions: { "": 1 } } }), "/uplinks/nats/referenceJson/conclusions/"],
   ];
+
+  it("codec reference-json: up defaults to what the reference has subjects for; conclusions kept as given", () => {
+    const c = resolve(nats({ codec: "reference-json", referenceJson: { conclusions: { "bearing wear": 1, normal: -1 }, ttlS: 60 } })).uplinks.nats!;
+    expect(c.up).toEqual(["qis.iot.*.>"]);
+    expect(c.referenceJson).toEqual({ ttlS: 60, conclusions: { "bearing wear": 1, normal: -1 }, defaultDelta: 0 });
+    expect(resolve(nats({ codec: "reference-json", up: ["qis.iot.pm.>"] })).uplinks.nats!.up).toEqual(["qis.iot.pm.>"]);
+    expect(resolve(nats({})).uplinks.nats!.referenceJson).toEqual({ ttlS: 86_400, conclusions: {}, defaultDelta: 0 });
+  });
   it.each(BAD)("refuses %s at its path", (_what, input, path) => {
     expect(problems(input).map((p) => p.path)).toEqual([path]);
   });

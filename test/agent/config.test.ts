@@ -55,8 +55,19 @@ describe("defaults", () => {
       legacy: { pub: null, rep: null, replyLimit: 50, ttlS: 3600 },
       log: { level: "info", statsIntervalS: 60 },
       uplinks: { mqtt: null, nats: null },
-      security: { mode: "auto", secretKeyFile: null, allow: [] },
+      security: {
+        mode: "auto",
+        secretKeyFile: null,
+        allow: [],
+        signing: { keyFile: null },
+        trust: { keys: [], file: null },
+        requireSigned: [],
+        alertsRequireSigned: false,
+        verifyCacheSize: 1024,
+      },
       metrics: { listen: null, allowRemote: false },
+      discovery: { enabled: false, group: "239.255.81.1", port: 5681, interface: null, minIntervalMs: 1000, maxIntervalMs: 5000, maxPeers: 32, allowInsecure: false },
+      control: { enabled: true, path: "/srv/agent/.qis-edge/control.sock", maxClients: 8 },
     });
     expect(loadConfigFile(null, noEnv)).toEqual(c);
     expect(resolve({})).toEqual(c);
@@ -180,7 +191,7 @@ describe("problems", () => {
       { path: "/peers/0/sotre", expected: 'one of the keys pub, store, codec, name, publicKey (did you mean "store"?)', found: 'an unknown key "sotre"' },
       {
         path: "/stor",
-        expected: 'one of the keys nodeId, stateDir, pub, store, peers, subscribe, batch, hwm, catchUp, synth, legacy, log, uplinks, security, metrics (did you mean "store"?)',
+        expected: 'one of the keys nodeId, stateDir, pub, store, peers, subscribe, batch, hwm, catchUp, synth, legacy, log, uplinks, security, metrics, discovery, control (did you mean "store"?)',
         found: 'an unknown key "stor"',
       },
     ]);

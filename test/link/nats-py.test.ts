@@ -2,8 +2,8 @@
  * Interop at the JetStream level with nats-py, the reference NATS router's client (run from the
  * project's venv, .venv-nats, made by scripts/system-deps.sh): a Python durable pull consumer
  * named as the reference names them reads every packet an agent published, and packets a
- * Python client publishes reach an agent's durable consumer and its store. (The reference's
- * JSON packets, `"codec": "reference-json"`, are not implemented: docs/uplink.md.)
+ * Python client publishes reach an agent's durable consumer and its store. The reference's
+ * JSON packets (`"codec": "reference-json"`) are tested in reference-router.test.ts.
  */
 import { existsSync } from "node:fs";
 import { fileURLToPath } from "node:url";

@@ -47,8 +47,8 @@ describe("the metrics page", () => {
     const text = renderMetrics({ version: packageVersion(), nodeId: b.nodeId, ready: true, stats }, PROC);
     const families = parseExposition(text);
     // Build info and readiness first, then the agent's families in order, then the process's.
-    // Without an uplink its families have no sample and are left out; every other family is there.
-    const present = AGENT_FAMILIES.filter((f) => !f.name.startsWith("qis_edge_uplink_"));
+    // Without an uplink, discovery or signing their families have no sample and are left out; every other family is there.
+    const present = AGENT_FAMILIES.filter((f) => !f.name.startsWith("qis_edge_uplink_") && !f.name.startsWith("qis_edge_discovery_") && !f.name.startsWith("qis_edge_signature_"));
     expect(families.map((f) => f.name)).toEqual([
       "qis_edge_build_info",
       "qis_edge_agent_ready",

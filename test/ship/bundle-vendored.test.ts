@@ -38,23 +38,30 @@ const cleanEnv = (extra: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv => {
 const REPORT = `data:text/javascript,${encodeURIComponent(`process.on("SIGUSR2", () => process.stdout.write(JSON.stringify(globalThis[Symbol.for("qis-edge.vendored")] ?? []) + "\\n"))`)}`;
 
 describe("an idle agent from the bundle", () => {
-  it("evaluates no vendored library, with a valid config file and environment overrides", async () => {
-    const dir = tempDir();
-    const config = join(dir, "agent.json");
-    writeFileSync(config, JSON.stringify({ store: { capacity: 1024 }, synth: { maxAddresses: 256 }, log: { level: "info" } }));
-    const env = cleanEnv({ QIS_EDGE_STATE_DIR: dir, QIS_EDGE_PUB_BIND: "tcp://127.0.0.1:*", QIS_EDGE_STORE_BIND: "tcp://127.0.0.1:*", QIS_EDGE_STORE_FILE: "none" });
-    const child = spawn(process.execPath, ["--import", REPORT, BUNDLE, "run", "--config", config], { env, stdio: ["ignore", "pipe", "pipe"] });
-    let out = "";
-    child.stdout.on("data", (d: Buffer) => (out += d.toString()));
-    const started = waitForReady(child);
-    const ready = await started.ready;
-    child.kill("SIGUSR2");
-    for (let i = 0; i < 100 && !out.includes("\n"); i++) await new Promise((r) => setTimeout(r, 20));
-    child.kill("SIGTERM");
-    expect(await exitCode(child)).toBe(0);
-    expect(ready, started.log()).toBe(true);
-    expect(JSON.parse(out.trim())).toEqual([]);
-  }, 30_000);
+  // The control socket (on by default) is a sidecar of our own: its server only, not the stdio
+  // session with typebox and cbor-x, which wait for its first client.
+  for (const [control, loaded] of [
+    [true, ["qis-sidecar:control"]],
+    [false, []],
+  ] as const) {
+    it(`evaluates no vendored library, with a valid config file and environment overrides (control.enabled ${control})`, async () => {
+      const dir = tempDir();
+      const config = join(dir, "agent.json");
+      writeFileSync(config, JSON.stringify({ store: { capacity: 1024 }, synth: { maxAddresses: 256 }, log: { level: "info" }, control: { enabled: control } }));
+      const env = cleanEnv({ QIS_EDGE_STATE_DIR: dir, QIS_EDGE_PUB_BIND: "tcp://127.0.0.1:*", QIS_EDGE_STORE_BIND: "tcp://127.0.0.1:*", QIS_EDGE_STORE_FILE: "none" });
+      const child = spawn(process.execPath, ["--import", REPORT, BUNDLE, "run", "--config", config], { env, stdio: ["ignore", "pipe", "pipe"] });
+      let out = "";
+      child.stdout.on("data", (d: Buffer) => (out += d.toString()));
+      const started = waitForReady(child);
+      const ready = await started.ready;
+      child.kill("SIGUSR2");
+      for (let i = 0; i < 100 && !out.includes("\n"); i++) await new Promise((r) => setTimeout(r, 20));
+      child.kill("SIGTERM");
+      expect(await exitCode(child)).toBe(0);
+      expect(ready, started.log()).toBe(true);
+      expect(JSON.parse(out.trim())).toEqual(loaded);
+    }, 30_000);
+  }
 });
 
 describe("what needs the vendored libraries behaves as dist/ does", () => {
@@ -112,7 +119,7 @@ describe("an agent from the bundle with uplinks.mqtt", () => {
     const broker = await startBroker();
     const dir = tempDir();
     const config = join(dir, "agent.json");
-    writeFileSync(config, JSON.stringify({ log: { level: "info" }, uplinks: { mqtt: { url: broker.url } } }));
+    writeFileSync(config, JSON.stringify({ log: { level: "info" }, control: { enabled: false }, uplinks: { mqtt: { url: broker.url } } }));
     const env = cleanEnv({ QIS_EDGE_STATE_DIR: dir, QIS_EDGE_STORE_FILE: "none" });
     const child = spawn(process.execPath, ["--import", REPORT, BUNDLE, "run", "--config", config], { env, stdio: ["ignore", "pipe", "pipe"] });
     let out = "";
@@ -136,7 +143,7 @@ describe("an agent from the bundle with uplinks.nats", () => {
     const server = await startNatsServer();
     const dir = tempDir();
     const config = join(dir, "agent.json");
-    writeFileSync(config, JSON.stringify({ log: { level: "info" }, uplinks: { nats: { servers: [server.url] } } }));
+    writeFileSync(config, JSON.stringify({ log: { level: "info" }, control: { enabled: false }, uplinks: { nats: { servers: [server.url] } } }));
     const env = cleanEnv({ QIS_EDGE_STATE_DIR: dir, QIS_EDGE_STORE_FILE: "none" });
     const child = spawn(process.execPath, ["--import", REPORT, BUNDLE, "run", "--config", config], { env, stdio: ["ignore", "pipe", "pipe"] });
     let out = "";
@@ -150,5 +157,47 @@ describe("an agent from the bundle with uplinks.nats", () => {
     child.kill("SIGTERM");
     expect(await exitCode(child)).toBe(0);
     expect(JSON.parse(out.trim())).toEqual(["qis-sidecar:nats"]);
+  }, 30_000);
+});
+
+describe("an agent from the bundle with discovery.enabled", () => {
+  it("loads the discovery sidecar (qis-edge-discovery.cjs) only then, and beacons", async () => {
+    const dir = tempDir();
+    const config = join(dir, "agent.json");
+    const port = 20_000 + Math.floor(Math.random() * 40_000);
+    writeFileSync(config, JSON.stringify({ log: { level: "info" }, control: { enabled: false }, discovery: { enabled: true, allowInsecure: true, interface: "127.0.0.1", group: "239.255.77.77", port } }));
+    const env = cleanEnv({ QIS_EDGE_STATE_DIR: dir, QIS_EDGE_STORE_FILE: "none" });
+    const child = spawn(process.execPath, ["--import", REPORT, BUNDLE, "run", "--config", config], { env, stdio: ["ignore", "pipe", "pipe"] });
+    let out = "";
+    child.stdout.on("data", (d: Buffer) => (out += d.toString()));
+    const started = waitForReady(child);
+    expect(await started.ready, started.log()).toBe(true);
+    expect(started.log()).toContain(`"msg":"discovery on","group":"239.255.77.77","port":${port}`);
+    child.kill("SIGUSR2");
+    for (let i = 0; i < 100 && !out.includes("\n"); i++) await new Promise((r) => setTimeout(r, 20));
+    child.kill("SIGTERM");
+    expect(await exitCode(child)).toBe(0);
+    expect(JSON.parse(out.trim())).toEqual(["qis-sidecar:discovery"]);
+  }, 30_000);
+});
+
+describe("an agent from the bundle with security.signing", () => {
+  it("loads the signing sidecar (qis-edge-signing.cjs) only then, and signs", async () => {
+    const dir = tempDir();
+    const config = join(dir, "agent.json");
+    writeFileSync(config, JSON.stringify({ log: { level: "info" }, control: { enabled: false }, security: { signing: { keyFile: "signing.key" } } }));
+    const env = cleanEnv({ QIS_EDGE_STATE_DIR: dir, QIS_EDGE_STORE_FILE: "none" });
+    const child = spawn(process.execPath, ["--import", REPORT, BUNDLE, "run", "--config", config], { env, stdio: ["ignore", "pipe", "pipe"] });
+    let out = "";
+    child.stdout.on("data", (d: Buffer) => (out += d.toString()));
+    const started = waitForReady(child);
+    expect(await started.ready, started.log()).toBe(true);
+    expect(started.log()).toMatch(/"msg":"signing key created".*"keyId":"[0-9a-f]{16}"/);
+    expect(started.log()).toMatch(/"msg":"ready".*"signingKeyId":"[0-9a-f]{16}"/);
+    child.kill("SIGUSR2");
+    for (let i = 0; i < 100 && !out.includes("\n"); i++) await new Promise((r) => setTimeout(r, 20));
+    child.kill("SIGTERM");
+    expect(await exitCode(child)).toBe(0);
+    expect(JSON.parse(out.trim())).toEqual(["qis-sidecar:signing"]);
   }, 30_000);
 });

@@ -17,6 +17,8 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { runText } from "../run-process.js";
 import { exitCode, waitForReady } from "./agent-process.js";
 
+const { systemdUnit } = (await import(new URL("../../scripts/systemd-unit.js", import.meta.url).href)) as { systemdUnit(o: { version: string; profile: unknown }): string };
+
 const root = fileURLToPath(new URL("../../", import.meta.url));
 const version = (JSON.parse(readFileSync(join(root, "package.json"), "utf8")) as { version: string }).version;
 const out = mkdtempSync(join(tmpdir(), "qis-packages-"));
@@ -103,6 +105,10 @@ describe.each(profiles.map((p) => [p.name, p] as const))("package %s", (name, pr
         "qis-edge.mjs",
         "qis-edge-mqtt.cjs",
         "qis-edge-nats.cjs",
+        "qis-edge-discovery.cjs",
+        "qis-edge-client.cjs",
+        "qis-edge-control.cjs",
+        "qis-edge-signing.cjs",
         "qis-edge.service",
         "target.json",
       ]
@@ -124,6 +130,8 @@ describe.each(profiles.map((p) => [p.name, p] as const))("package %s", (name, pr
 
   it("has a systemd unit with its own user, restart on failure and the profile's MemoryMax and Node flags", () => {
     const unit = readFileSync(join(dir, "qis-edge.service"), "utf8");
+    // scripts/systemd-unit.js's, which test/ship/systemd-unit.test.ts checks with systemd-analyze verify
+    expect(unit).toBe(systemdUnit({ version, profile }));
     expect(unit).toMatch(/^User=qis-edge$/m);
     expect(unit).toMatch(/^Restart=on-failure$/m);
     expect(unit).toMatch(new RegExp(`^MemoryMax=${profile.systemd.MemoryMax}$`, "m"));

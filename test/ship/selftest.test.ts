@@ -155,10 +155,10 @@ describe("selftest's embedded vectors", () => {
 });
 
 describe("the bundle", () => {
-  it("is one minified ESM file under 500 kB, with one zeromq addon beside it", () => {
+  it("is one minified ESM file under 520 kB, with one zeromq addon beside it", () => {
     const bytes = statSync(BUNDLE).size;
     console.log(`[ship] dist/qis-edge.mjs: ${bytes} bytes (${(bytes / 1024).toFixed(1)} KiB)`);
-    expect(bytes).toBeLessThanOrEqual(500_000); // docs/decisions.md, "The bundle's budget"
+    expect(bytes).toBeLessThanOrEqual(520_000); // docs/decisions.md, "The bundle's budget", "The control socket"
     const manifest = JSON.parse(readFileSync(join(root, "dist", "build", "manifest.json"), "utf8")) as Record<string, string>;
     expect(Object.keys(manifest)).toHaveLength(1);
     const [key, file] = Object.entries(manifest)[0]!;

@@ -2,7 +2,7 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { OFFSETS, PACKET_SIZE } from "../../src/packet/index.js";
-import { ExpiryHeap } from "../../src/store/expiry.js";
+import { ExpiryHeap } from "../../src/util/heap.js";
 import { backwardShiftDelete } from "../../src/store/hash.js";
 import { IdentityIndex } from "../../src/store/identity.js";
 import { copyIsExact, copyPacket, f64View } from "../../src/store/copy.js";

@@ -1,5 +1,5 @@
 /**
- * The store's C insert path (native/store.c) against its TypeScript path (store.ts), as for
+ * The store's C insert path (native/store.c) against its TypeScript path (ring.ts), as for
  * synthesis (test/synth/native.test.ts): the same random streams into a store of each, in
  * lockstep, and after every step every array of the state (slots, identity and address
  * indexes, expiry queue and heap), the scalars and counters, the statuses and query results

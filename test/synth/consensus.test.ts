@@ -18,7 +18,7 @@ describe("domain consensus", () => {
     expect((L + L + L) / (L + L + L + L + L)).toBe(0.6);
   });
 
-  it("classes agreeing: strength exactly 0.6 alerts at the default threshold 0.6", () => {
+  it("classes agreeing: strength exactly 0.6 does not alert at the default threshold 0.6 (strictly above, as the reference)", () => {
     const { e } = engine();
     // energy-anomaly: one packet δ = +1        → W = L,  Σw·δ = L,        e = 1
     // chiller:        four packets δ = +0.5    → W = 4L, Σw·δ = 4 × 0.5L = 2L, e = 0.5
@@ -26,7 +26,7 @@ describe("domain consensus", () => {
     packets(e, "qis.hvac.chiller", [0.5, 0.5, 0.5, 0.5], 10);
     const c = e.consensus("hvac")!;
     // Σ W_c·e_c = L + 2L = 3L; Σ W_c = 5L; strength = |3L| / 5L = 0.6; direction +1; both classes positive
-    expect(c).toMatchObject({ domain: "hvac", direction: 1, votes: 2, classes: 2, decided: 2, strength: 0.6, alert: true, estimate: 0.6, weight: 5 * L });
+    expect(c).toMatchObject({ domain: "hvac", direction: 1, votes: 2, classes: 2, decided: 2, strength: 0.6, alert: false, estimate: 0.6, weight: 5 * L });
     expect(c.perClass).toEqual([
       { problemClass: "chiller", estimate: 0.5, weight: 4 * L, packets: 4, sign: 1 },
       { problemClass: "energy-anomaly", estimate: 1, weight: L, packets: 1, sign: 1 },
@@ -39,16 +39,17 @@ describe("domain consensus", () => {
     packets(e, "qis.hvac.chiller", [-1], 10); //                 W = L,  e = −1
     // Σ W_c·e_c = 4L − L = 3L; Σ W_c = 5L → 0.6
     const c = e.consensus("hvac")!;
-    expect(c).toMatchObject({ direction: 1, votes: 1, classes: 2, decided: 2, strength: 0.6, alert: true });
+    expect(c).toMatchObject({ direction: 1, votes: 1, classes: 2, decided: 2, strength: 0.6, alert: false });
   });
 
-  it("threshold boundary: alert iff strength ≥ threshold", () => {
-    const above = 0.6 + 2 ** -53; // the next double above 0.6
-    expect(above).toBeGreaterThan(0.6);
+  it("threshold boundary: alert iff strength > threshold by more than 1e-12 (rounding of the sums)", () => {
     for (const [threshold, alert] of [
-      [0.6, true],
-      [above, false],
+      [0.6, false],
+      [0.6 - 2 ** -53, false], // the next double below 0.6: the same strength, rounded otherwise
+      [0.6 - 1e-13, false],
+      [0.6 - 1e-11, true],
       [0.59, true],
+      [1, false],
     ] as const) {
       const { e } = engine({ alertThreshold: threshold });
       packets(e, "qis.hvac.energy-anomaly", [1, 1, 1, 1], 1);

@@ -3,7 +3,7 @@ import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { codec, OFFSETS as F, PACKET_SIZE } from "../../src/packet/index.js";
 import { SynthEngine } from "../../src/synth/index.js";
-import { ExpiryQueue, MAX_WALK, QUEUES } from "../../src/synth/expiry.js";
+import { ExpiryQueue, MAX_WALK, QUEUES } from "../../src/util/expiry.js";
 import { Clock, engine, fieldsOf, OWN, T0, view } from "./helpers.js";
 
 const A = "qis.hvac.energy-anomaly";

@@ -124,7 +124,7 @@ describe.skipIf(!NATIVE_SYNTH)("synthesis: C path against TypeScript path", () =
         for (const k of ["added", "expired", "selfIgnored", "hopRefused", "stale", "duplicates", "shadowed", "superseded", "addressCollisions"] as const)
           expect(c[k], k).toBeGreaterThan(0);
         if (extra.maxContributions === 64) for (const k of ["droppedEarly", "addressesRefused", "nodesRefused"] as const) expect(c[k], k).toBeGreaterThan(0);
-        expect(core(nat).store.expiry.heapInserts).toBeGreaterThan(0);
+        expect(core(nat).contributions.expiry.heapInserts).toBeGreaterThan(0);
       });
 
   it("the binding refuses a wrong handle, arrays, dims, buffer or range with typed errors", () => {
@@ -170,7 +170,7 @@ describe("ln1pCount: ln(1 + n) for the weight", () => {
       for (let i = 0; i < 2; i++)
         codec.encode({ flags: 0, hops: 0, timestampMs: T0, ttlS: 60, nObservations: n, outcomeDelta: 0.5, confidence: 0.75, seq: i, nodeId: nodeId(1), address: "qis.hvac.energy-anomaly" }, b, i * PACKET_SIZE);
       for (const e of engines) expect(e.addBatch(b, 0, 2)).toBe(2);
-      const w = engines.map((e) => Array.from(core(e).store.cF.subarray(0, 16)));
+      const w = engines.map((e) => Array.from(core(e).contributions.cF.subarray(0, 16)));
       expect(w[0]).toEqual(w[1]);
       expect(w[0]![0]).toBe(Math.fround(0.75) * ln1pCount(n));
       expect(w[0]![8]).toBe(Math.fround(0.75) * ln1pCount(n));

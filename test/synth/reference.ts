@@ -269,7 +269,7 @@ export class Reference {
       classes: classes.size,
       decided: signs.length,
       strength,
-      alert: e !== null && strength >= this.cfg.alertThreshold,
+      alert: e !== null && strength - this.cfg.alertThreshold > 1e-12,
       estimate: e,
       weight: W,
     };

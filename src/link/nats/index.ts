@@ -66,6 +66,7 @@ export function natsTransportOptions(c: NatsUplinkConfig, nodeId: string, env: N
     inflight: c.inflight,
     ackTimeoutMs: c.ackTimeoutMs,
     reconnect: { ...c.reconnect },
+    referenceJson: c.codec === "reference-json" ? { ...c.referenceJson, conclusions: { ...c.referenceJson.conclusions } } : null,
   };
 }
 

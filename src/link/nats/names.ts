@@ -1,5 +1,8 @@
 /** Names derived for NATS: shared by the config checks and the uplink (no NATS client here). */
 
+/** What codec "reference-json" publishes by default, and all it can: the reference router's subjects qis.iot.<domain>.<problem_class>. */
+export const REFERENCE_JSON_UP = "qis.iot.*.>";
+
 /** `qis.iot.>` → `qis-iot-all` (`*` → `any`): the pattern's part of a durable consumer's name (no `.`, `*` or `>` in NATS names). */
 export function consumerSuffix(pattern: string): string {
   return pattern

@@ -35,10 +35,12 @@ import {
 } from "@nats-io/jetstream";
 import { isValidAddress } from "../../address/index.js";
 import type { NatsUplinkConfig } from "../../agent/config-defaults.js";
+import { codec } from "../../packet/codec.js";
 import { OFFSETS, PACKET_SIZE } from "../../packet/layout.js";
 import { Backoff } from "../uplink/backoff.js";
 import { UplinkError } from "../uplink/errors.js";
-import type { TransportHandlers, UplinkTransport } from "../uplink/types.js";
+import type { CodecStats, TransportHandlers, UplinkTransport } from "../uplink/types.js";
+import { decodeReferenceJson, encodeReferenceJson, type ReferenceJsonOptions } from "./reference-json.js";
 
 /** The stream's settings, as `uplinks.nats.stream` resolves them (docs/uplink.md). */
 export type NatsStreamOptions = NatsUplinkConfig["stream"];
@@ -58,6 +60,8 @@ export interface NatsTransportOptions {
   ackTimeoutMs: number;
   reconnect: { minMs: number; maxMs: number };
   connectTimeoutMs?: number;
+  /** null: messages are whole 512-byte packets; else the reference router's JSON, one packet each */
+  referenceJson: ReferenceJsonOptions | null;
 }
 
 /** Room kept in max_payload for the headers (Nats-Msg-Id) of a message. */
@@ -124,6 +128,9 @@ export class NatsTransport implements UplinkTransport {
   #closed = false;
   #up = false;
   readonly #consuming: ConsumerMessages[] = [];
+  /** where a JSON packet that came down is translated (reference-json) */
+  readonly #packet = Buffer.alloc(PACKET_SIZE);
+  readonly #codecStats: CodecStats = { name: "reference-json", shortened: 0, unsendable: 0 };
 
   constructor(options: NatsTransportOptions) {
     this.#o = options;
@@ -136,7 +143,12 @@ export class NatsTransport implements UplinkTransport {
   }
 
   get maxBatch(): number | undefined {
-    return this.#maxBatch;
+    // The reference router reads one JSON packet per message.
+    return this.#o.referenceJson !== null ? 1 : this.#maxBatch;
+  }
+
+  get codecStats(): (() => CodecStats) | undefined {
+    return this.#o.referenceJson !== null ? () => ({ ...this.#codecStats }) : undefined;
   }
 
   start(handlers: TransportHandlers): void {
@@ -289,10 +301,23 @@ export class NatsTransport implements UplinkTransport {
 
   #message(m: JsMsg): void {
     const subject = m.subject;
-    const address = isValidAddress(subject) ? subject : null;
+    let address = isValidAddress(subject) ? subject : null;
+    let payload = Buffer.from(m.data.buffer, m.data.byteOffset, m.data.byteLength);
+    const json = this.#o.referenceJson;
+    if (json !== null) {
+      try {
+        address = decodeReferenceJson(subject, payload, this.#packet, 0, json);
+        payload = this.#packet;
+      } catch (err) {
+        // Counted and dropped: delivered again it would fail again.
+        this.#handlers?.malformed(subject, err as Error & { code: string });
+        m.ack();
+        return;
+      }
+    }
     let taken: boolean;
     try {
-      taken = this.#handlers?.message(subject, address, Buffer.from(m.data.buffer, m.data.byteOffset, m.data.byteLength)) ?? false;
+      taken = this.#handlers?.message(subject, address, payload) ?? false;
     } catch {
       taken = false; // the store threw
     }
@@ -331,7 +356,22 @@ export class NatsTransport implements UplinkTransport {
       done(new UplinkError("ERR_UPLINK_CONNECT", this.name, `nats server ${this.broker}: not connected`));
       return;
     }
-    js.publish(address, payload, { msgID: messageId(payload, count), timeout: this.#o.ackTimeoutMs }).then(
+    let data: Uint8Array = payload;
+    if (this.#o.referenceJson !== null) {
+      try {
+        const out = encodeReferenceJson(codec.decode(payload, 0));
+        if (out.shortened) this.#codecStats.shortened++;
+        data = out.json;
+      } catch (err) {
+        // No JSON form (an address outside qis.iot.<domain>.<problem class>): it never will have
+        // one, so it leaves the outbox, counted and reported, instead of blocking it for ever.
+        this.#codecStats.unsendable++;
+        this.#handlers?.error(err as Error);
+        done(null);
+        return;
+      }
+    }
+    js.publish(address, data, { msgID: messageId(payload, count), timeout: this.#o.ackTimeoutMs }).then(
       (ack) => done(null, ack.duplicate),
       (err: Error) => done(err),
     );

@@ -42,6 +42,16 @@ export interface UplinkStats {
   sent: { messages: number; packets: number; acked: number; failed: number; peakInFlight: number; duplicates: number };
   /** what came down: messages, packets passed to the agent, malformed (dropped) packets and messages per topic */
   received: { messages: number; packets: number; malformed: number; malformedByTopic: Record<string, number> };
+  /** a transport that translates packets (NATS codec "reference-json"): what it could not carry whole */
+  codec?: CodecStats;
+}
+
+export interface CodecStats {
+  name: string;
+  /** packets whose JSON had to lose context values or conclusion characters to fit */
+  shortened: number;
+  /** packets the codec has no form for (dropped from the outbox, reported) */
+  unsendable: number;
 }
 
 /** What an Uplink does with what comes down (the agent: verify, dedup, store, synthesize). */
@@ -86,6 +96,8 @@ export interface TransportHandlers {
   message(topic: string, address: string | null, payload: Buffer): boolean;
   /** a problem to report that does not change the state (e.g. a refused subscription) */
   error(err: Error): void;
+  /** a message that came down could not be read (a codec's verdict, `err.code` stable): counted and dropped */
+  malformed(topic: string, err: Error & { code: string }): void;
 }
 
 export interface UplinkTransport {
@@ -105,5 +117,7 @@ export interface UplinkTransport {
    * had already (a resend). Called only while up.
    */
   send(address: string, payload: Buffer, count: number, done: (err: Error | null, duplicate?: boolean) => void): void;
+  /** a translating transport's counters */
+  readonly codecStats?: (() => CodecStats) | undefined;
   close(): Promise<void>;
 }

@@ -15,6 +15,7 @@ import type { AddressPattern } from "../../address/index.js";
 import { codec } from "../../packet/codec.js";
 import { OFFSETS, PACKET_SIZE } from "../../packet/layout.js";
 import type { Logger } from "../../agent/log.js";
+import { QisError } from "../../errors.js";
 import { UplinkError } from "./errors.js";
 import type { Outbox } from "./outbox.js";
 import type { TransportHandlers, Uplink, UplinkSink, UplinkState, UplinkStateEvent, UplinkStats, UplinkTransport } from "./types.js";
@@ -74,6 +75,7 @@ export class OutboxUplink extends EventEmitter implements Uplink {
   /** an episode of drops (a full outbox) is logged once, when it starts */
   #dropping = false;
   #authFailing = false;
+  #unsendableSaid = false;
   #lastError: UplinkStats["lastError"] = null;
   readonly #counts = { connects: 0, disconnects: 0 };
   readonly #sent = { messages: 0, packets: 0, acked: 0, failed: 0, peakInFlight: 0, duplicates: 0 };
@@ -113,6 +115,11 @@ export class OutboxUplink extends EventEmitter implements Uplink {
       down: (err) => this.#down(err),
       message: (topic, address, payload) => this.#message(topic, address, payload),
       error: (err) => this.#report(err),
+      malformed: (topic, err) => {
+        if (this.#state === "closed") return;
+        this.#received.messages++;
+        this.#malformed(topic, 1, new QisError(err.code, `${this.name} ${this.broker}: dropped a malformed message on ${JSON.stringify(topic)}: ${err.message}`, { cause: err }));
+      },
     };
     this.#transport.start(handlers);
   }
@@ -347,6 +354,11 @@ export class OutboxUplink extends EventEmitter implements Uplink {
     } else if (code === "ERR_UPLINK_STREAM") {
       // A stream or consumer that is not as configured: worth a line each time it is found.
       this.#log?.warn(err.message, { uplink: this.name, broker: this.broker, code });
+    } else if (code === "ERR_REFERENCE_JSON_ADDRESS") {
+      // A packet the codec has no form for: its up patterns are wider than it can carry. Once at warn.
+      if (!this.#unsendableSaid) this.#log?.warn(`${err.message} (dropped from the outbox; counted in codec.unsendable)`, { uplink: this.name, code });
+      else this.#log?.debug(err.message, { uplink: this.name, code });
+      this.#unsendableSaid = true;
     } else if (code === "ERR_OUTBOX_IO") {
       // Packets were not accepted: never a debug line.
       this.#log?.error(err.message, { uplink: this.name, code });
@@ -363,7 +375,7 @@ export class OutboxUplink extends EventEmitter implements Uplink {
     const count = Math.floor(payload.length / PACKET_SIZE);
     if (address === null || payload.length === 0 || payload.length % PACKET_SIZE !== 0) {
       const why = address === null ? "its topic names no valid address" : `${payload.length} bytes is not a whole number of 512-byte packets`;
-      this.#malformed(topic, Math.max(1, count), why);
+      this.#malformed(topic, Math.max(1, count), this.#payloadError(topic, why));
       return true;
     }
     if (this.#codes.length < count) this.#codes = new Uint8Array(count);
@@ -383,7 +395,7 @@ export class OutboxUplink extends EventEmitter implements Uplink {
       } else firstBad ||= `packet ${i} fails verification (code ${codes[i]})`;
       if (codes[i] !== 0) bad++;
     }
-    if (bad > 0) this.#malformed(topic, bad, firstBad);
+    if (bad > 0) this.#malformed(topic, bad, this.#payloadError(topic, firstBad));
     if (bad < count) {
       if (this.#options.sink?.deliver(this.name, payload, count, codes) === false) return false;
       this.#received.packets += count - bad;
@@ -391,7 +403,11 @@ export class OutboxUplink extends EventEmitter implements Uplink {
     return true;
   }
 
-  #malformed(topic: string, packets: number, why: string): void {
+  #payloadError(topic: string, why: string): UplinkError {
+    return new UplinkError("ERR_UPLINK_PAYLOAD", this.name, `${this.name} ${this.broker}: dropped a malformed message on ${JSON.stringify(topic)}: ${why}`);
+  }
+
+  #malformed(topic: string, packets: number, err: Error & { code: string }): void {
     this.#received.malformed += packets;
     const byTopic = this.#received.malformedByTopic;
     let key = topic;
@@ -401,7 +417,6 @@ export class OutboxUplink extends EventEmitter implements Uplink {
     }
     const first = byTopic[key] === undefined;
     byTopic[key] = (byTopic[key] ?? 0) + packets;
-    const err = new UplinkError("ERR_UPLINK_PAYLOAD", this.name, `${this.name} ${this.broker}: dropped a malformed message on ${JSON.stringify(topic)}: ${why}`);
     // Said once per topic at warn (a misbehaving client is worth one line), then at debug.
     if (first) this.#log?.warn(err.message, { uplink: this.name, code: err.code, topic });
     this.#lastError = { code: err.code, message: err.message, at: Date.now() };
@@ -421,6 +436,7 @@ export class OutboxUplink extends EventEmitter implements Uplink {
       outbox: { path: o.path, capacity: o.capacity, held: o.size, backlog: o.backlog, inFlight: o.inFlight, resumed: o.resumed, ...o.counters },
       sent: { ...this.#sent },
       received: { ...this.#received, malformedByTopic: { ...this.#received.malformedByTopic } },
+      ...(this.#transport.codecStats !== undefined ? { codec: this.#transport.codecStats() } : {}),
     };
   }
 

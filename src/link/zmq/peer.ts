@@ -4,9 +4,9 @@
  *
  * Catch-up (docs/delivery.md): per pattern we keep a watermark, the peer's store cursor up to
  * which we hold every matching packet. We ask the store for everything after it on every
- * (re)connect, when a batch header shows that we missed a batch (its `prev` lies beyond both
- * the watermark and the last batch we saw on that address), and when the peer restarted (its
- * epoch changed). Every packet, live or caught up, is verified and its address checked here;
+ * (re)connect and when the peer restarted (its epoch changed); when a batch header shows that
+ * we missed a batch (its `prev` lies beyond both the watermark and the last batch we saw on that
+ * address), only the missed cursor range (catch-up-plan.ts). Every packet, live or caught up, is verified and its address checked here;
  * the sink stores, deduplicates and synthesizes.
  */
 import * as zmq from "zeromq";
@@ -16,6 +16,8 @@ import { StoreClient, type Page } from "./store-client.js";
 import { clientOptions, type LinkEnv } from "./socket-env.js";
 import { decodeBatchHeader, Kind, WireError, type BatchHeader } from "./wire.js";
 import { LIVE_MAX_FRAME, MAX_BATCH } from "./limits.js";
+import { CatchUpPlan, type CatchUpDue } from "./catch-up-plan.js";
+import { SettleTimer } from "./catch-up-settle.js";
 
 export { MAX_BATCH } from "./limits.js";
 /** Verdict code for a valid packet whose address is not the one it came under. */
@@ -91,8 +93,9 @@ export class ZmqPeer {
   /** per address (latin-1 of its bytes): the last cursor of the last batch seen */
   readonly #lanes = new Map<string, number>();
   #epoch: number | null = null;
-  /** the largest `prev` of a gap not yet covered by a finished catch-up */
-  #gapAt = 0;
+  /** what the next catch-up fetches */
+  readonly #plan = new CatchUpPlan();
+  readonly #settle = new SettleTimer(() => this.#settleGaps());
   #catchUpRunning = false;
   #catchUpAgain = false;
   /** consecutive catch-ups that ended with a problem: the next one waits retryMinMs·2^n (≤ retryMaxMs) */
@@ -164,6 +167,7 @@ export class ZmqPeer {
     this.#closed = true;
     if (this.#backoffTimer !== null) clearTimeout(this.#backoffTimer);
     if (this.#relinkTimer !== null) clearTimeout(this.#relinkTimer);
+    this.#settle.close();
     this.#sub.close();
     this.#client?.close();
   }
@@ -201,6 +205,8 @@ export class ZmqPeer {
   async #events(): Promise<void> {
     try {
       for await (const ev of this.#sub.events) {
+        // Events still queued when the peer was closed (removed at run time, the agent closing) are not news.
+        if (this.#closed) break;
         if (ev.type === "handshake") {
           this.#refusals = 0;
           this.up = true;
@@ -272,6 +278,7 @@ export class ZmqPeer {
       return;
     }
     this.#track(address, h.epoch, h.prev, h.last);
+    this.#settle.batch(performance.now());
     packets = aligned(packets);
     const count = packets.length / PACKET_SIZE;
     const codes = this.#codes;
@@ -289,17 +296,32 @@ export class ZmqPeer {
         // The peer restarted: its cursors start again (or continue from its store file).
         this.#marks.clear();
         this.#lanes.clear();
+        this.#plan.clear();
         this.requestCatchUp();
       }
     }
-    const seen = Math.max(this.#watermark(), this.#lanes.get(address) ?? 0);
+    const lane = this.#lanes.get(address) ?? 0;
+    const seen = Math.max(this.#watermark(), lane);
     if (prev > seen) {
       this.counters.gaps++;
-      this.#gapAt = Math.max(this.#gapAt, prev);
+      this.#plan.gap(seen, prev);
+      this.#settle.gap(performance.now());
+      this.#runCatchUp();
+    } else if (prev === 0 && lane > 0) {
+      // The publisher forgot the address (its maxLanes) and restarted its chain: a batch
+      // dropped just before left no trace in the chain, so only a full catch-up finds it.
       this.requestCatchUp();
     }
     if (this.#lanes.size >= MAX_LANES && !this.#lanes.has(address)) this.#lanes.clear();
     this.#lanes.set(address, Math.max(seen, last));
+  }
+
+  /** After gaps: everything beyond the last cursor seen on each known address (catch-up-settle.ts). */
+  #settleGaps(): void {
+    let from = Infinity;
+    for (const last of this.#lanes.values()) if (last < from) from = last;
+    this.#plan.gap(Math.max(this.#watermark(), from === Infinity ? 0 : from), Infinity);
+    this.#runCatchUp();
   }
 
   #watermark(): number {
@@ -329,8 +351,13 @@ export class ZmqPeer {
     this.#sink.invalid(this, code, reason, packets);
   }
 
-  /** Starts a catch-up, or asks the running one to go round again. */
+  /** A full catch-up (from the watermarks): starts it, or asks the running one to go round again. */
   requestCatchUp(): void {
+    this.#plan.needFull();
+    this.#runCatchUp();
+  }
+
+  #runCatchUp(): void {
     if (this.#client === null || this.#closed) return;
     if (this.#catchUpRunning) {
       this.#catchUpAgain = true;
@@ -346,24 +373,26 @@ export class ZmqPeer {
 
   async #catchUp(): Promise<void> {
     const budget = { total: 0, pages: 0 };
+    let due: CatchUpDue | null = null;
     try {
       do {
         this.#catchUpAgain = false;
         this.counters.catchUps++;
+        due = this.#plan.take();
         for (const [text, pattern] of [...this.#patterns]) {
           if (this.#closed) return;
-          const got = await this.#catchUpPattern(text, pattern, budget);
+          const got = await this.#catchUpPattern(text, pattern, budget, due);
           if (got < 0) break; // the peer restarted under us: start over
         }
-        // A gap seen while this ran may lie beyond what the store had when it answered.
-        if (this.#gapAt > this.#watermark()) this.#catchUpAgain = true;
-        else this.#gapAt = 0;
-      } while (this.#catchUpAgain && !this.#closed);
+        due = null;
+        // Gaps seen while this ran may lie beyond what the store had when it answered.
+      } while ((this.#catchUpAgain || this.#plan.pending) && !this.#closed);
       this.#strikes = 0;
       this.catchUpProblem = null;
       this.#sink.caughtUp(this, budget.total);
     } catch (err) {
       if (this.#closed) return;
+      if (due !== null) this.#plan.putBack(due);
       if (err instanceof CatchUpStop) this.#backOff(err);
       else this.#sink.error(this, err);
     }
@@ -378,50 +407,60 @@ export class ZmqPeer {
     this.#catchUpAgain = false;
     this.#backoffTimer = setTimeout(() => {
       this.#backoffTimer = null;
-      this.requestCatchUp();
+      this.#runCatchUp();
     }, wait);
     this.#backoffTimer.unref();
   }
 
-  /** Pages through one pattern; returns the packets received, or -1 when the epoch changed. */
-  async #catchUpPattern(text: string, pattern: AddressPattern, budget: { total: number; pages: number }): Promise<number> {
-    let since = this.#marks.get(text) ?? 0;
+  /**
+   * Pages through one pattern, from its watermark to the head (a full catch-up) or through the
+   * missed ranges only; returns the packets received, or -1 when the epoch changed. The watermark
+   * moves only over pages that started at it.
+   */
+  async #catchUpPattern(text: string, pattern: AddressPattern, budget: { total: number; pages: number }, due: CatchUpDue): Promise<number> {
     let got = 0;
     const limit = this.settings.pageSize;
-    for (;;) {
-      if (budget.pages >= this.settings.maxPages) {
-        // Keep what we have: the next catch-up goes on from here.
-        this.#marks.set(text, since);
-        this.counters.pageCaps++;
-        throw new CatchUpStop(CatchUpProblem.PAGE_CAP, `catch-up stopped after ${budget.pages} pages (catchUp.maxPages); the peer's store keeps answering`);
-      }
-      budget.pages++;
-      const page = await this.#queryWithRetry(text, since, limit);
-      if (page === null || !this.#patterns.has(text)) return got;
-      const { reply, packets } = page;
-      if (this.#epoch !== null && reply.epoch !== this.#epoch) {
-        this.#marks.clear();
-        this.#lanes.clear();
+    for (const [from, until] of due.full ? [[0, Infinity] as const] : due.ranges) {
+      const mark = this.#marks.get(text) ?? 0;
+      let since = Math.max(mark, from);
+      if (since >= until) continue;
+      const fromMark = since === mark;
+      for (;;) {
+        if (budget.pages >= this.settings.maxPages) {
+          // Keep what we have: the next catch-up goes on from here.
+          if (fromMark) this.#marks.set(text, since);
+          this.counters.pageCaps++;
+          throw new CatchUpStop(CatchUpProblem.PAGE_CAP, `catch-up stopped after ${budget.pages} pages (catchUp.maxPages); the peer's store keeps answering`);
+        }
+        budget.pages++;
+        const page = await this.#queryWithRetry(text, since, limit);
+        if (page === null || !this.#patterns.has(text)) return got;
+        const { reply, packets } = page;
+        if (this.#epoch !== null && reply.epoch !== this.#epoch) {
+          this.#marks.clear();
+          this.#lanes.clear();
+          this.#epoch = reply.epoch;
+          this.#plan.clear();
+          this.#plan.needFull();
+          return -1;
+        }
         this.#epoch = reply.epoch;
-        this.#catchUpAgain = true;
-        return -1;
+        // Within one epoch the peer's cursors only grow: a page must move forward and stay within the head.
+        if (reply.next > reply.head || reply.next < since || (reply.count > 0 && reply.next === since)) {
+          if (fromMark) this.#marks.set(text, since);
+          this.counters.badReplies++;
+          throw new CatchUpStop(CatchUpProblem.PAGING, `store reply to since ${since}: next ${reply.next}, head ${reply.head}, ${reply.count} packets: pages must move forward (since < next ≤ head)`);
+        }
+        if (reply.count > 0) this.#deliverPage(aligned(packets), reply.count, pattern);
+        got += reply.count;
+        budget.total += reply.count;
+        this.counters.caughtUpPackets += reply.count;
+        since = reply.next;
+        // Server pages may be shorter than asked (its own maxReply): go on until we reach its head.
+        if (reply.next >= reply.head || reply.count === 0 || reply.next >= until) break;
       }
-      this.#epoch = reply.epoch;
-      // Within one epoch the peer's cursors only grow: a page must move forward and stay within the head.
-      if (reply.next > reply.head || reply.next < since || (reply.count > 0 && reply.next === since)) {
-        this.#marks.set(text, since);
-        this.counters.badReplies++;
-        throw new CatchUpStop(CatchUpProblem.PAGING, `store reply to since ${since}: next ${reply.next}, head ${reply.head}, ${reply.count} packets: pages must move forward (since < next ≤ head)`);
-      }
-      if (reply.count > 0) this.#deliverPage(aligned(packets), reply.count, pattern);
-      got += reply.count;
-      budget.total += reply.count;
-      this.counters.caughtUpPackets += reply.count;
-      since = reply.next;
-      // Server pages may be shorter than asked (its own maxReply): go on until we reach its head.
-      if (reply.next >= reply.head || reply.count === 0) break;
+      if (fromMark) this.#marks.set(text, since);
     }
-    this.#marks.set(text, since);
     return got;
   }
 

@@ -47,6 +47,11 @@ export class ZapHandler {
     this.#allowed.add(key);
   }
 
+  /** Lets a key in no more from the next handshake on (a connection already made stays). */
+  disallow(key: string): void {
+    this.#allowed.delete(key);
+  }
+
   get allowed(): ReadonlySet<string> {
     return this.#allowed;
   }
