@@ -105,8 +105,9 @@ if [ "$BOOT" = 1 ]; then
   step exchange
   U_NODE=$(json "$READY" nodeId); U_KEY=$(json "$READY" publicKey)
   echo "$U_NODE" >"$STATE/u-node"; echo "$U_KEY" >"$STATE/u-key"
-  B_KEY=$(/opt/qis-edge/qis-edge keygen "$STATE/b.key") || fail "keygen b.key"
-  C_KEY=$(/opt/qis-edge/qis-edge keygen "$STATE/c.key") || fail "keygen c.key"
+  # The public key from FILE.pub: keygen's stdout may hold more than that one key (a signing key too).
+  /opt/qis-edge/qis-edge keygen "$STATE/b.key" && B_KEY=$(cat "$STATE/b.key.pub") || fail "keygen b.key"
+  /opt/qis-edge/qis-edge keygen "$STATE/c.key" && C_KEY=$(cat "$STATE/c.key.pub") || fail "keygen c.key"
   node -e '
     const fs = require("fs"); const [file, b, c] = process.argv.slice(1);
     const cfg = JSON.parse(fs.readFileSync(file, "utf8"));
