@@ -14,7 +14,7 @@ import { normalizeToken, type AddressPattern } from "../../address/index.js";
 import { QisError } from "../../errors.js";
 import { FLAG_LEGACY, OFFSETS, PACKET_SIZE, codec, type PacketView } from "../../packet/index.js";
 import { readF32 } from "../../packet/bytes.js";
-import { murmur3x86_128 } from "../../packet/murmur3.js";
+import { foreignIdBytes } from "../foreign-id.js";
 import { findTextFault, textRule } from "../../util/text.js";
 
 export const LegacyErrorCode = {
@@ -53,10 +53,8 @@ export const DEFAULT_LEGACY_TTL_S = 3600;
 const I32_MAX = 0x7fff_ffff;
 const U32_MAX = 0xffff_ffff;
 const ID_SIZE = 16;
-const HEX32 = /^[0-9a-fA-F]{32}$/;
 const LEGACY_BUCKET = /^([+-])(0\.[0-9]|1\.0)$/;
 const utf8 = new TextDecoder("utf-8", { fatal: true });
-const encoder = new TextEncoder();
 
 // ---------------------------------------------------------------------------------------------
 // Buckets
@@ -226,19 +224,6 @@ function show(s: string): string {
   return JSON.stringify(s.length > 80 ? `${s.slice(0, 77)}...` : s);
 }
 
-/** 16 bytes for a legacy id string: its bytes when it is 32 hex digits, else MurmurHash3_x86_128 of its UTF-8. */
-function idBytes(text: string, emptyIsZero: boolean): Uint8Array {
-  const out = new Uint8Array(ID_SIZE);
-  if (text.length === 0 && emptyIsZero) return out;
-  if (HEX32.test(text)) {
-    out.set(Buffer.from(text, "hex"));
-  } else {
-    const bytes = encoder.encode(text);
-    murmur3x86_128(bytes, 0, bytes.length, out, 0);
-  }
-  return out;
-}
-
 function checkTtl(ttlS: unknown): number {
   if (ttlS === undefined) return DEFAULT_LEGACY_TTL_S;
   if (typeof ttlS !== "number" || !Number.isInteger(ttlS) || ttlS < 0 || ttlS > U32_MAX)
@@ -336,9 +321,9 @@ export function decodeLegacy(
       outcomeDelta: delta,
       confidence,
       seq,
-      nodeId: idBytes(nodeText, false),
+      nodeId: foreignIdBytes(nodeText),
       address: `qis.${token}.${tokenOfTenths(topicTenths)}`,
-      contextHash: idBytes(contextText, true),
+      contextHash: foreignIdBytes(contextText, true),
     },
     out,
     offset,

@@ -17,7 +17,7 @@ import { isValidAddress, normalizeToken } from "../../address/index.js";
 import { codec, FLAG_LEGACY, FLAG_SIGNED, FLAGS_KNOWN, type Packet } from "../../packet/index.js";
 import { CONTEXT_MAX } from "../../packet/layout.js";
 import { shortestF32 } from "../../packet/json.js";
-import { murmur3x86_128 } from "../../packet/murmur3.js";
+import { foreignIdBytes } from "../foreign-id.js";
 import { findTextFault, textRule } from "../../util/text.js";
 
 export const ReferenceJsonErrorCode = {
@@ -62,7 +62,6 @@ const HEX32 = /^[0-9a-f]{32}$/i;
 const ZERO_ID = "0".repeat(32);
 const U32_MAX = 0xffff_ffff;
 const utf8 = new TextDecoder("utf-8", { fatal: true });
-const encoder = new TextEncoder();
 
 function fail(code: ReferenceJsonErrorCode, message: string, cause?: unknown): never {
   throw new ReferenceJsonError(code, message, cause === undefined ? undefined : { cause });
@@ -75,17 +74,6 @@ function show(v: unknown): string {
 
 function typeOf(v: unknown): string {
   return v === null ? "null" : Array.isArray(v) ? "an array" : typeof v;
-}
-
-/** 16 bytes for an id string: its bytes when it is 32 hex digits, else MurmurHash3_x86_128 of its UTF-8 (as for legacy nodes). */
-function idBytes(text: string): Uint8Array {
-  const out = new Uint8Array(16);
-  if (HEX32.test(text)) out.set(Buffer.from(text, "hex"));
-  else {
-    const bytes = encoder.encode(text);
-    murmur3x86_128(bytes, 0, bytes.length, out, 0);
-  }
-  return out;
 }
 
 function str(o: Record<string, unknown>, key: string, where = ""): string {
@@ -210,7 +198,7 @@ export function decodeReferenceJson(subject: string, payload: Uint8Array, out: U
       outcomeDelta: delta,
       confidence,
       seq: ext?.seq ?? microseconds,
-      nodeId: idBytes(agentId),
+      nodeId: foreignIdBytes(agentId),
       address,
       contextHash: ext?.ctx ?? ZERO_ID,
       context: context as number[],
